@@ -1,0 +1,100 @@
+"""HTTP API views: translate HTTP in and out; the recorder and services do the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recommendations.api.authentication import BeaconSessionAuthentication
+from recommendations.api.serializers import EventSerializer, flatten_errors
+from recommendations.api.throttling import VisitorEventThrottle
+from recommendations.conf import app_settings
+from recommendations.models import Event
+from recommendations.services.consent import set_opt_out
+from recommendations.tracking.recorder import record
+from recommendations.tracking.schema import EventValidationError
+from recommendations.tracking.visitors import get_visitor
+
+
+def _error(code: str, message: str, http_status: int, **extra: Any) -> Response:
+    return Response({"error": code, "detail": message, **extra}, status=http_status)
+
+
+class EventIngestView(APIView):
+    """``POST`` one event (a JSON object) or a batch (a JSON array, or ``{"events": [...]}``).
+
+    The batch is all-or-nothing: if any item is invalid the response is 400 with one entry per
+    bad field (``{"index", "field", "message"}``) and nothing is stored. Retrying events that carry
+    an ``event_id`` is safe: they are stored once (``duplicates`` counts the repeats).
+    """
+
+    authentication_classes = [BeaconSessionAuthentication]
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
+    throttle_classes = [VisitorEventThrottle]
+
+    def post(self, request: Request) -> Response:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > app_settings.MAX_BODY_BYTES:
+            return _error(
+                "too_large", f"Request body is larger than {app_settings.MAX_BODY_BYTES} bytes.", 413
+            )
+        payload = request.data
+        if isinstance(payload, dict) and "events" in payload and set(payload) == {"events"}:
+            payload = payload["events"]
+        items = payload if isinstance(payload, list) else [payload]
+        if len(items) > app_settings.MAX_BATCH_SIZE:
+            return _error(
+                "batch_too_large",
+                f"A batch holds at most {app_settings.MAX_BATCH_SIZE} events; this one has {len(items)}.",
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        if not items:
+            return _error("empty", "No events in the request.", 400)
+        errors, events = [], []
+        for index, item in enumerate(items):
+            serializer = EventSerializer(data=item)
+            if serializer.is_valid():
+                events.append(serializer.to_event())
+            else:
+                errors.extend(flatten_errors(index, serializer.errors))
+        if errors:
+            return _error("invalid", "Some events are invalid; none were stored.", 400, errors=errors)
+        visitor = get_visitor(request._request)
+        try:
+            result = record(events, source=Event.Source.API, visitor=visitor)
+        except EventValidationError as exc:
+            return _error("invalid", "Some events are invalid; none were stored.", 400, errors=exc.as_list())
+        body = {"accepted": result.accepted, "duplicates": result.duplicates}
+        if result.skipped:
+            body["skipped"] = result.skipped
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class ConsentView(APIView):
+    """``GET`` the visitor's recording choice; ``POST {"opt_out": true|false}`` to change it."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [VisitorEventThrottle]
+
+    def get(self, request: Request) -> Response:
+        return Response({"opt_out": get_visitor(request._request).opted_out})
+
+    def post(self, request: Request) -> Response:
+        value = request.data.get("opt_out") if isinstance(request.data, dict) else None
+        if not isinstance(value, bool):
+            return _error(
+                "invalid",
+                'Send {"opt_out": true} or {"opt_out": false}.',
+                400,
+                errors=[{"index": 0, "field": "opt_out", "message": "Must be a boolean."}],
+            )
+        response = Response({"opt_out": value})
+        set_opt_out(request._request, response, opted_out=value)
+        return response

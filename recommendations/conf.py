@@ -1,0 +1,132 @@
+"""Every setting of the app with its default, behind one lazy object.
+
+Settings are read from Django settings as ``RECOMMENDATIONS_<NAME>``; ``app_settings.<NAME>``
+returns that value or the default. ``override_settings`` works: a ``setting_changed`` receiver
+clears the cache in place, so nobody holds a stale copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+PREFIX = "RECOMMENDATIONS_"
+
+DEFAULTS: dict[str, Any] = {
+    # --- integration -----------------------------------------------------------------------
+    # "app_label.ModelName" of the shop's product model (required; no default on purpose).
+    "PRODUCT_MODEL": None,
+    # Dotted path to a recommendations.products.ProductAdapter subclass.
+    "PRODUCT_ADAPTER": "recommendations.products.ProductAdapter",
+    # Kill switch: False records nothing (receivers, middleware and the ingest API become no-ops).
+    "ENABLED": True,
+    # --- events ----------------------------------------------------------------------------
+    # Weight of each event kind in the models. Built-in kinds may be re-weighted here.
+    "EVENT_WEIGHTS": {
+        "view": 1.0,
+        "search": 0.0,
+        "add_to_cart": 3.0,
+        "remove_from_cart": -1.0,
+        "purchase": 5.0,
+        "impression": 0.0,
+        "click": 2.0,
+    },
+    # Extra event kinds the shop records, name -> weight, e.g. {"wishlist": 2.0}.
+    "CUSTOM_EVENTS": {},
+    # URL name -> capture rule for the middleware, e.g.
+    # {"shop:product_detail": {"kind": "view", "product_kwarg": "pk"},
+    #  "shop:search": {"kind": "search", "query_param": "q"}}.
+    # A view rule may set "lookup_field" (default "pk") when the URL carries a slug.
+    "TRACKED_VIEWS": {},
+    # Requests whose User-Agent matches this (case-insensitive) regex are never recorded.
+    "BOT_USER_AGENT_PATTERN": (
+        r"bot|crawl|spider|slurp|bingpreview|facebookexternalhit|headless|lighthouse|"
+        r"python-requests|curl/|wget|httpclient|monitor|pingdom|preview"
+    ),
+    # Optional hook to the shop's order model: records purchases when an order is created,
+    # without the shop sending order_placed. Dotted path of a recommendations.orders.OrderAdapter.
+    "ORDER_MODEL": None,
+    "ORDER_ADAPTER": "recommendations.orders.OrderAdapter",
+    # --- visitors, consent and privacy -----------------------------------------------------
+    "VISITOR_COOKIE_NAME": "rec_vid",
+    "VISITOR_COOKIE_MAX_AGE": 365 * 24 * 3600,
+    "VISITOR_COOKIE_SECURE": False,
+    "VISITOR_COOKIE_SAMESITE": "Lax",
+    "OPT_OUT_COOKIE_NAME": "rec_optout",
+    # Treat "DNT: 1" / "Sec-GPC: 1" request headers as an opt-out.
+    "HONOUR_DNT": False,
+    "HONOUR_GPC": True,
+    # How a client IP is kept with an event: "none", "truncate" (/24 and /48) or "hash" (keyed).
+    "IP_MODE": "truncate",
+    # --- ingest ----------------------------------------------------------------------------
+    "MAX_BATCH_SIZE": 500,
+    # Request body cap for the ingest endpoint (bytes).
+    "MAX_BODY_BYTES": 1_000_000,
+    "INGEST_THROTTLE_RATE": "1200/min",
+    # --- live state and Redis --------------------------------------------------------------
+    # None: embedded mode (events go straight to the database, live state in process memory).
+    "REDIS_URL": None,
+    # Dotted path to the live store class; None picks Redis when REDIS_URL is set, else memory.
+    "LIVE_STORE": None,
+    "REDIS_KEY_PREFIX": "rec:",
+    "STREAM_MAXLEN": 1_000_000,
+    "DRAIN_BATCH_SIZE": 2000,
+    # Pending stream entries older than this are re-claimed from a dead worker.
+    "DRAIN_CLAIM_IDLE_SECONDS": 60,
+    "LIVE_RECENT_ITEMS": 50,
+    "LIVE_RECENT_SEARCHES": 20,
+    "LIVE_TTL_SECONDS": 30 * 24 * 3600,
+    "PRODUCT_COUNTER_HALF_LIFE_HOURS": 24.0,
+    # How long an idempotency key (event_id) is remembered in Redis.
+    "DEDUP_TTL_SECONDS": 7 * 24 * 3600,
+    # Seconds a product's catalogue facts (category, availability) are cached in process.
+    "PRODUCT_INFO_TTL_SECONDS": 300,
+}
+
+# Settings that hold dotted paths, imported once on first access.
+IMPORT_STRINGS = frozenset({"PRODUCT_ADAPTER", "ORDER_ADAPTER", "LIVE_STORE"})
+
+
+class AppSettings:
+    """Lazy view of ``RECOMMENDATIONS_*`` settings over :data:`DEFAULTS`."""
+
+    def __init__(self, defaults: dict[str, Any], import_strings: frozenset[str]) -> None:
+        self._defaults = defaults
+        self._import_strings = import_strings
+        self._cached: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._defaults:
+            raise AttributeError(f"Invalid recommendations setting: {name!r}")
+        value = getattr(settings, PREFIX + name, self._defaults[name])
+        if name in self._import_strings and isinstance(value, str):
+            value = import_string(value)
+        self._cached.add(name)
+        setattr(self, name, value)
+        return value
+
+    def reload(self) -> None:
+        for name in self._cached:
+            delattr(self, name)
+        self._cached.clear()
+
+    @property
+    def event_weights(self) -> dict[str, float]:
+        """Every known event kind with its weight (built-in kinds plus CUSTOM_EVENTS)."""
+        return {**self.EVENT_WEIGHTS, **self.CUSTOM_EVENTS}
+
+
+app_settings = AppSettings(DEFAULTS, IMPORT_STRINGS)
+
+
+@receiver(setting_changed)
+def _reload_app_settings(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith(PREFIX):
+        app_settings.reload()
+        from recommendations import runtime  # local: avoid an import cycle at start-up
+
+        runtime.reset()

@@ -1,0 +1,48 @@
+"""The one place validated rows are written: the Redis stream when configured, else the database.
+
+With Redis: one atomic round trip de-duplicates the rows, appends them to the stream and updates
+the live state; a Celery task drains the stream into the database. When Redis cannot be reached
+the rows go straight to the database (logged) and the caller still succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis
+
+from recommendations import runtime
+from recommendations.ingest.database import insert_rows
+from recommendations.tracking.schema import EventRow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    accepted: int
+    duplicates: int
+    path: str  # "stream", "database" or "database-fallback"
+
+
+def write(rows: Sequence[EventRow]) -> WriteResult:
+    """Store rows (all or nothing) and fold them into the live state."""
+    if not rows:
+        return WriteResult(0, 0, "none")
+    store = runtime.live_store()
+    from recommendations.live.redis import RedisLiveStore
+
+    if isinstance(store, RedisLiveStore):
+        try:
+            flags = store.apply_and_append(rows, append=True)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            logger.warning("Redis unreachable (%s); writing %d events to the database", exc, len(rows))
+            new_rows = insert_rows(rows)
+            return WriteResult(len(new_rows), len(rows) - len(new_rows), "database-fallback")
+        accepted = sum(flags)
+        return WriteResult(accepted, len(rows) - accepted, "stream")
+    new_rows = insert_rows(rows)
+    store.apply(new_rows)
+    return WriteResult(len(new_rows), len(rows) - len(new_rows), "database")

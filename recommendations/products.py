@@ -1,0 +1,201 @@
+"""The shop's product model and the adapter that reads it.
+
+The app never assumes field names: a :class:`ProductAdapter` tells it how to read a title, the
+category path, the brand, the price, availability and URLs from the shop's product. The default
+adapter looks for common attribute names; a shop overrides it with
+``RECOMMENDATIONS_PRODUCT_ADAPTER = "myshop.adapters.MyAdapter"``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import models
+
+from recommendations.conf import app_settings
+
+
+def get_product_model() -> type[models.Model]:
+    """The model named by ``RECOMMENDATIONS_PRODUCT_MODEL`` (like ``get_user_model()``)."""
+    label = app_settings.PRODUCT_MODEL
+    if not label:
+        raise ImproperlyConfigured("RECOMMENDATIONS_PRODUCT_MODEL must be set, e.g. 'catalog.Product'.")
+    try:
+        return apps.get_model(label, require_ready=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"RECOMMENDATIONS_PRODUCT_MODEL must be of the form 'app_label.ModelName', not {label!r}."
+        ) from exc
+    except LookupError as exc:
+        raise ImproperlyConfigured(
+            f"RECOMMENDATIONS_PRODUCT_MODEL refers to model {label!r} that has not been installed."
+        ) from exc
+
+
+def _first_attr(obj: Any, names: Sequence[str], default: Any = None) -> Any:
+    for name in names:
+        value = getattr(obj, name, None)
+        if value is not None:
+            return value() if callable(value) and not isinstance(value, models.Model) else value
+    return default
+
+
+class ProductAdapter:
+    """Reads facts about a product. Subclass and override what your model spells differently.
+
+    Every method takes a product instance. ``select_related`` lists relations to fetch with the
+    products so reading categories and brands costs no extra queries.
+    """
+
+    select_related: tuple[str, ...] = ()
+
+    def queryset(self) -> models.QuerySet:
+        qs = get_product_model()._default_manager.all()
+        return qs.select_related(*self.select_related) if self.select_related else qs
+
+    def title(self, product: Any) -> str:
+        return str(_first_attr(product, ("title", "name"), default=product))
+
+    def description(self, product: Any) -> str:
+        return str(_first_attr(product, ("description", "summary"), default="") or "")
+
+    def categories(self, product: Any) -> list[str]:
+        """Category path from the root to the product's own category, as strings."""
+        category = getattr(product, "category", None)
+        path: list[str] = []
+        while category is not None and len(path) < 16:
+            path.append(str(getattr(category, "pk", category)))
+            category = getattr(category, "parent", None)
+        return path[::-1]
+
+    def brand(self, product: Any) -> str | None:
+        brand = getattr(product, "brand", None)
+        return None if brand is None else str(getattr(brand, "pk", brand))
+
+    def price(self, product: Any) -> Decimal | None:
+        value = _first_attr(product, ("price", "unit_price"))
+        return None if value is None else Decimal(str(value))
+
+    def is_available(self, product: Any) -> bool:
+        if getattr(product, "is_active", True) is False:
+            return False
+        stock = getattr(product, "stock", None)
+        if stock is not None and stock <= 0:
+            return False
+        return bool(getattr(product, "in_stock", True))
+
+    def image_url(self, product: Any) -> str | None:
+        image = _first_attr(product, ("image_url", "image"))
+        if image is None:
+            return None
+        return getattr(image, "url", None) or str(image) or None
+
+    def url(self, product: Any) -> str:
+        get_url = getattr(product, "get_absolute_url", None)
+        return get_url() if callable(get_url) else ""
+
+
+def get_adapter() -> ProductAdapter:
+    from recommendations import runtime
+
+    return runtime.adapter()
+
+
+def product_key(value: Any) -> str:
+    """The canonical string form of a product primary key (what events and models store)."""
+    pk_field = get_product_model()._meta.pk
+    try:
+        return str(pk_field.to_python(getattr(value, "pk", value)))
+    except ValidationError as exc:
+        raise ValueError(f"{value!r} is not a valid product id") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ProductInfo:
+    """The catalogue facts the live state and the models need, cached in process."""
+
+    id: str
+    categories: tuple[str, ...]
+    brand: str | None
+    price: float | None
+    available: bool
+
+    @property
+    def category(self) -> str | None:
+        return self.categories[-1] if self.categories else None
+
+
+class ProductInfoCache:
+    """A small time-bounded cache of :class:`ProductInfo` keyed by product id (thread-safe)."""
+
+    def __init__(self, ttl: float, max_size: int = 100_000) -> None:
+        self.ttl = ttl
+        self.max_size = max_size
+        self._data: dict[str, tuple[float, ProductInfo | None]] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, ProductInfo | None]:
+        """Info for each id; ``None`` for ids that name no product. One query for all misses."""
+        now = time.monotonic()
+        found: dict[str, ProductInfo | None] = {}
+        missing: list[str] = []
+        for pid in ids:
+            hit = self._data.get(pid)
+            if hit is not None and hit[0] > now:
+                found[pid] = hit[1]
+            else:
+                missing.append(pid)
+        if missing:
+            loaded = self._load(missing)
+            with self._lock:
+                if len(self._data) + len(loaded) > self.max_size:
+                    self._data.clear()
+                for pid in missing:
+                    info = loaded.get(pid)
+                    self._data[pid] = (now + self.ttl, info)
+                    found[pid] = info
+        return found
+
+    def invalidate(self, pid: str | None = None) -> None:
+        with self._lock:
+            if pid is None:
+                self._data.clear()
+            else:
+                self._data.pop(pid, None)
+
+    @staticmethod
+    def _load(ids: list[str]) -> dict[str, ProductInfo]:
+        adapter = get_adapter()
+        pk_field = get_product_model()._meta.pk
+        valid = []
+        for pid in ids:
+            try:
+                valid.append(pk_field.to_python(pid))
+            except ValidationError:
+                continue
+        out: dict[str, ProductInfo] = {}
+        for product in adapter.queryset().filter(pk__in=valid):
+            price = adapter.price(product)
+            key = str(product.pk)
+            out[key] = ProductInfo(
+                id=key,
+                categories=tuple(adapter.categories(product)),
+                brand=adapter.brand(product),
+                price=None if price is None else float(price),
+                available=adapter.is_available(product),
+            )
+        return out
+
+
+def product_info(ids: Iterable[str]) -> dict[str, ProductInfo | None]:
+    """Cached catalogue facts for product ids (``None`` marks an unknown product)."""
+    from recommendations import runtime
+
+    return runtime.product_cache().get_many(ids)

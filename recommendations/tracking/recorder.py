@@ -1,0 +1,156 @@
+"""Validate events and hand them to the writer. Every capture path (middleware, signals, the
+HTTP API, bulk import) ends here, so the rules are the same for all of them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+from recommendations.conf import app_settings
+from recommendations.ingest import writer
+from recommendations.products import product_info, product_key
+from recommendations.tracking.schema import (
+    PRODUCT_KINDS,
+    EventIn,
+    EventRow,
+    EventValidationError,
+    derive_event_id,
+)
+from recommendations.tracking.visitors import Visitor
+
+logger = logging.getLogger(__name__)
+
+MAX_FUTURE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    accepted: int = 0
+    duplicates: int = 0
+    skipped: str = ""  # why nothing was recorded: "disabled", "opted_out", "bot"
+    path: str = ""
+
+
+def _validate_one(event: EventIn, weights: dict[str, float], now: datetime) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if event.kind not in weights:
+        errors["kind"] = f"Unknown event kind {event.kind!r}; expected one of: {', '.join(sorted(weights))}."
+    if event.kind in PRODUCT_KINDS and not event.product_id:
+        errors["product"] = f"A {event.kind!r} event needs a product."
+    if event.kind == "search" and not (event.query or "").strip():
+        errors["query"] = "A 'search' event needs a non-empty query."
+    if event.kind == "purchase" and not event.order_id:
+        errors["order_id"] = "A 'purchase' event needs an order_id."
+    if event.kind in ("impression", "click") and not event.slot:
+        errors["slot"] = f"An {event.kind!r} event needs the slot it happened in."
+    if event.quantity is not None and event.quantity < 1:
+        errors["quantity"] = "Quantity must be a positive integer."
+    if event.unit_price is not None:
+        try:
+            if Decimal(event.unit_price) < 0:
+                errors["unit_price"] = "Unit price must not be negative."
+        except (InvalidOperation, TypeError):
+            errors["unit_price"] = "Unit price must be a decimal number."
+    if event.created_at is not None:
+        if timezone.is_naive(event.created_at):
+            errors["timestamp"] = "Timestamps must carry a timezone."
+        elif event.created_at > now + MAX_FUTURE:
+            errors["timestamp"] = "Timestamp is in the future."
+    if len(event.query or "") > 200:
+        errors["query"] = "Query is longer than 200 characters."
+    if event.event_id is not None and not 0 < len(str(event.event_id)) <= 64:
+        errors["event_id"] = "event_id must be 1 to 64 characters."
+    return errors
+
+
+def build_rows(events: Sequence[EventIn], *, source: str, visitor: Visitor | None = None) -> list[EventRow]:
+    """Validate every event and turn them into rows; raise :class:`EventValidationError` naming
+    each bad item and field (nothing is written then)."""
+    weights = app_settings.event_weights
+    now = timezone.now()
+    errors: dict[int, dict[str, str]] = {}
+    keys: list[str | None] = []
+    for index, event in enumerate(events):
+        item_errors = _validate_one(event, weights, now)
+        key = None
+        if event.product_id is not None and event.product_id != "" and "product" not in item_errors:
+            try:
+                key = product_key(event.product_id)
+            except ValueError:
+                item_errors["product"] = f"{event.product_id!r} is not a valid product id."
+        keys.append(key)
+        if item_errors:
+            errors[index] = item_errors
+    infos = product_info({key for key in keys if key is not None})
+    for index, key in enumerate(keys):
+        if key is not None and infos.get(key) is None:
+            errors.setdefault(index, {})["product"] = f"Unknown product {key!r}."
+    if errors:
+        raise EventValidationError(errors)
+
+    rows = []
+    for event, key in zip(events, keys, strict=True):
+        visitor_id = event.visitor_id or (visitor.visitor_id if visitor else None)
+        user_id = event.user_id if event.user_id is not None else (visitor.user_id if visitor else None)
+        user_id = None if user_id is None else str(user_id)
+        if user_id is None and visitor_id is None:
+            raise ImproperlyConfigured(
+                "An event needs a user or a visitor id (pass request, user or visitor_id)."
+            )
+        scope = str(visitor_id or f"user:{user_id}")
+        info = infos.get(key) if key is not None else None
+        rows.append(
+            EventRow(
+                event_id=derive_event_id(event.event_id, scope),
+                kind=event.kind,
+                created_at=event.created_at or now,
+                source=source,
+                visitor_id=visitor_id,
+                user_id=user_id,
+                product_id=key,
+                categories=info.categories if info else (),
+                query=(event.query or "").strip(),
+                result_count=event.result_count,
+                quantity=event.quantity
+                if event.quantity is not None
+                else (1 if event.kind == "purchase" else None),
+                unit_price=None if event.unit_price is None else Decimal(event.unit_price),
+                order_id=str(event.order_id or ""),
+                slot=event.slot or "",
+                position=event.position,
+                token=event.token or "",
+                ip=visitor.ip if visitor else "",
+                device=visitor.device if visitor else "",
+                context=dict(event.context or {}),
+            )
+        )
+    return rows
+
+
+def record(events: Sequence[EventIn], *, source: str, visitor: Visitor | None = None) -> RecordResult:
+    """Record events for a visitor (or for the users/visitors named on each event).
+
+    All or nothing: an invalid item raises :class:`EventValidationError` and nothing is stored.
+    Retries are idempotent when events carry an ``event_id``.
+    """
+    if not app_settings.ENABLED:
+        return RecordResult(skipped="disabled")
+    if visitor is not None and visitor.opted_out:
+        return RecordResult(skipped="opted_out")
+    rows = build_rows(events, source=source, visitor=visitor)
+    result = writer.write(rows)
+    return RecordResult(accepted=result.accepted, duplicates=result.duplicates, path=result.path)
+
+
+def record_for_request(request: Any, events: Sequence[EventIn], *, source: str) -> RecordResult:
+    """Record events on behalf of the visitor behind ``request``."""
+    from recommendations.tracking.visitors import get_visitor
+
+    return record(events, source=source, visitor=get_visitor(request))

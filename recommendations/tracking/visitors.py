@@ -1,0 +1,158 @@
+"""Who is this request? A visitor id in a signed first-party cookie, consent, coarse device and
+privacy-preserving IP, computed once per request and cached on it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from recommendations.conf import app_settings
+
+COOKIE_SALT = "recommendations.visitor"
+REQUEST_ATTR = "recommendations_visitor"
+_PREFETCH_HEADERS = ("HTTP_PURPOSE", "HTTP_SEC_PURPOSE", "HTTP_X_PURPOSE", "HTTP_X_MOZ")
+
+
+@dataclass(slots=True)
+class Visitor:
+    visitor_id: uuid.UUID
+    user: Any  # the request's user, or None when anonymous / unknown
+    opted_out: bool
+    is_bot: bool
+    ip: str
+    device: str
+    # The response must (re)set the visitor cookie: new visitor, or a fresh one after logout.
+    set_cookie: bool = False
+
+    @property
+    def user_id(self) -> str | None:
+        return None if self.user is None else str(self.user.pk)
+
+
+@cache
+def _bot_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def is_bot(user_agent: str) -> bool:
+    return not user_agent or bool(_bot_pattern(app_settings.BOT_USER_AGENT_PATTERN).search(user_agent))
+
+
+def is_prefetch(request: HttpRequest) -> bool:
+    meta = request.META
+    return any(
+        value in meta.get(header, "").lower()
+        for header in _PREFETCH_HEADERS
+        for value in ("prefetch", "prerender", "preview")
+    )
+
+
+def device_of(user_agent: str) -> str:
+    ua = user_agent.lower()
+    if "ipad" in ua or "tablet" in ua:
+        return "tablet"
+    if "mobi" in ua or "android" in ua or "iphone" in ua:
+        return "mobile"
+    return "desktop" if ua else ""
+
+
+def anonymise_ip(raw: str) -> str:
+    """Never the raw address: a truncated network (/24, /48) or a keyed hash, per IP_MODE."""
+    mode = app_settings.IP_MODE
+    if mode == "none" or not raw:
+        return ""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return ""
+    if mode == "hash":
+        key = settings.SECRET_KEY.encode()
+        return hmac.new(key, address.packed, hashlib.sha256).hexdigest()[:32]
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def _opted_out(request: HttpRequest, user: Any) -> bool:
+    if request.COOKIES.get(app_settings.OPT_OUT_COOKIE_NAME) == "1":
+        return True
+    if app_settings.HONOUR_DNT and request.META.get("HTTP_DNT") == "1":
+        return True
+    if app_settings.HONOUR_GPC and request.META.get("HTTP_SEC_GPC") == "1":
+        return True
+    if user is not None:
+        from recommendations.services.consent import user_opted_out
+
+        return user_opted_out(user)
+    return False
+
+
+def _cookie_visitor_id(request: HttpRequest) -> uuid.UUID | None:
+    raw = request.get_signed_cookie(app_settings.VISITOR_COOKIE_NAME, default=None, salt=COOKIE_SALT)
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
+
+
+def get_visitor(request: HttpRequest) -> Visitor:
+    """The request's :class:`Visitor`, computed once and cached on the request."""
+    visitor = getattr(request, REQUEST_ATTR, None)
+    if visitor is not None:
+        return visitor
+    user = getattr(request, "user", None)
+    if user is not None and not user.is_authenticated:
+        user = None
+    visitor_id = _cookie_visitor_id(request)
+    user_agent = request.META.get("HTTP_USER_AGENT", "")
+    visitor = Visitor(
+        visitor_id=visitor_id or uuid.uuid4(),
+        user=user,
+        opted_out=_opted_out(request, user),
+        is_bot=is_bot(user_agent),
+        ip=anonymise_ip(request.META.get("REMOTE_ADDR", "")),
+        device=device_of(user_agent),
+        set_cookie=visitor_id is None,
+    )
+    setattr(request, REQUEST_ATTR, visitor)
+    return visitor
+
+
+def refresh_user(request: HttpRequest) -> Visitor:
+    """Re-read the user after login/logout changed it mid-request."""
+    visitor = get_visitor(request)
+    user = getattr(request, "user", None)
+    visitor.user = user if user is not None and user.is_authenticated else None
+    visitor.opted_out = _opted_out(request, visitor.user)
+    return visitor
+
+
+def start_new_visitor(request: HttpRequest) -> Visitor:
+    """Logout: the browser becomes a fresh anonymous visitor."""
+    visitor = get_visitor(request)
+    visitor.visitor_id = uuid.uuid4()
+    visitor.user = None
+    visitor.set_cookie = True
+    return visitor
+
+
+def set_visitor_cookie(response: Any, visitor: Visitor) -> None:
+    response.set_signed_cookie(
+        app_settings.VISITOR_COOKIE_NAME,
+        str(visitor.visitor_id),
+        salt=COOKIE_SALT,
+        max_age=app_settings.VISITOR_COOKIE_MAX_AGE,
+        secure=app_settings.VISITOR_COOKIE_SECURE,
+        httponly=True,
+        samesite=app_settings.VISITOR_COOKIE_SAMESITE,
+    )

@@ -1,0 +1,84 @@
+"""Settings for the library's own test suite: a small test app with a UUID-keyed product.
+
+PostgreSQL and Redis are used when DATABASE_URL / REDIS_URL are set (CI sets both); otherwise the
+suite runs on the embedded defaults (SQLite, in-process live store, eager Celery)."""
+
+import os
+
+import dj_database_url
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "tests.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "recommendations",
+    "tests.testapp",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "recommendations.tracking.middleware.RecommendationsMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+STATIC_URL = "/static/"
+
+# Embedded default SQLite unless the suite is pointed at PostgreSQL; the live-server and worker
+# tests need a file (not in-memory) database so another process can see it.
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", "sqlite:///" + os.path.join(os.path.dirname(__file__), "test.sqlite3"))
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.path.dirname(__file__), "test-db.sqlite3")}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+RECOMMENDATIONS_PRODUCT_MODEL = "testapp.Item"
+RECOMMENDATIONS_PRODUCT_ADAPTER = "tests.testapp.adapters.ItemAdapter"
+RECOMMENDATIONS_TRACKED_VIEWS = {
+    "item_detail": {"kind": "view", "product_kwarg": "pk"},
+    "item_detail_async": {"kind": "view", "product_kwarg": "pk"},
+    "broken": {"kind": "view", "product_kwarg": "pk"},
+    "search": {"kind": "search", "query_param": "q"},
+}
+RECOMMENDATIONS_CUSTOM_EVENTS = {"wishlist": 2.0}
+# Tests that exercise Redis opt in with override_settings(RECOMMENDATIONS_REDIS_URL=...).
+RECOMMENDATIONS_REDIS_URL = None
+TEST_REDIS_URL = os.environ.get("REDIS_URL")
+
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
+
+REST_FRAMEWORK = {"DEFAULT_THROTTLE_RATES": {}}
+LOGGING_CONFIG = None

@@ -1,0 +1,26 @@
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+
+from tests.testapp.models import Item
+
+
+def item_detail(request, pk):
+    item = get_object_or_404(Item, pk=pk)
+    return HttpResponse(f"<h1>{item.name}</h1>")
+
+
+async def item_detail_async(request, pk):
+    return HttpResponse("async item")
+
+
+def search(request):
+    request.recommendations_result_count = 3
+    return HttpResponse("results")
+
+
+def broken(request, pk):
+    return HttpResponse("oops", status=500)
+
+
+def ping(request):
+    return JsonResponse({"ok": True})
