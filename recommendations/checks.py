@@ -91,6 +91,8 @@ def check_event_weights(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                         id="recommendations.E005",
                     )
                 )
+    if errors:
+        return errors
     for kind, rule in dict(app_settings.TRACKED_VIEWS).items():
         if not isinstance(rule, dict) or rule.get("kind", "view") not in app_settings.event_weights:
             errors.append(

@@ -10,5 +10,7 @@ urlpatterns = [
     path("broken/<uuid:pk>/", views.broken, name="broken"),
     path("search/", views.search, name="search"),
     path("ping/", views.ping, name="ping"),
+    path("login/", views.do_login, name="login"),
+    path("logout/", views.do_logout, name="logout"),
     path("api/recommendations/", include("recommendations.api.urls")),
 ]

@@ -19,7 +19,7 @@ from recommendations.models import Event
 from recommendations.services.consent import set_opt_out
 from recommendations.tracking.recorder import record
 from recommendations.tracking.schema import EventValidationError
-from recommendations.tracking.visitors import get_visitor
+from recommendations.tracking.visitors import get_visitor, set_visitor_cookie
 
 
 def _error(code: str, message: str, http_status: int, **extra: Any) -> Response:
@@ -74,7 +74,12 @@ class EventIngestView(APIView):
         body = {"accepted": result.accepted, "duplicates": result.duplicates}
         if result.skipped:
             body["skipped"] = result.skipped
-        return Response(body, status=status.HTTP_202_ACCEPTED)
+        response = Response(body, status=status.HTTP_202_ACCEPTED)
+        if visitor.set_cookie and not visitor.opted_out:
+            # Any client that posts events gets a visitor id, so its retries share one scope.
+            set_visitor_cookie(response, visitor)
+            visitor.set_cookie = False
+        return response
 
 
 class ConsentView(APIView):

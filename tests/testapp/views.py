@@ -24,3 +24,18 @@ def broken(request, pk):
 
 def ping(request):
     return JsonResponse({"ok": True})
+
+
+def do_login(request):
+    from django.contrib.auth import authenticate, login
+
+    user = authenticate(request, username=request.POST["username"], password=request.POST["password"])
+    login(request, user)
+    return HttpResponse("in")
+
+
+def do_logout(request):
+    from django.contrib.auth import logout
+
+    logout(request)
+    return HttpResponse("out")

@@ -1,0 +1,88 @@
+"""Shared fixtures. Services (PostgreSQL, Redis) are used when reachable through env vars;
+otherwise tests that need them are skipped with the reason, except when
+RECOMMENDATIONS_REQUIRE_SERVICES=1 (CI), where a missing service fails the run instead."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+
+from recommendations import runtime
+
+REQUIRE_SERVICES = os.environ.get("RECOMMENDATIONS_REQUIRE_SERVICES") == "1"
+
+
+def _missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (RECOMMENDATIONS_REQUIRE_SERVICES=1: services are required)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = settings.TEST_REDIS_URL
+    if not url:
+        _missing("REDIS_URL is not set")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        _missing(f"Redis at {url} is not reachable: {exc}")
+    return url
+
+
+@pytest.fixture
+def redis_settings(settings, redis_url):
+    """Switch the app to Redis mode (stream ingest + Redis live state) on a private key prefix."""
+    settings.RECOMMENDATIONS_REDIS_URL = redis_url
+    settings.RECOMMENDATIONS_REDIS_KEY_PREFIX = f"rectest:{uuid.uuid4().hex[:8]}:"
+    runtime.reset()
+    yield settings
+    runtime.live_store().clear()
+    runtime.reset()
+
+
+@pytest.fixture
+def postgres(db):
+    if db.__class__ is None or settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        _missing("DATABASE_URL does not point at PostgreSQL")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runtime():
+    """Each test starts with fresh process-wide objects (empty in-process live store, caches)."""
+    runtime.reset()
+    yield
+    runtime.reset()
+
+
+@pytest.fixture
+def category(db):
+    from tests.testapp.models import Category
+
+    root = Category.objects.create(name="Outdoor")
+    return Category.objects.create(name="Tents", parent=root)
+
+
+@pytest.fixture
+def item(db, category):
+    from tests.testapp.models import Item
+
+    return Item.objects.create(name="Tent", blurb="A tent", category=category, price=Decimal("99.00"))
+
+
+@pytest.fixture
+def items(db, category):
+    from tests.testapp.models import Item
+
+    return [Item.objects.create(name=f"Item {n}", category=category, price=Decimal(10 + n)) for n in range(5)]
+
+
+@pytest.fixture
+def browser_ua() -> dict[str, str]:
+    return {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"}

@@ -1,0 +1,125 @@
+"""Settings object, system checks, the product adapter, migrations and the import contracts."""
+
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.checks import run_checks
+from django.core.management import call_command
+
+from recommendations.conf import app_settings
+from recommendations.products import ProductAdapter, get_product_model, product_info
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_settings_defaults_and_overrides():
+    from django.test import override_settings
+
+    assert app_settings.MAX_BATCH_SIZE == 500
+    with override_settings(RECOMMENDATIONS_MAX_BATCH_SIZE=7):
+        assert app_settings.MAX_BATCH_SIZE == 7
+    assert app_settings.MAX_BATCH_SIZE == 500
+
+
+def test_unknown_setting_is_an_error():
+    with pytest.raises(AttributeError, match="Invalid recommendations setting"):
+        _ = app_settings.NOPE
+
+
+def test_event_weights_include_custom_kinds():
+    assert app_settings.event_weights["wishlist"] == 2.0
+    assert app_settings.event_weights["purchase"] == 5.0
+
+
+def test_dotted_path_settings_are_imported():
+    from tests.testapp.adapters import ItemAdapter
+
+    assert app_settings.PRODUCT_ADAPTER is ItemAdapter
+
+
+def _ids(settings_obj=None):
+    return {message.id for message in run_checks(include_deployment_checks=False)}
+
+
+def test_checks_pass_on_a_good_configuration():
+    assert not {i for i in _ids() if i.startswith("recommendations.")}
+
+
+def test_check_missing_product_model(settings):
+    settings.RECOMMENDATIONS_PRODUCT_MODEL = None
+    assert "recommendations.E001" in _ids()
+
+
+@pytest.mark.parametrize("label", ["testapp.Nope", "not-a-label"])
+def test_check_invalid_product_model(settings, label):
+    settings.RECOMMENDATIONS_PRODUCT_MODEL = label
+    assert "recommendations.E002" in _ids()
+
+
+def test_check_missing_middleware(settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "recommendations" not in m]
+    assert "recommendations.W001" in _ids()
+
+
+def test_check_middleware_before_auth(settings):
+    mw = [m for m in settings.MIDDLEWARE if "recommendations" not in m]
+    settings.MIDDLEWARE = ["recommendations.tracking.middleware.RecommendationsMiddleware", *mw]
+    assert "recommendations.W002" in _ids()
+
+
+@pytest.mark.parametrize(
+    ("weights", "check_id"),
+    [({"view": "heavy"}, "recommendations.E005"), ({"": 1.0}, "recommendations.E004"), (["view"], "recommendations.E003")],
+)
+def test_check_invalid_weights(settings, weights, check_id):
+    settings.RECOMMENDATIONS_EVENT_WEIGHTS = weights
+    assert check_id in _ids()
+
+
+def test_check_tracked_view_with_unknown_kind(settings):
+    settings.RECOMMENDATIONS_TRACKED_VIEWS = {"item_detail": {"kind": "gaze"}}
+    assert "recommendations.E006" in _ids()
+
+
+def test_product_model_has_a_uuid_key():
+    model = get_product_model()
+    assert model._meta.label == "testapp.Item"
+    assert model._meta.pk.get_internal_type() == "UUIDField"
+
+
+@pytest.mark.django_db
+def test_default_adapter_reads_common_names(item, category):
+    adapter = ProductAdapter()
+    assert adapter.title(item) == "Tent"
+    assert adapter.categories(item) == [str(category.parent_id), str(category.pk)]
+    assert adapter.url(item) == f"/items/{item.pk}/"
+    assert adapter.price(item) == item.price
+    assert adapter.brand(item) is None
+
+
+@pytest.mark.django_db
+def test_product_info_is_cached_and_invalidated_on_save(item, django_assert_num_queries):
+    key = str(item.pk)
+    with django_assert_num_queries(1):
+        assert product_info([key])[key].available
+        product_info([key])
+    item.active = False
+    item.save()
+    assert product_info([key])[key].available is False
+
+
+@pytest.mark.django_db
+def test_migrations_are_complete():
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
+
+
+def test_import_contracts_hold():
+    """The engine is free of Django/Celery/DRF/Redis; the app never imports the demo shop."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
