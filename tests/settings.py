@@ -73,7 +73,14 @@ RECOMMENDATIONS_TRACKED_VIEWS = {
 }
 RECOMMENDATIONS_CUSTOM_EVENTS = {"wishlist": 2.0}
 # Tests that exercise Redis opt in with override_settings(RECOMMENDATIONS_REDIS_URL=...).
-RECOMMENDATIONS_REDIS_URL = None
+# Processes the integration tests start (Celery workers) get Redis mode, the test's private key
+# prefix and drain tuning through these RECOMMENDATIONS_TEST_* variables; unset, nothing changes.
+RECOMMENDATIONS_REDIS_URL = os.environ.get("RECOMMENDATIONS_TEST_REDIS_URL") or None
+RECOMMENDATIONS_REDIS_KEY_PREFIX = os.environ.get("RECOMMENDATIONS_TEST_KEY_PREFIX", "rec:")
+RECOMMENDATIONS_DRAIN_CLAIM_IDLE_SECONDS = float(
+    os.environ.get("RECOMMENDATIONS_TEST_CLAIM_IDLE_SECONDS", "60")
+)
+RECOMMENDATIONS_DRAIN_BATCH_SIZE = int(os.environ.get("RECOMMENDATIONS_TEST_DRAIN_BATCH_SIZE", "2000"))
 TEST_REDIS_URL = os.environ.get("REDIS_URL")
 
 CELERY_TASK_ALWAYS_EAGER = True

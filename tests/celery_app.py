@@ -1,0 +1,23 @@
+"""Celery app for the test settings, used by the integration tests' worker processes::
+
+    DJANGO_SETTINGS_MODULE=tests.settings celery -A tests.celery_app worker -P solo
+
+The broker is the Redis at ``REDIS_URL`` (the settings' in-memory broker cannot cross processes).
+The test process never imports this module (it would become Celery's current app and turn the
+unit tests' eager tasks into broker messages); it sends tasks with its own client app.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+from celery import Celery
+
+app = Celery("tests")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+if os.environ.get("REDIS_URL"):
+    app.conf.broker_url = os.environ["REDIS_URL"]
+app.conf.task_always_eager = False
+app.autodiscover_tasks()

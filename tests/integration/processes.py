@@ -1,0 +1,169 @@
+"""Real processes the integration tests start: Celery workers and a private Redis server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+from celery import Celery
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.02, what: str = "") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def database_url(settings_dict: dict[str, Any]) -> str:
+    """A DATABASE_URL naming the database this test process uses (the *test* database)."""
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Worker:
+    """``celery -A tests.celery_app worker`` with the solo pool, so its pid is the process that
+    drains (SIGKILL hits the drain itself, not a pool supervisor)."""
+
+    def __init__(self, env: dict[str, str], broker_url: str, log_dir: Path) -> None:
+        # A queue of its own: a task message a killed worker took can never reach the next one.
+        self.queue = f"rectest-{uuid.uuid4().hex[:10]}"
+        self.broker_url = broker_url
+        self.log_path = log_dir / f"worker-{self.queue}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tests.celery_app",
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            self.queue,
+            "-n",
+            f"{self.queue}@%h",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+        ]
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def drain(self) -> None:
+        """Enqueue ``recommendations.drain_events`` for this worker through the broker."""
+        send_task(self.broker_url, self.queue, "recommendations.drain_events")
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no acknowledgement, exactly like a crashed machine."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._log.close()
+
+    def forget_queue(self) -> None:
+        """Remove the queue's binding key from the broker (kombu leaves it behind)."""
+        client = redis.Redis.from_url(self.broker_url)
+        try:
+            client.delete(f"_kombu.binding.{self.queue}", self.queue)
+        finally:
+            client.close()
+
+
+def send_task(broker_url: str, queue: str, name: str, **kwargs: Any) -> None:
+    """Send a task by name through the broker with a throw-away client app (never the current app,
+    which the unit tests run eagerly)."""
+    app = Celery("integration-client", broker=broker_url, set_as_current=False)
+    try:
+        app.send_task(name, kwargs=kwargs, queue=queue)
+    finally:
+        app.close()
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free loopback port, with no persistence."""
+
+    def __init__(self, log_dir: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server is not installed")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._log = (log_dir / f"redis-{self.port}.log").open("wb")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+        wait_for(self._ping, timeout=10, what=f"redis-server on port {self.port}")
+
+    def _ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self.client.close()
+        self._log.close()
+
+
+def base_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECOMMENDATIONS_TEST_")}
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    env["PYTHONPATH"] = str(ROOT)
+    return env
