@@ -1,5 +1,6 @@
 from recommendations.models.consent import TrackingPreference
 from recommendations.models.events import Event
+from recommendations.models.trained import ActiveModel, ModelPart, ModelVersion
 from recommendations.models.visitors import VisitorLink
 
-__all__ = ["Event", "TrackingPreference", "VisitorLink"]
+__all__ = ["ActiveModel", "Event", "ModelPart", "ModelVersion", "TrackingPreference", "VisitorLink"]
