@@ -1,0 +1,42 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from shop_demo.shop.seeding import seed_demo
+from shop_demo.shop.seeding.words import MAX_LEAVES
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the demo shop: a catalogue, shopper accounts (shopper1.. / password 'demo'), an admin "
+        "(admin/admin), orders and ~60 days of browsing history recorded as recommendation events. "
+        "Idempotent for a given --seed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--products", type=int, default=2000)
+        parser.add_argument("--categories", type=int, default=30, help=f"leaf categories, 1-{MAX_LEAVES}")
+        parser.add_argument("--shoppers", type=int, default=500)
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--flush", action="store_true", help="delete the demo data and all events first")
+
+    def handle(self, *args, **options):
+        if not 1 <= options["categories"] <= MAX_LEAVES:
+            raise CommandError(f"--categories must be between 1 and {MAX_LEAVES}")
+        if options["products"] < options["categories"]:
+            raise CommandError("--products must be at least --categories (one product per category)")
+        if options["shoppers"] < 0:
+            raise CommandError("--shoppers cannot be negative")
+        report = seed_demo(
+            n_products=options["products"],
+            n_categories=options["categories"],
+            n_shoppers=options["shoppers"],
+            seed=options["seed"],
+            flush=options["flush"],
+            progress=options["verbosity"] > 0,
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {report.products} products in {report.categories} categories "
+                f"({report.brands} brands), {report.shoppers} shoppers, {report.orders} orders; "
+                f"{report.events_written} of {report.events_generated} events were new."
+            )
+        )

@@ -1,0 +1,101 @@
+"""Seed the demo shop end to end. Deterministic for a given seed, and safe to run twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import islice
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from recommendations.models import Event
+from recommendations.services.events import import_events
+
+from ..models import Brand, Category, Order, Product
+from . import catalogue, history, orders, shoppers
+
+IMPORT_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    categories: int
+    brands: int
+    products: int
+    shoppers: int
+    orders: int
+    events_generated: int
+    events_written: int
+
+
+def flush_demo() -> None:
+    """Delete the catalogue, the orders, the seeded shoppers and every recommendations event."""
+    with transaction.atomic():
+        Event.objects.all().delete()
+        Order.objects.all().delete()
+        Product.objects.all().delete()
+        Brand.objects.all().delete()
+        Category.objects.filter(parent__isnull=False).delete()
+        Category.objects.all().delete()
+        get_user_model().objects.filter(username__startswith=shoppers.SHOPPER_PREFIX, is_staff=False).delete()
+
+
+def seed_demo(
+    *,
+    n_products: int = 2000,
+    n_categories: int = 30,
+    n_shoppers: int = 500,
+    seed: int = 42,
+    flush: bool = False,
+    progress: bool = False,
+) -> SeedReport:
+    if flush:
+        flush_demo()
+    rng = np.random.default_rng(seed)
+    now = timezone.now()
+    shoppers.ensure_admin()
+
+    plan = catalogue.plan_catalogue(rng, n_products=n_products, n_categories=n_categories, now=now)
+    shopper_loop = tqdm(range(n_shoppers), desc="Simulating shoppers", unit="shopper", disable=not progress)
+    sim = history.simulate(
+        rng, plan, n_shoppers=n_shoppers, n_guests=n_shoppers // 2, now=now, progress=shopper_loop
+    )
+    joined = [sim.first_seen[i] - timedelta(days=float(rng.uniform(1, 120))) for i in range(n_shoppers)]
+    people = shoppers.plan_shoppers(rng, n_shoppers, joined)
+
+    with transaction.atomic():
+        product_ids = catalogue.write_catalogue(plan)
+        user_by_name = shoppers.write_shoppers(people)
+        user_ids = [user_by_name[p.username] for p in people]
+        order_ids = orders.write_orders(
+            sim.orders,
+            seed=seed,
+            now=now,
+            plan=plan,
+            product_ids=product_ids,
+            user_ids=user_ids,
+            full_names=[f"{p.first_name} {p.last_name}" for p in people],
+        )
+
+    records = orders.event_ins(
+        sim, seed=seed, plan=plan, product_ids=product_ids, user_ids=user_ids, order_ids=order_ids
+    )
+    written = 0
+    with tqdm(total=len(sim.events), desc="Importing events", unit="event", disable=not progress) as bar:
+        while batch := list(islice(records, IMPORT_BATCH)):
+            written += import_events(batch, batch_size=IMPORT_BATCH)
+            bar.update(len(batch))
+
+    return SeedReport(
+        categories=len(plan.leaves),
+        brands=len(plan.brands),
+        products=len(plan.products),
+        shoppers=n_shoppers,
+        orders=len(sim.orders),
+        events_generated=len(sim.events),
+        events_written=written,
+    )
