@@ -25,14 +25,34 @@ def test_single_event(client, item):
 
 
 def test_batch_of_impressions_and_click(client, items):
+    from recommendations.attribution import Token, sign
+
     batch = [{"kind": "impression", "product": str(p.pk), "slot": "home", "position": i} for i, p in enumerate(items)]
-    batch.append({"kind": "click", "product": str(items[2].pk), "slot": "home", "position": 2, "token": "t0k"})
+    token = sign(Token("for_you", "session", 2, str(items[2].pk), "req1"))
+    batch.append({"kind": "click", "product": str(items[2].pk), "token": token})
     response = post(client, batch)
     assert response.status_code == 202
     assert response.json()["accepted"] == 6
     assert Event.objects.filter(kind="impression").count() == 5
     click = Event.objects.get(kind="click")
-    assert (click.slot, click.position, click.token) == ("home", 2, "t0k")
+    # Slot, position and source come from the signed token.
+    assert (click.slot, click.position, click.token) == ("for_you", 2, token)
+    assert click.context["source"] == "session"
+
+
+def test_forged_or_misapplied_token_is_rejected(client, items):
+    from recommendations.attribution import Token, sign
+
+    token = sign(Token("for_you", "session", 0, str(items[0].pk), "req1"))
+    forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    for payload in (
+        {"kind": "click", "product": str(items[0].pk), "token": forged},
+        {"kind": "click", "product": str(items[1].pk), "token": token},
+    ):
+        response = post(client, payload)
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["field"] == "token"
+    assert not Event.objects.exists()
 
 
 def test_events_wrapper_object_is_accepted(client, item):

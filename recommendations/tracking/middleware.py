@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 # A view may set these on the request to save the middleware a lookup.
 PRODUCT_ATTR = "recommendations_product"
 RESULT_COUNT_ATTR = "recommendations_result_count"
+# Query parameter carrying a recommendation token on links rendered in a slot.
+TOKEN_PARAM = "rt"
 
 
 def _product_id(request: HttpRequest, rule: dict[str, Any]) -> str | None:
@@ -60,7 +62,32 @@ def events_for(request: HttpRequest, response: HttpResponse) -> list[EventIn]:
             EventIn(kind="search", query=query[:200], result_count=getattr(request, RESULT_COUNT_ATTR, None))
         ]
     product_id = _product_id(request, rule)
-    return [] if product_id is None else [EventIn(kind=kind, product_id=product_id)]
+    if product_id is None:
+        return []
+    events = [EventIn(kind=kind, product_id=product_id)]
+    token = request.GET.get(TOKEN_PARAM)
+    if token and kind == "view":
+        click = _click_from_token(token, product_id)
+        if click is not None:
+            events.append(click)
+    return events
+
+
+def _click_from_token(raw: str, product_id: str) -> EventIn | None:
+    """A click on a recommended item: the product link carried the item's signed token."""
+    from django.core.signing import BadSignature
+
+    from recommendations.attribution import unsign
+
+    try:
+        token = unsign(raw)
+    except BadSignature:
+        return None
+    if token.product_id != product_id:
+        return None
+    # One click per rendered item: reloading the page does not count it again.
+    event_id = f"click:{token.request_id}:{token.position}"
+    return EventIn(kind="click", product_id=product_id, token=raw, event_id=event_id)
 
 
 def _after_response(request: HttpRequest, response: HttpResponse) -> None:

@@ -48,7 +48,7 @@ def _validate_one(event: EventIn, weights: dict[str, float], now: datetime) -> d
         errors["query"] = "A 'search' event needs a non-empty query."
     if event.kind == "purchase" and not event.order_id:
         errors["order_id"] = "A 'purchase' event needs an order_id."
-    if event.kind in ("impression", "click") and not event.slot:
+    if event.kind in ("impression", "click") and not (event.slot or event.token):
         errors["slot"] = f"An {event.kind!r} event needs the slot it happened in."
     if event.quantity is not None and event.quantity < 1:
         errors["quantity"] = "Quantity must be a positive integer."
@@ -67,7 +67,29 @@ def _validate_one(event: EventIn, weights: dict[str, float], now: datetime) -> d
         errors["query"] = "Query is longer than 200 characters."
     if event.event_id is not None and not 0 < len(str(event.event_id)) <= 64:
         errors["event_id"] = "event_id must be 1 to 64 characters."
+    if event.token:
+        _apply_token(event, errors)
     return errors
+
+
+def _apply_token(event: EventIn, errors: dict[str, str]) -> None:
+    """Fill slot, position and source from a signed recommendation token; reject forged ones."""
+    from django.core.signing import BadSignature
+
+    from recommendations.attribution import unsign
+
+    try:
+        token = unsign(event.token)
+    except BadSignature:
+        errors["token"] = "Invalid or expired recommendation token."
+        return
+    if event.product_id and str(event.product_id) != token.product_id:
+        errors["token"] = "The recommendation token was issued for another product."
+        return
+    event.slot = event.slot or token.slot
+    if event.position is None:
+        event.position = token.position
+    event.context = {**(event.context or {}), "source": token.source, "request_id": token.request_id}
 
 
 def build_rows(events: Sequence[EventIn], *, source: str, visitor: Visitor | None = None) -> list[EventRow]:
