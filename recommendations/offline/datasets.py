@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .events import RawEvents, read_events_csv
+from .events import DEFAULT_EVENT_WEIGHTS, RawEvents, read_events_csv
 
 DATASETS = ("yoochoose", "diginetica", "amazon-beauty", "otto")
 OTTO_KINDS = {"clicks": "view", "carts": "add_to_cart", "orders": "purchase"}
@@ -98,9 +99,9 @@ def load_otto(data_dir: Path) -> Dataset:
     return Dataset("otto", events, default_protocol="next-item")
 
 
-def load_csv(path: Path) -> Dataset:
+def load_csv(path: str | Path, weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS) -> Dataset:
     """The command's contract CSV (see :func:`~recommendations.offline.events.read_events_csv`)."""
-    return Dataset(path.stem, read_events_csv(path), default_protocol="temporal")
+    return Dataset(Path(path).stem, read_events_csv(path, weights), default_protocol="temporal")
 
 
 LOADERS = {
