@@ -13,4 +13,5 @@ urlpatterns = [
     path("login/", views.do_login, name="login"),
     path("logout/", views.do_logout, name="logout"),
     path("api/recommendations/", include("recommendations.api.urls")),
+    path("api/", include("recommendations.api.docs_urls")),
 ]

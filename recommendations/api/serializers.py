@@ -6,11 +6,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from recommendations.api.schema import extend_schema_field
 from recommendations.tracking.schema import EventIn
 
 MAX_CONTEXT_BYTES = 2048
 
 
+@extend_schema_field({"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}]})
 class FlexibleTimestampField(serializers.Field):
     """ISO 8601 with a timezone, or unix seconds."""
 
@@ -39,6 +41,7 @@ class FlexibleTimestampField(serializers.Field):
         return value.isoformat()
 
 
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
 class ProductIdField(serializers.Field):
     default_error_messages = {"invalid": "Expected a product id (string or integer)."}
 
@@ -113,3 +116,13 @@ def flatten_errors(index: int, detail: Any) -> list[dict[str, Any]]:
             for field, msgs in detail.items()
         ]
     return [{"index": index, "field": "non_field_errors", "message": " ".join(str(m) for m in detail)}]
+
+
+class IngestResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="Events stored by this request.")
+    duplicates = serializers.IntegerField(help_text="Retries of events already stored (same event_id).")
+    skipped = serializers.CharField(required=False, help_text="Why nothing was stored, e.g. 'opted_out'.")
+
+
+class ConsentSerializer(serializers.Serializer):
+    opt_out = serializers.BooleanField()

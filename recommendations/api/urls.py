@@ -1,5 +1,6 @@
 from django.urls import path
 
+from recommendations.api import recommendation_views as rec
 from recommendations.api import views
 
 app_name = "recommendations"
@@ -7,4 +8,11 @@ app_name = "recommendations"
 urlpatterns = [
     path("events/", views.EventIngestView.as_view(), name="events"),
     path("consent/", views.ConsentView.as_view(), name="consent"),
+    path("for-you/", rec.ForYouView.as_view(), name="for-you"),
+    path("products/<str:product_id>/similar/", rec.SimilarView.as_view(), name="similar"),
+    path(
+        "products/<str:product_id>/bought-together/", rec.BoughtTogetherView.as_view(), name="bought-together"
+    ),
+    path("trending/", rec.TrendingView.as_view(), name="trending"),
+    path("recently-viewed/", rec.RecentlyViewedView.as_view(), name="recently-viewed"),
 ]

@@ -12,7 +12,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recommendations.api.authentication import BeaconSessionAuthentication
-from recommendations.api.serializers import EventSerializer, flatten_errors
+from recommendations.api.schema import extend_schema
+from recommendations.api.serializers import (
+    ConsentSerializer,
+    EventSerializer,
+    IngestResultSerializer,
+    flatten_errors,
+)
 from recommendations.api.throttling import VisitorEventThrottle
 from recommendations.conf import app_settings
 from recommendations.models import Event
@@ -39,6 +45,11 @@ class EventIngestView(APIView):
     parser_classes = [JSONParser]
     throttle_classes = [VisitorEventThrottle]
 
+    @extend_schema(
+        request=EventSerializer(many=True),
+        responses={202: IngestResultSerializer, 400: None, 413: None, 415: None, 429: None},
+        description='One event object, an array of up to 500, or {"events": [...]}; all-or-nothing.',
+    )
     def post(self, request: Request) -> Response:
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > app_settings.MAX_BODY_BYTES:
@@ -88,9 +99,11 @@ class ConsentView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [VisitorEventThrottle]
 
+    @extend_schema(responses={200: ConsentSerializer})
     def get(self, request: Request) -> Response:
         return Response({"opt_out": get_visitor(request._request).opted_out})
 
+    @extend_schema(request=ConsentSerializer, responses={200: ConsentSerializer, 400: None})
     def post(self, request: Request) -> Response:
         value = request.data.get("opt_out") if isinstance(request.data, dict) else None
         if not isinstance(value, bool):

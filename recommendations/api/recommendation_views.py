@@ -1,0 +1,121 @@
+"""Recommendation endpoints: thin views over ``recommendations.selectors.slot_items``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recommendations.api.recommendation_serializers import (
+    RecommendedItemSerializer,
+    SlotQuerySerializer,
+    SlotResponseSerializer,
+)
+from recommendations.api.schema import extend_schema
+from recommendations.products import get_adapter, product_key
+from recommendations.selectors import slot_items
+
+VIEW_ANY_PERMISSION = "recommendations.view_any_recommendations"
+
+
+class _AsVisitor:
+    """A request-like object for staff reading another user's recommendations."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self.COOKIES: dict[str, str] = {}
+        self.META: dict[str, str] = {}
+
+
+class SlotView(APIView):
+    permission_classes = [AllowAny]
+    slot = ""
+    needs_product = False
+
+    def _subject(self, request: Request, query: SlotQuerySerializer) -> Any:
+        other = query.validated_data.get("user")
+        if not other:
+            return request._request
+        if not request.user.has_perm(VIEW_ANY_PERMISSION):
+            raise PermissionDenied(
+                "Reading another user's recommendations needs the 'view_any_recommendations' permission."
+            )
+        try:
+            return _AsVisitor(get_user_model()._default_manager.get(pk=other))
+        except (get_user_model().DoesNotExist, ValueError, DjangoValidationError) as exc:
+            raise Http404(f"No user {other!r}.") from exc
+
+    def _product_context(self, product_id: str) -> dict[str, Any]:
+        try:
+            key = product_key(product_id)
+        except ValueError as exc:
+            raise Http404(f"No product {product_id!r}.") from exc
+        if not get_adapter().queryset().filter(pk=key).exists():
+            raise Http404(f"No product {product_id!r}.")
+        return {"product": key}
+
+    @extend_schema(parameters=[SlotQuerySerializer], responses={200: SlotResponseSerializer})
+    def get(self, request: Request, product_id: str | None = None) -> Response:
+        query = SlotQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        context = query.context_dict()
+        if product_id is not None:
+            context.update(self._product_context(product_id))
+        slot = query.validated_data.get("slot") or self.slot
+        try:
+            items = slot_items(
+                self._subject(request, query), slot, context=context, limit=query.validated_data["limit"]
+            )
+        except ValueError as exc:  # an unknown slot recipe
+            return Response({"error": "invalid", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        response = Response({"slot": slot, "results": RecommendedItemSerializer(items, many=True).data})
+        # Personal and live: never cached by shared caches, and stale after the next click.
+        response["Cache-Control"] = "private, no-store"
+        response["Vary"] = "Cookie, Authorization"
+        return response
+
+
+class ForYouView(SlotView):
+    """Personalised recommendations for the current visitor (``?slot=`` picks another recipe)."""
+
+    slot = "for_you"
+
+
+class SimilarView(SlotView):
+    """Products similar to ``product_id``."""
+
+    slot = "similar"
+
+
+class BoughtTogetherView(SlotView):
+    """Products frequently bought together with ``product_id``."""
+
+    slot = "bought_together"
+
+
+class TrendingView(SlotView):
+    """Trending products, globally or in ``?category=``. Not personal: cacheable briefly."""
+
+    slot = "trending"
+
+    @extend_schema(parameters=[SlotQuerySerializer], responses={200: SlotResponseSerializer})
+    def get(self, request: Request, product_id: str | None = None) -> Response:
+        response = super().get(request, product_id)
+        if response.status_code == 200:
+            response["Cache-Control"] = "public, max-age=30"
+            del response["Vary"]
+        return response
+
+
+class RecentlyViewedView(SlotView):
+    """The visitor's recently viewed products."""
+
+    slot = "recently_viewed"

@@ -1,0 +1,31 @@
+"""OpenAPI annotations that cost nothing when drf-spectacular is not installed (optional extra)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+try:
+    from drf_spectacular.extensions import OpenApiAuthenticationExtension
+    from drf_spectacular.utils import extend_schema, extend_schema_field
+except ImportError:  # pragma: no cover - exercised only without the api-docs extra
+
+    def extend_schema(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        return lambda view: view
+
+    extend_schema_field = extend_schema
+else:
+
+    class BeaconSessionScheme(OpenApiAuthenticationExtension):
+        """The ingest endpoint's session cookie authentication (no CSRF token: JSON only)."""
+
+        target_class = "recommendations.api.authentication.BeaconSessionAuthentication"
+        name = "beaconSession"
+
+        def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+            from django.conf import settings
+
+            return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
+
+
+__all__ = ["extend_schema", "extend_schema_field"]
