@@ -68,6 +68,8 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     product = get_object_or_404(Product.objects.active().with_relations(), pk=pk)
+    # The recommendations middleware records this view; handing it the product saves it a lookup.
+    request.recommendations_product = product
     return render(
         request,
         "shop/product_detail.html",
@@ -85,6 +87,8 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     sort = request.GET.get("sort", "new")
     page_obj = _page(request, catalogue.search(query, sort))
+    # Recorded with the search event by the recommendations middleware (zero-result searches matter).
+    request.recommendations_result_count = page_obj.paginator.count
     return render(
         request,
         "shop/search.html",
