@@ -13,13 +13,15 @@ from recommendations.tracking.schema import derive_event_id
 START = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
-def session_events(item_ids: list[str], count: int, *, tag: str = "e") -> list[dict[str, Any]]:
+def session_events(
+    item_ids: list[str], count: int, *, tag: str = "e", start: datetime = START
+) -> list[dict[str, Any]]:
     """``count`` events cycling through views, searches, carts and purchases, each with a client
     event_id and a distinct microsecond timestamp (so stored rows can be checked field by field)."""
     events = []
     for n in range(count):
         product = item_ids[n % len(item_ids)]
-        when = (START + timedelta(seconds=n, microseconds=n)).isoformat()
+        when = (start + timedelta(seconds=n, microseconds=n)).isoformat()
         base = {"event_id": f"{tag}-{n}", "timestamp": when}
         match n % 5:
             case 0 | 1:
