@@ -32,15 +32,15 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recommendations.engine.als import ALS  # noqa: E402
-from recommendations.engine.base import EventLog, top_k  # noqa: E402
-from recommendations.engine.bought_together import BoughtTogether  # noqa: E402
-from recommendations.engine.content import ContentModel  # noqa: E402
-from recommendations.engine.ease import EASE, choose_item_model  # noqa: E402
-from recommendations.engine.interactions import build_matrix  # noqa: E402
-from recommendations.engine.itemknn import ItemKNN  # noqa: E402
-from recommendations.engine.popularity import Popularity, trending  # noqa: E402
-from recommendations.engine.userknn import UserKNN  # noqa: E402
+from recommendations.engine.als import ALS
+from recommendations.engine.base import EventLog, top_k
+from recommendations.engine.bought_together import BoughtTogether
+from recommendations.engine.content import ContentModel
+from recommendations.engine.ease import EASE, choose_item_model
+from recommendations.engine.interactions import build_matrix
+from recommendations.engine.itemknn import ItemKNN
+from recommendations.engine.popularity import Popularity, trending
+from recommendations.engine.userknn import UserKNN
 
 KINDS = ("cart", "purchase", "remove_from_cart", "view")
 WEIGHTS = {"view": 1.0, "cart": 3.0, "purchase": 5.0, "remove_from_cart": -2.0}
