@@ -136,9 +136,9 @@ if CELERY_BROKER_URL is None:
     CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
-# Periodic model rebuilds: the app will ship a ready-made schedule.
-# from recommendations.schedules import BEAT_SCHEDULE as RECOMMENDATIONS_BEAT_SCHEDULE
-# CELERY_BEAT_SCHEDULE = {**RECOMMENDATIONS_BEAT_SCHEDULE}
+# Periodic model rebuilds and stream draining, for a real broker + `celery beat`:
+# from recommendations.schedules import beat_schedule
+# CELERY_BEAT_SCHEDULE = {**beat_schedule()}
 
 LOGGING = {
     "version": 1,

@@ -106,15 +106,18 @@ def _price_point(value: float) -> Decimal:
 
 def _product_name(rng: np.random.Generator, spec: words.LeafSpec, brand: str) -> str:
     noun = spec.nouns[int(rng.integers(len(spec.nouns)))]
-    qualifier = spec.qualifiers[int(rng.integers(len(spec.qualifiers)))]
+    # "Wireless Wireless Earbuds" reads badly: skip qualifiers the noun already says.
+    fitting = [q for q in spec.qualifiers if q.lower() not in noun.lower()] or [""]
+    qualifier = fitting[int(rng.integers(len(fitting)))]
     if spec.name in BOOK_LEAVES:
         adjective = TITLE_ADJECTIVES[int(rng.integers(len(TITLE_ADJECTIVES)))]
         title_noun = TITLE_NOUNS[int(rng.integers(len(TITLE_NOUNS)))]
-        return f"The {adjective} {title_noun} — {qualifier} {noun}"
+        kind = " ".join(w for w in (qualifier, noun) if w)
+        return f"The {adjective} {title_noun} — {kind}"
     prefix = "".join(ch for ch in brand if ch.isupper())[:2] or brand[:2].upper()
     model = words.MODEL_CODES[int(rng.integers(len(words.MODEL_CODES)))]
     code = f"{prefix}-{int(rng.integers(1, 100)) * 10}" if rng.random() < 0.6 else model
-    return f"{brand.split(' ')[0]} {qualifier} {noun} {code}"
+    return " ".join(w for w in (brand.split(" ")[0], qualifier, noun, code) if w)
 
 
 def _description(rng: np.random.Generator, spec: words.LeafSpec, name: str, brand: str) -> str:

@@ -27,6 +27,7 @@ CHECKOUT_SHOPPER = 0.45
 CHECKOUT_GUEST = 0.30
 ACCESSORY = 0.4
 SEARCH_START = 0.3
+HEAVY_SHOPPERS = 3
 
 # fmt: off
 # Accessories bought with a category; a missing target falls back to a sibling category.
@@ -297,6 +298,8 @@ class Simulator:
     def shopper(self, index: int) -> None:
         affinity = self._affinity()
         activity = min(self.rng.lognormal(np.log(4.0), 0.8), 40.0)
+        if index < HEAVY_SHOPPERS:
+            activity = max(activity, 12.0)  # shopper1.. are the logins the demo points people at
         starts = self._session_starts(1 + int(self.rng.poisson(activity)))
         devices = [self._visitor_id() for _ in range(1 if self.rng.random() < 0.7 else 2)]
         email, address = f"shopper{index + 1}@example.com", self._address()

@@ -1,0 +1,45 @@
+"""The shop is wired into the recommendations app the documented way, and its migrations are current."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from shop_demo.shop.adapters import ShopProductAdapter
+
+pytestmark = pytest.mark.django_db
+
+
+def test_system_checks_pass():
+    out = StringIO()
+    call_command("check", stdout=out)
+    assert "no issues" in out.getvalue()
+
+
+def test_shop_migrations_are_current():
+    call_command("makemigrations", "shop", "--check", "--dry-run", stdout=StringIO())
+
+
+def test_the_app_reads_products_through_the_shop_adapter(catalogue):
+    from recommendations.products import get_adapter
+
+    adapter = get_adapter()
+    assert isinstance(adapter, ShopProductAdapter)
+    pan, sold_out = catalogue["pan"], catalogue["sold_out"]
+    assert adapter.title(pan) == pan.name
+    assert adapter.categories(pan) == ["home-kitchen", "cookware"]
+    assert adapter.brand(pan) == "acme"
+    assert adapter.price(pan) == pan.price
+    assert adapter.url(pan) == pan.get_absolute_url()
+    assert adapter.image_url(pan) == pan.get_image_url()
+    assert adapter.is_available(pan)
+    assert not adapter.is_available(sold_out)
+    assert not adapter.is_available(catalogue["inactive"])
+
+
+def test_adapter_select_related_covers_what_it_reads(catalogue, django_assert_num_queries):
+    adapter = ShopProductAdapter()
+    with django_assert_num_queries(1):
+        products = list(adapter.queryset().filter(pk__in=[p.pk for p in catalogue.values()]))
+        paths = [(adapter.categories(p), adapter.brand(p)) for p in products]
+    assert len(paths) == len(catalogue)
