@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recommendations.engine import deep
 from recommendations.engine.base import EventLog, top_k
 from recommendations.engine.hybrid import SlotContext, SlotRecipe, SourceScores, blend
 from recommendations.engine.session import SessionKNN, Sessions, Transitions
@@ -203,6 +204,8 @@ ALGORITHMS: dict[str, Callable[[], Scorer]] = {
     "transitions": lambda: SequenceScorer("transitions", lambda: Transitions(steps=1)),
     "sequential_rules": lambda: SequenceScorer("sequential_rules", lambda: Transitions(steps=10)),
 }
+if deep.is_available():  # the optional [deep] extra (PyTorch)
+    ALGORITHMS["gru4rec"] = lambda: SequenceScorer("gru4rec", deep.GRU4Rec)
 DEFAULT_ALGORITHM = "hybrid"
 
 
