@@ -85,6 +85,59 @@ DEFAULTS: dict[str, Any] = {
     "DEDUP_TTL_SECONDS": 7 * 24 * 3600,
     # Seconds a product's catalogue facts (category, availability) are cached in process.
     "PRODUCT_INFO_TTL_SECONDS": 300,
+    # --- training (recommendations.services.training) ----------------------------------------
+    # Only events newer than this many days are read when models are rebuilt (None: all).
+    "TRAINING_WINDOW_DAYS": 365,
+    # Half-life of an event's weight in the interaction matrix (days; None: no decay).
+    "HALF_LIFE_DAYS": 60.0,
+    # A user with more events than this has their matrix row damped (bots, staff).
+    "MAX_EVENTS_PER_USER": 5000,
+    # Seconds of inactivity that end a visitor's session (session models, co-cart baskets).
+    "SESSION_GAP_SECONDS": 1800,
+    # Neighbours kept per item (item-kNN, EASE, content, bought together): serving is O(history x K).
+    "NEIGHBOURS": 50,
+    # Item-kNN similarity: "cosine", "asymmetric" or "bm25"; shrink term of the denominator.
+    "ITEMKNN_SIMILARITY": "cosine",
+    "ITEMKNN_SHRINK": 0.0,
+    # Items per chunk task of the item-similarity build (a Celery group any worker can take).
+    "SIMILARITY_CHUNK_ITEMS": 5000,
+    # Implicit ALS (Hu, Koren & Volinsky) hyper-parameters.
+    "ALS_FACTORS": 64,
+    "ALS_ITERATIONS": 15,
+    "ALS_REGULARIZATION": 0.05,
+    "ALS_ALPHA": 10.0,
+    # EASE is trained while the catalogue has at most this many items (memory: 8 * n^2 bytes).
+    "EASE_MAX_ITEMS": 10_000,
+    "EASE_L2": 200.0,
+    # Bought together: minimum baskets holding a pair, and minimum lift.
+    "BOUGHT_TOGETHER_MIN_SUPPORT": 2,
+    "BOUGHT_TOGETHER_MIN_LIFT": 1.0,
+    # Count add-to-cart sessions as baskets too (besides orders).
+    "BOUGHT_TOGETHER_USE_CARTS": True,
+    # Trending: half-life of the "now" signal in hours.
+    "TRENDING_HALF_LIFE_HOURS": 24.0,
+    # Keep this many old ready versions besides the active one; older ones are deleted.
+    "KEEP_MODEL_VERSIONS": 2,
+    # A version still "building" after this many seconds is marked failed (a dead worker).
+    "BUILD_TIMEOUT_SECONDS": 6 * 3600,
+    # Celery beat: rebuild every model this often (seconds; see recommendations.schedules).
+    "REBUILD_SCHEDULE": 6 * 3600.0,
+    # --- serving (recommendations.serving) -----------------------------------------------------
+    # How often a process re-checks which model version is active (seconds; Redis GET or 1 query).
+    "MODEL_CHECK_SECONDS": 5.0,
+    # Default number of items a slot returns.
+    "DEFAULT_LIMIT": 10,
+    # Weight of a known user's trained history next to their live recent items.
+    "HISTORY_WEIGHT": 0.5,
+    # Re-raise errors inside recommend() instead of logging them and falling back (tests).
+    "SERVING_RAISE_ERRORS": False,
+    # Slot recipes: {slot: {...}} merged key by key over recommendations.serving.slots.DEFAULT_SLOTS.
+    # A recipe has "sources" ({source: weight}; sources: session, itemknn, ease, als, content,
+    # bought_together, trending, recently_viewed, search), "limit", "normalisation" ("max"/"rank"),
+    # "exclude_purchased", "exclude_in_cart", "diversity" ({"method": "none"|"mmr"|
+    # "category_cap", "max_per_category": 3, "mmr_lambda": 0.7}), "fallbacks"
+    # (["trending_in_category", "trending"]) and "exploration_share" (0..1, new items).
+    "SLOTS": {},
 }
 
 # Settings that hold dotted paths, imported once on first access.

@@ -11,3 +11,29 @@ def drain_events(max_batches: int | None = None) -> int:
     from recommendations.ingest.stream import drain
 
     return drain(max_batches=max_batches).inserted
+
+
+@shared_task(name="recommendations.rebuild_models", ignore_result=True)
+def rebuild_models(chunk_items: int | None = None) -> int:
+    """Build every model into a new version; the item similarity goes out as chunk tasks."""
+    from recommendations.services import dispatch, training
+
+    plan = training.start_rebuild(chunk_items=chunk_items)
+    dispatch.enqueue_similarity(plan)
+    return plan.version_id
+
+
+@shared_task(name="recommendations.build_similarity_chunk", acks_late=True)
+def build_similarity_chunk(version_id: int, start: int, stop: int) -> int:
+    """Top-K neighbours of items ``start..stop`` of a building version (retry-safe)."""
+    from recommendations.services import training
+
+    return training.build_chunk(version_id, start, stop)
+
+
+@shared_task(name="recommendations.finish_model_rebuild", ignore_result=True)
+def finish_model_rebuild(version_id: int, expected_chunks: int | None = None) -> bool:
+    """Assemble the similarity chunks and swap the version in (no-op when repeated)."""
+    from recommendations.services import training
+
+    return training.finish_rebuild(version_id, expected_chunks)

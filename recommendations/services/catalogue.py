@@ -1,0 +1,75 @@
+"""A snapshot of the catalogue for training and serving: ids, titles, categories, prices, stock.
+
+The snapshot fixes the item numbering of a model version (catalogue order by primary key), and
+carries what explanations and filters need at serving time without a query per request.
+Category labels are read best-effort from ``product.category`` (and its ``parent`` chain) when the
+chain matches the adapter's category path; otherwise the category id is the label.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from recommendations.engine.interactions import IdIndex
+from recommendations.products import get_adapter
+
+
+def _labels(product: Any, path: list[str]) -> list[str]:
+    names, category = [], getattr(product, "category", None)
+    while category is not None and len(names) < 16:
+        names.append(str(category))
+        category = getattr(category, "parent", None)
+    names.reverse()
+    return names if len(names) == len(path) else list(path)
+
+
+def snapshot() -> dict[str, np.ndarray]:
+    """Catalogue arrays (one row per product) plus the category table (one row per category)."""
+    adapter = get_adapter()
+    ids, titles, texts, brands, prices, available, leaf = [], [], [], [], [], [], []
+    cat_codes: dict[str, int] = {}
+    cat_labels: list[str] = []
+    cat_parent: list[int] = []
+    paths: list[list[int]] = []
+    for product in adapter.queryset().order_by("pk").iterator(chunk_size=2000):
+        title = adapter.title(product)
+        path = [str(c) for c in adapter.categories(product)]
+        labels = _labels(product, path)
+        codes, parent = [], -1
+        for cat, label in zip(path, labels, strict=True):
+            code = cat_codes.get(cat)
+            if code is None:
+                code = cat_codes[cat] = len(cat_codes)
+                cat_labels.append(label)
+                cat_parent.append(parent)
+            codes.append(code)
+            parent = code
+        price = adapter.price(product)
+        ids.append(str(product.pk))
+        titles.append(title)
+        texts.append(f"{title} {adapter.description(product)}")
+        brands.append(adapter.brand(product) or "")
+        prices.append(np.nan if price is None else float(price))
+        available.append(bool(adapter.is_available(product)))
+        leaf.append(codes[-1] if codes else -1)
+        paths.append(codes)
+    return {
+        "ids": np.asarray(ids, dtype=str),
+        "titles": np.asarray(titles, dtype=str),
+        "texts": np.asarray(texts, dtype=str),
+        "brands": np.asarray(brands, dtype=str),
+        "price": np.asarray(prices, dtype=np.float64),
+        "available": np.asarray(available, dtype=bool),
+        "category": np.asarray(leaf, dtype=np.int64),
+        "category_ids": np.asarray(list(cat_codes), dtype=str),
+        "category_labels": np.asarray(cat_labels, dtype=str),
+        "category_parent": np.asarray(cat_parent, dtype=np.int64),
+        "path_indptr": np.r_[0, np.cumsum([len(p) for p in paths])].astype(np.int64),
+        "path_codes": np.asarray([c for p in paths for c in p], dtype=np.int64),
+    }
+
+
+def item_index(catalogue: dict[str, np.ndarray]) -> IdIndex:
+    return IdIndex(catalogue["ids"].tolist())

@@ -1,0 +1,165 @@
+"""Versioned model storage: write parts while building, swap the active pointer atomically.
+
+Parts are dictionaries of numpy arrays stored as ``numpy.savez`` bytes (no pickle). The active
+version of a kind is cached per process for ``MODEL_CHECK_SECONDS``; with ``REDIS_URL`` set the
+number is also published in Redis, so other processes notice a swap with one cheap GET.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from recommendations import runtime
+from recommendations.conf import app_settings
+from recommendations.models import ActiveModel, ModelPart, ModelVersion
+
+logger = logging.getLogger(__name__)
+
+Arrays = dict[str, np.ndarray]
+MAIN = "main"
+
+_lock = threading.Lock()
+_active: dict[str, tuple[float, int | None]] = {}  # kind -> (checked at, version id)
+
+
+def pack(arrays: Mapping[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **{name: np.asarray(value) for name, value in arrays.items()})
+    return buffer.getvalue()
+
+
+def unpack(data: bytes | memoryview) -> Arrays:
+    with np.load(io.BytesIO(bytes(data)), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def create_version(kind: str = MAIN) -> ModelVersion:
+    return ModelVersion.objects.create(kind=kind)
+
+
+def save_part(version_id: int, name: str, arrays: Mapping[str, np.ndarray]) -> int:
+    """Store (or replace: chunk tasks may be retried) one part; returns its size in bytes."""
+    data = pack(arrays)
+    ModelPart.objects.update_or_create(
+        version_id=version_id, name=name, defaults={"data": data, "size_bytes": len(data)}
+    )
+    return len(data)
+
+
+def load_parts(
+    version_id: int, names: list[str] | None = None, prefix: str | None = None
+) -> dict[str, Arrays]:
+    qs = ModelPart.objects.filter(version_id=version_id)
+    if names is not None:
+        qs = qs.filter(name__in=names)
+    if prefix is not None:
+        qs = qs.filter(name__startswith=prefix)
+    return {name: unpack(data) for name, data in qs.values_list("name", "data").iterator(chunk_size=8)}
+
+
+def delete_parts(version_id: int, prefix: str) -> None:
+    ModelPart.objects.filter(version_id=version_id, name__startswith=prefix).delete()
+
+
+def mark_failed(version_id: int, error: str) -> None:
+    ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.BUILDING).update(
+        status=ModelVersion.Status.FAILED, error=error[:10_000], finished_at=timezone.now()
+    )
+
+
+def activate(version_id: int, **fields: object) -> bool:
+    """Mark a building version ready and point serving at it, in one transaction.
+
+    Returns False (and changes nothing) when the version is no longer building: a retried or
+    duplicated finishing task is a no-op.
+    """
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version_id)
+        if version.status != ModelVersion.Status.BUILDING:
+            return False
+        size = sum(ModelPart.objects.filter(version_id=version_id).values_list("size_bytes", flat=True))
+        for name, value in fields.items():
+            setattr(version, name, value)
+        version.status = ModelVersion.Status.READY
+        version.finished_at = timezone.now()
+        version.size_bytes = size
+        version.save()
+        ActiveModel.objects.update_or_create(kind=version.kind, defaults={"version": version})
+        transaction.on_commit(lambda: _publish(version.kind, version.pk))
+    return True
+
+
+def _redis_key(kind: str) -> str:
+    return f"{app_settings.REDIS_KEY_PREFIX}model:{kind}"
+
+
+def _publish(kind: str, version_id: int) -> None:
+    with _lock:
+        _active[kind] = (time.monotonic(), version_id)
+    client = runtime.redis_client()
+    if client is not None:
+        try:
+            client.set(_redis_key(kind), version_id)
+        except Exception:  # a Redis outage must not undo a swap the database already made
+            logger.warning("could not publish model version %s to Redis", version_id, exc_info=True)
+
+
+def _read_active(kind: str) -> int | None:
+    client = runtime.redis_client()
+    if client is not None:
+        try:
+            value = client.get(_redis_key(kind))
+            if value is not None:
+                return int(value)
+        except Exception:
+            logger.warning("Redis unavailable; reading the active model from the database", exc_info=True)
+    version_id = ActiveModel.objects.filter(kind=kind).values_list("version_id", flat=True).first()
+    if version_id is not None and client is not None:
+        try:
+            client.set(_redis_key(kind), version_id)
+        except Exception:
+            logger.debug("could not cache the active version in Redis", exc_info=True)
+    return version_id
+
+
+def active_version_id(kind: str = MAIN) -> int | None:
+    """The served version of ``kind``; checked at most every ``MODEL_CHECK_SECONDS`` per process."""
+    now = time.monotonic()
+    cached = _active.get(kind)
+    if cached is not None and now - cached[0] < app_settings.MODEL_CHECK_SECONDS:
+        return cached[1]
+    version_id = _read_active(kind)
+    with _lock:
+        _active[kind] = (now, version_id)
+    return version_id
+
+
+def clear_cache() -> None:
+    """Forget the cached active versions (tests; after a database reset)."""
+    with _lock:
+        _active.clear()
+
+
+def prune(kind: str = MAIN, keep: int | None = None) -> int:
+    """Delete old versions: failed ones, stale builds and ready ones beyond the newest ``keep``."""
+    keep = app_settings.KEEP_MODEL_VERSIONS if keep is None else keep
+    stale = timezone.now() - timedelta(seconds=app_settings.BUILD_TIMEOUT_SECONDS)
+    ModelVersion.objects.filter(kind=kind, status=ModelVersion.Status.BUILDING, created_at__lt=stale).update(
+        status=ModelVersion.Status.FAILED, error="build timed out", finished_at=timezone.now()
+    )
+    active = ActiveModel.objects.filter(kind=kind).values_list("version_id", flat=True).first()
+    ready = ModelVersion.objects.filter(kind=kind, status=ModelVersion.Status.READY).exclude(pk=active)
+    old_ready = list(ready.order_by("-pk").values_list("pk", flat=True)[keep:])
+    failed = ModelVersion.objects.filter(kind=kind, status=ModelVersion.Status.FAILED).exclude(pk=active)
+    doomed = old_ready + list(failed.values_list("pk", flat=True))
+    ModelVersion.objects.filter(pk__in=doomed).delete()
+    return len(doomed)

@@ -1,0 +1,152 @@
+"""The active model version, loaded once per process and replaced when the pointer moves."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommendations.engine.session import SequenceBlend, SessionKNN, Sessions, Transitions
+from recommendations.services import storage
+from recommendations.services.similarity import csr_from
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Bundle:
+    version: int
+    ids: list[str]
+    index: dict[str, int]
+    titles: list[str]
+    category: np.ndarray  # leaf category code per item, -1 none
+    category_ids: list[str]
+    category_labels: list[str]
+    category_code: dict[str, int]
+    descendants: dict[int, np.ndarray]  # category code -> leaf codes under it (itself included)
+    price: np.ndarray
+    unavailable: np.ndarray  # item indices out of stock / inactive at build time
+    new_items: np.ndarray  # items nobody interacted with yet
+    user_row: dict[str, int]
+    history: sp.csr_matrix
+    purchased: sp.csr_matrix
+    neighbours: dict[str, sp.csr_matrix]  # itemknn, ease, content, bought_together
+    trending: np.ndarray
+    trending_by_category: dict[int, np.ndarray]
+    als: tuple[np.ndarray, np.ndarray, float] | None
+    session: SequenceBlend | None
+    tokens: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.ids)
+
+
+def _descendants(parents: np.ndarray) -> dict[int, np.ndarray]:
+    out: dict[int, list[int]] = {c: [c] for c in range(len(parents))}
+    for code in range(len(parents)):
+        parent, seen = int(parents[code]), 0
+        while parent >= 0 and seen < 16:
+            out[parent].append(code)
+            parent, seen = int(parents[parent]), seen + 1
+    return {c: np.asarray(v, dtype=np.int64) for c, v in out.items()}
+
+
+def _session_model(arrays: dict[str, np.ndarray], n_items: int) -> SequenceBlend | None:
+    if arrays["items"].size == 0:
+        return None
+    sessions = Sessions(arrays["indptr"], arrays["items"], arrays["timestamps"], n_items)
+    stan = SessionKNN(
+        k=200, sample_size=1000, weighting="exp", lambda_spw=0.75, lambda_ipw=3.0, idf=True, name="stan"
+    )
+    model = SequenceBlend([(stan, 1.0), (Transitions(steps=10), 0.1)])
+    return model.fit(sessions)
+
+
+def _tokens(titles: list[str]) -> dict[str, np.ndarray]:
+    from recommendations.engine.content import tokenize
+
+    postings: dict[str, list[int]] = {}
+    for i, title in enumerate(titles):
+        for token in set(tokenize(title)):
+            postings.setdefault(token, []).append(i)
+    return {t: np.asarray(v, dtype=np.int64) for t, v in postings.items()}
+
+
+def load(version_id: int) -> Bundle:
+    parts = storage.load_parts(version_id)
+    cat = parts["catalogue"]
+    ids = cat["ids"].tolist()
+    n = len(ids)
+    users = parts["users"]
+    trend = parts["trending"]
+    neighbours = {
+        name: csr_from(parts[name])
+        for name in ("itemknn", "ease", "content", "bought_together")
+        if name in parts
+    }
+    als = None
+    if "als" in parts:
+        als = (parts["als"]["item_factors"], parts["als"]["gram"], float(parts["als"]["alpha"]))
+    codes, indptr = trend["cat_codes"], trend["cat_indptr"]
+    titles = cat["titles"].tolist()
+    category_ids = cat["category_ids"].tolist()
+    return Bundle(
+        version=version_id,
+        ids=ids,
+        index={pid: i for i, pid in enumerate(ids)},
+        titles=titles,
+        category=cat["category"],
+        category_ids=category_ids,
+        category_labels=cat["category_labels"].tolist(),
+        category_code={c: i for i, c in enumerate(category_ids)},
+        descendants=_descendants(cat["category_parent"]),
+        price=cat["price"],
+        unavailable=np.flatnonzero(~cat["available"]),
+        new_items=np.flatnonzero(cat["interactions"] == 0),
+        user_row={key: i for i, key in enumerate(users["keys"].tolist())},
+        history=csr_from(
+            {k.removeprefix("history_"): v for k, v in users.items() if k.startswith("history_")}
+        ),
+        purchased=csr_from(
+            {k.removeprefix("purchased_"): v for k, v in users.items() if k.startswith("purchased_")}
+        ),
+        neighbours=neighbours,
+        trending=trend["scores"].astype(np.float64),
+        trending_by_category={
+            int(c): trend["cat_items"][indptr[i] : indptr[i + 1]] for i, c in enumerate(codes)
+        },
+        als=als,
+        session=_session_model(parts["session"], n),
+        tokens=_tokens(titles),
+    )
+
+
+_lock = threading.Lock()
+_current: list[Bundle | None] = [None]
+
+
+def current() -> Bundle | None:
+    """The active bundle (loaded on first use and after a swap), or None before any build."""
+    version_id = storage.active_version_id()
+    bundle = _current[0]
+    if version_id is None:
+        return None
+    if bundle is not None and bundle.version == version_id:
+        return bundle
+    with _lock:
+        bundle = _current[0]
+        if bundle is None or bundle.version != version_id:
+            logger.info("loading model version %s", version_id)
+            bundle = load(version_id)
+            _current[0] = bundle
+    return bundle
+
+
+def clear() -> None:
+    with _lock:
+        _current[0] = None
+    storage.clear_cache()

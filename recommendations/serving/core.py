@@ -1,0 +1,182 @@
+"""``recommend()``: one slot for one visitor, from the active models and the live state.
+
+Per call: the live state (one store read), the cached active bundle, O(anchors x K) source
+scoring, the engine's blend (filters, fallbacks, exploration, diversity), then an availability
+check of the shown items through the cached ``product_info``. No model: :mod:`.cold`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import zlib
+
+import numpy as np
+
+from recommendations.conf import app_settings
+from recommendations.engine.hybrid import SlotContext, SlotRecipe, SourceScores, blend
+from recommendations.products import product_info
+from recommendations.serving import bundle as bundles
+from recommendations.serving import cold, slots, sources
+from recommendations.serving.bundle import Bundle
+from recommendations.serving.explain import to_recommendation
+from recommendations.serving.types import Recommendation, VisitorRef
+from recommendations.serving.visitor import Facts, gather
+
+logger = logging.getLogger(__name__)
+MAX_AVAILABILITY_ROUNDS = 3
+
+
+def _ids(context: dict, key: str) -> list[str]:
+    value = context.get(key)
+    if value is None:
+        return []
+    return [str(v) for v in (value if isinstance(value, list | tuple | set) else [value])]
+
+
+def _indices(bundle: Bundle, ids: list[str] | set[str]) -> np.ndarray:
+    found = [bundle.index[i] for i in ids if i in bundle.index]
+    return np.asarray(found, dtype=np.int64)
+
+
+def _anchors(slot: str, bundle: Bundle, facts: Facts, context: dict) -> sources.Anchors:
+    if slot in slots.ANCHOR_KIND:
+        ids = _ids(context, "product") or _ids(context, "cart")
+        if not ids and slot != "similar":
+            ids = sorted(facts.in_cart)
+        items = _indices(bundle, ids)
+        if items.size:
+            return sources.Anchors(items, np.ones(items.size), slots.ANCHOR_KIND[slot])
+    return sources.Anchors(facts.history, facts.weights, "viewed")
+
+
+def _sources(recipe: SlotRecipe, bundle: Bundle, facts: Facts, anchors: sources.Anchors, query: str):
+    out: dict[str, SourceScores] = {}
+    for name, weight in recipe.sources:
+        if weight <= 0:
+            continue
+        if name in bundle.neighbours:
+            kind = "bought_with" if name == "bought_together" else anchors.kind
+            scores = sources.neighbour_scores(bundle.neighbours[name], anchors, kind)
+        elif name == "als":
+            scores = sources.als_scores(bundle, anchors)
+        elif name == "session":
+            extra = anchors.items if anchors.kind != "viewed" else np.empty(0, np.int64)
+            scores = sources.session_scores(bundle, facts, extra)
+        elif name == "trending":
+            scores = sources.trending_scores(bundle)
+        elif name == "recently_viewed":
+            scores = sources.recently_viewed_scores(bundle, facts)
+        elif name == "search":
+            scores = sources.search_scores(bundle, query)
+        else:
+            scores = None
+        if scores is not None:
+            out[name] = scores
+    return out
+
+
+def _touched(bundle: Bundle, facts: Facts) -> tuple[int, ...]:
+    """Leaf categories of the visitor's recent items, most recent first."""
+    leaves = bundle.category[facts.sequence[::-1][:20]].tolist() if facts.sequence.size else []
+    return tuple(dict.fromkeys(int(c) for c in leaves if c >= 0))
+
+
+def _warm(
+    bundle: Bundle, slot: str, facts: Facts, context: dict, limit: int, banned: set[str]
+) -> list[Recommendation]:
+    recipe = slots.get(slot)
+    query = str(
+        context.get("query") or (facts.state.recent_searches[0][0] if facts.state.recent_searches else "")
+    )
+    changes: dict = {"limit": limit}
+    category = context.get("category")
+    if category is not None:
+        code = bundle.category_code.get(str(category))
+        leaves = bundle.descendants.get(code, np.empty(0)) if code is not None else np.empty(0)
+        changes["categories"] = tuple(int(c) for c in leaves) or (-2,)
+    if context.get("min_price") is not None:
+        changes["min_price"] = float(context["min_price"])
+    if context.get("max_price") is not None:
+        changes["max_price"] = float(context["max_price"])
+    recipe = dataclasses.replace(recipe, **changes)
+    anchors = _anchors(slot, bundle, facts, context)
+    scored = _sources(recipe, bundle, facts, anchors, query)
+    seed = zlib.crc32(f"{slot}|{facts.recent_ids[:1]}|{context.get('product')}".encode())
+    exclude = _indices(bundle, banned)
+    if slot in slots.ANCHOR_KIND:
+        exclude = np.r_[exclude, anchors.items] if anchors.kind != "viewed" else exclude
+    unavailable = bundle.unavailable
+    gone: list[int] = []
+    for _ in range(MAX_AVAILABILITY_ROUNDS):
+        ctx = SlotContext(
+            n_items=bundle.n_items,
+            purchased=np.r_[facts.purchased_idx, _indices(bundle, facts.purchased)],
+            in_cart=_indices(bundle, facts.in_cart | set(_ids(context, "cart"))),
+            unavailable=unavailable,
+            exclude=exclude,
+            item_category=bundle.category,
+            item_price=bundle.price,
+            touched_categories=_touched(bundle, facts),
+            trending=bundle.trending if bundle.trending.any() else None,
+            new_items=bundle.new_items,
+            similarity=bundle.neighbours.get("itemknn"),
+            seed=seed,
+        )
+        chosen = blend(recipe, scored, ctx)
+        infos = product_info([bundle.ids[r.item] for r in chosen])
+        gone = [r.item for r in chosen if not (infos.get(bundle.ids[r.item]) or _NOT).available]
+        if not gone:
+            break
+        unavailable = np.r_[unavailable, np.asarray(gone, dtype=np.int64)]
+    gone_set = set(gone)
+    return [
+        to_recommendation(bundle, r.item, r.score, r.explanations[0] if r.explanations else None, query)
+        for r in chosen
+        if r.item not in gone_set
+    ]
+
+
+class _Unknown:
+    available = False
+
+
+_NOT = _Unknown()
+
+
+def recommend(
+    visitor: VisitorRef | None, slot: str, context: dict | None = None, limit: int | None = None
+) -> list[Recommendation]:
+    """Up to ``limit`` explained recommendations for ``slot`` (see ``DEFAULT_SLOTS``).
+
+    Context keys: ``product``, ``cart``, ``category``, ``query``, ``exclude``, ``min_price``,
+    ``max_price``. Raises ``ValueError`` for an unknown slot; otherwise never raises for a normal
+    visitor (errors are logged and the cold path answers).
+    """
+    recipe = slots.get(slot)
+    context = dict(context or {})
+    limit = recipe.limit if limit is None else max(int(limit), 0)
+    if limit == 0:
+        return []
+    banned = set(_ids(context, "exclude"))
+    try:
+        model = bundles.current()
+        facts = gather(visitor, model)
+        if recipe.exclude_purchased:
+            banned |= facts.purchased
+        if recipe.exclude_in_cart:
+            banned |= facts.in_cart | set(_ids(context, "cart"))
+        if slot in slots.ANCHOR_KIND:
+            banned |= set(_ids(context, "product"))
+        if model is not None:
+            return _warm(model, slot, facts, context, limit, banned)
+        return cold.recommend(slot, facts, context, limit, banned)
+    except Exception:
+        if app_settings.SERVING_RAISE_ERRORS:
+            raise
+        logger.exception("recommend(%s) failed; answering from the cold path", slot)
+        try:
+            return cold.recommend(slot, gather(visitor, None), context, limit, banned)
+        except Exception:
+            logger.exception("cold recommendations failed too")
+            return []

@@ -1,0 +1,97 @@
+"""Slot recipes: the defaults, merged with ``RECOMMENDATIONS_SLOTS``, as engine ``SlotRecipe``s."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recommendations.conf import app_settings
+from recommendations.engine.hybrid import Diversity, SlotRecipe
+
+TRENDING_CHAIN = ["trending_in_category", "trending"]
+
+DEFAULT_SLOTS: dict[str, dict[str, Any]] = {
+    # the visitor's page: what they just did (session) + their history + content, then trending
+    "for_you": {
+        "sources": {"session": 1.0, "itemknn": 0.8, "ease": 0.8, "als": 0.4, "content": 0.3},
+        "diversity": {"method": "category_cap", "max_per_category": 4},
+        "fallbacks": TRENDING_CHAIN,
+    },
+    # a product page (context {"product": id}); new items reach it through exploration
+    "similar": {
+        "sources": {"itemknn": 1.0, "ease": 0.6, "content": 0.5, "session": 0.2},
+        "fallbacks": TRENDING_CHAIN,
+        "exploration_share": 0.1,
+    },
+    # context {"product": id} or {"cart": [ids]}
+    "bought_together": {
+        "sources": {"bought_together": 1.0, "itemknn": 0.2},
+        "limit": 6,
+        "fallbacks": TRENDING_CHAIN,
+    },
+    # complete the cart: context {"cart": [ids]} or the visitor's live cart
+    "cart": {
+        "sources": {"bought_together": 1.0, "itemknn": 0.3, "session": 0.2},
+        "fallbacks": TRENDING_CHAIN,
+    },
+    # context {"category": id} optional
+    "trending": {
+        "sources": {"trending": 1.0},
+        "exclude_purchased": False,
+        "diversity": {"method": "category_cap", "max_per_category": 5},
+        "fallbacks": ["trending"],
+    },
+    "recently_viewed": {
+        "sources": {"recently_viewed": 1.0},
+        "exclude_purchased": False,
+        "exclude_in_cart": False,
+        "fallbacks": [],
+    },
+    # context {"query": str} or the visitor's last search
+    "search": {
+        "sources": {"search": 1.0, "session": 0.2, "content": 0.2},
+        "fallbacks": TRENDING_CHAIN,
+    },
+}
+
+# Slots whose item-item sources explain themselves through the context items, not the history.
+ANCHOR_KIND = {"similar": "similar", "bought_together": "bought_with", "cart": "bought_with"}
+
+_cache: dict[int, dict[str, SlotRecipe]] = {}
+
+
+def _recipe(name: str, spec: dict[str, Any]) -> SlotRecipe:
+    diversity = Diversity(**spec.get("diversity", {}))
+    return SlotRecipe(
+        name=name,
+        sources=tuple((source, float(weight)) for source, weight in spec.get("sources", {}).items()),
+        limit=int(spec.get("limit", app_settings.DEFAULT_LIMIT)),
+        normalisation=spec.get("normalisation", "max"),
+        exclude_purchased=spec.get("exclude_purchased", True),
+        exclude_in_cart=spec.get("exclude_in_cart", True),
+        diversity=diversity,
+        fallbacks=tuple(spec.get("fallbacks", TRENDING_CHAIN)),
+        exploration_share=float(spec.get("exploration_share", 0.0)),
+    )
+
+
+def recipes() -> dict[str, SlotRecipe]:
+    """Every slot's recipe (defaults updated slot by slot, key by key, from the setting)."""
+    custom = app_settings.SLOTS
+    cached = _cache.get(id(custom))
+    if cached is not None:
+        return cached
+    merged = {name: dict(spec) for name, spec in DEFAULT_SLOTS.items()}
+    for name, spec in custom.items():
+        merged.setdefault(name, {}).update(spec)
+    built = {name: _recipe(name, spec) for name, spec in merged.items()}
+    _cache.clear()
+    _cache[id(custom)] = built
+    return built
+
+
+def get(slot: str) -> SlotRecipe:
+    available = recipes()
+    try:
+        return available[slot]
+    except KeyError:
+        raise ValueError(f"Unknown slot {slot!r}; valid slots: {', '.join(sorted(available))}") from None
