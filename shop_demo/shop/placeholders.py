@@ -48,7 +48,7 @@ def product_svg(product: Product) -> str:
         figure = f'<rect x="112" y="92" width="176" height="176" rx="28" fill="{accent}" opacity="0.85"/>'
     else:
         figure = f'<path d="M200 80 L300 262 L100 262 Z" fill="{accent}" opacity="0.85"/>'
-    label = escape(product.category.name)
+    label = escape(product.category.name.upper())  # escape last: "&amp;".upper() is not XML
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 400" role="img" '
         f'aria-label="{escape(product.name)}">'
@@ -59,6 +59,6 @@ def product_svg(product: Product) -> str:
         f'font-family="Helvetica, Arial, sans-serif" font-size="64" font-weight="700" fill="#fff">'
         f"{escape(initials(product.name))}</text>"
         f'<text x="200" y="335" text-anchor="middle" font-family="Helvetica, Arial, sans-serif" '
-        f'font-size="22" letter-spacing="3" fill="{ink}">{label.upper()}</text>'
+        f'font-size="22" letter-spacing="3" fill="{ink}">{label}</text>'
         "</svg>"
     )

@@ -101,6 +101,16 @@ def test_product_image_is_an_svg_coloured_by_department(client, catalogue):
     assert background != tent.content.split(b'fill="')[1].split(b'"')[0]  # other department
 
 
+def test_product_image_is_well_formed_xml_with_special_characters(client, catalogue):
+    from xml.etree import ElementTree
+
+    product = ProductFactory(name="Tom & Jerry's <Best> Mug", category__name="Coffee & Tea")
+    svg = client.get(product.get_image_url()).content
+    root = ElementTree.fromstring(svg)  # noqa: S314 - our own SVG; raises on a bad entity like &AMP;
+    texts = [el.text for el in root.iter() if el.tag.endswith("text")]
+    assert "COFFEE & TEA" in texts
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
