@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from recommendations import attribution
 from recommendations.products import get_adapter, get_product_model
+from recommendations.serving import VisitorRef, recommend
 from recommendations.tracking.middleware import TOKEN_PARAM
 
 logger = logging.getLogger(__name__)
@@ -45,19 +46,19 @@ def _with_token(url: str, token: str) -> str:
     return f"{url}{separator}{urlencode({TOKEN_PARAM: token})}"
 
 
-def _visitor_ref(request: Any) -> Any:
-    from recommendations.serving import VisitorRef
-
-    return VisitorRef.from_request(request) if request is not None else None
-
-
 def slot_items(
-    request: Any, slot: str, *, context: dict[str, Any] | None = None, limit: int | None = None
+    request: Any,
+    slot: str,
+    *,
+    context: dict[str, Any] | None = None,
+    limit: int | None = None,
+    visitor: VisitorRef | None = None,
 ) -> list[SlotItem]:
-    """Recommended products for the visitor behind ``request`` (``None``: non-personal)."""
-    from recommendations.serving import recommend
-
-    recommendations = recommend(_visitor_ref(request), slot, context or {}, limit)
+    """Recommended products for the visitor behind ``request`` (or the explicit ``visitor``;
+    neither: non-personal). Costs one product query beyond the serving core's cached reads."""
+    if visitor is None and request is not None:
+        visitor = VisitorRef.from_request(request)
+    recommendations = recommend(visitor, slot, context or {}, limit)
     if not recommendations:
         return []
     adapter = get_adapter()

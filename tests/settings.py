@@ -60,7 +60,10 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.path.dirname(__file__), "test-db.sqlite3")}
+    # One file per test process, so concurrent runs (several developers, CI passes) never share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(os.path.dirname(__file__), f"test-db-{os.getpid()}.sqlite3")
+    }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

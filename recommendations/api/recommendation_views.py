@@ -22,36 +22,29 @@ from recommendations.api.recommendation_serializers import (
 from recommendations.api.schema import extend_schema
 from recommendations.products import get_adapter, product_key
 from recommendations.selectors import slot_items
+from recommendations.serving import VisitorRef
 
 VIEW_ANY_PERMISSION = "recommendations.view_any_recommendations"
-
-
-class _AsVisitor:
-    """A request-like object for staff reading another user's recommendations."""
-
-    def __init__(self, user: Any) -> None:
-        self.user = user
-        self.COOKIES: dict[str, str] = {}
-        self.META: dict[str, str] = {}
 
 
 class SlotView(APIView):
     permission_classes = [AllowAny]
     slot = ""
-    needs_product = False
 
-    def _subject(self, request: Request, query: SlotQuerySerializer) -> Any:
+    def _subject(self, request: Request, query: SlotQuerySerializer) -> VisitorRef:
         other = query.validated_data.get("user")
         if not other:
-            return request._request
+            return VisitorRef.from_request(request._request)
         if not request.user.has_perm(VIEW_ANY_PERMISSION):
             raise PermissionDenied(
                 "Reading another user's recommendations needs the 'view_any_recommendations' permission."
             )
+        user_model = get_user_model()
         try:
-            return _AsVisitor(get_user_model()._default_manager.get(pk=other))
-        except (get_user_model().DoesNotExist, ValueError, DjangoValidationError) as exc:
+            user = user_model._default_manager.get(pk=other)
+        except (user_model.DoesNotExist, ValueError, DjangoValidationError) as exc:
             raise Http404(f"No user {other!r}.") from exc
+        return VisitorRef(user_id=str(user.pk), visitor_id=None)
 
     def _product_context(self, product_id: str) -> dict[str, Any]:
         try:
@@ -72,7 +65,11 @@ class SlotView(APIView):
         slot = query.validated_data.get("slot") or self.slot
         try:
             items = slot_items(
-                self._subject(request, query), slot, context=context, limit=query.validated_data["limit"]
+                request._request,
+                slot,
+                context=context,
+                limit=query.validated_data["limit"],
+                visitor=self._subject(request, query),
             )
         except ValueError as exc:  # an unknown slot recipe
             return Response({"error": "invalid", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)

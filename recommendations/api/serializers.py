@@ -85,8 +85,9 @@ class EventSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"Context is larger than {MAX_CONTEXT_BYTES} bytes.")
         return value
 
-    def to_event(self) -> EventIn:
-        data = self.validated_data
+    def to_event(self, data: dict[str, Any] | None = None) -> EventIn:
+        """The validated data (``validated_data`` by default) as an :class:`EventIn`."""
+        data = self.validated_data if data is None else data
         return EventIn(
             kind=data["kind"],
             product_id=data.get("product"),

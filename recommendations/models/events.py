@@ -65,6 +65,9 @@ class Event(models.Model):
     class Meta:
         verbose_name = _("event")
         verbose_name_plural = _("events")
+        permissions = [
+            ("view_any_recommendations", _("Can read any shopper's recommendations and history")),
+        ]
         indexes = [
             models.Index(fields=["user", "created_at"], name="rec_event_user_time"),
             models.Index(fields=["visitor_id", "created_at"], name="rec_event_visitor_time"),
