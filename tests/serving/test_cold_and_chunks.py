@@ -1,0 +1,61 @@
+"""Cold start (no model yet) and the chunked similarity build."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommendations.engine.itemknn import ItemKNN
+from recommendations.schedules import beat_schedule
+from recommendations.services.events import import_events
+from recommendations.services.similarity import assemble_triples, chunk_bounds, knn_block, prepare
+from recommendations.serving import VisitorRef, recommend
+
+
+def test_cold_start_without_models_returns_live_trending_then_catalogue(shop):
+    assert [r.reason_code for r in recommend(None, "for_you", limit=3)] == ["catalogue"] * 3
+    visitor = uuid.uuid4()
+    import_events([shop.event("view", shop.b[6], uuid.uuid4()) for _ in range(3)])
+    import_events([shop.event("view", shop.a[5], visitor)])
+    recs = recommend(VisitorRef(None, visitor), "for_you", limit=5)
+    assert recs[0].product_id == str(shop.a[5].pk) or recs[0].reason_code == "trending_in_category"
+    assert str(shop.b[6].pk) in [r.product_id for r in recs]
+    assert all(r.reason for r in recs)
+    for slot in ("similar", "bought_together", "cart", "trending", "search"):
+        assert recommend(VisitorRef(None, visitor), slot, {"product": str(shop.a[0].pk)})
+    assert [r.product_id for r in recommend(VisitorRef(None, visitor), "recently_viewed")] == [
+        str(shop.a[5].pk)
+    ]
+
+
+def _random_matrix(seed: int = 3) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((300, 120)) < 0.05) * rng.integers(1, 5, size=(300, 120))
+    dense[:, 115:] = 0  # trailing items nobody touched
+    return sp.csr_matrix(dense.astype(np.float32))
+
+
+def test_chunked_similarity_equals_a_single_chunk_and_the_engine():
+    matrix = _random_matrix()
+    for kind, shrink in (("cosine", 0.0), ("cosine", 2.0), ("asymmetric", 0.0), ("bm25", 0.0)):
+        weighted, left, right = prepare(matrix, kind, shrink=shrink)
+        single = assemble_triples([knn_block(weighted, left, right, 0, 120, 10, shrink)], 120)
+        parts = [knn_block(weighted, left, right, a, b, 10, shrink) for a, b in chunk_bounds(120, 17)]
+        chunked = assemble_triples(parts[::-1], 120)  # any completion order
+        np.testing.assert_array_equal(single.indptr, chunked.indptr)
+        np.testing.assert_array_equal(single.indices, chunked.indices)
+        np.testing.assert_allclose(single.data, chunked.data, rtol=1e-6)
+    engine = ItemKNN(k=10, similarity="cosine").fit(matrix[:, :115]).similarity
+    weighted, left, right = prepare(matrix[:, :115], "cosine")
+    mine = assemble_triples([knn_block(weighted, left, right, 0, 115, 10)], 115)
+    np.testing.assert_array_equal(engine.indices, mine.indices)
+    np.testing.assert_allclose(engine.data, mine.data, rtol=1e-6)
+
+
+def test_beat_schedule_has_the_rebuild(settings):
+    settings.RECOMMENDATIONS_REBUILD_SCHEDULE = 600.0
+    entry = beat_schedule()["recommendations.rebuild_models"]
+    assert entry["task"] == "recommendations.rebuild_models"
+    assert entry["schedule"] == 600.0
