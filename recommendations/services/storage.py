@@ -95,6 +95,9 @@ def activate(version_id: int, **fields: object) -> bool:
         version.save()
         ActiveModel.objects.update_or_create(kind=version.kind, defaults={"version": version})
         transaction.on_commit(lambda: _publish(version.kind, version.pk))
+    # this process sees its own swap at once (also inside an enclosing transaction)
+    with _lock:
+        _active[version.kind] = (time.monotonic(), version.pk)
     return True
 
 
