@@ -1,6 +1,15 @@
+from recommendations.models.aggregates import DailyEventCount
 from recommendations.models.consent import TrackingPreference
 from recommendations.models.events import Event
 from recommendations.models.trained import ActiveModel, ModelPart, ModelVersion
 from recommendations.models.visitors import VisitorLink
 
-__all__ = ["ActiveModel", "Event", "ModelPart", "ModelVersion", "TrackingPreference", "VisitorLink"]
+__all__ = [
+    "DailyEventCount",
+    "ActiveModel",
+    "Event",
+    "ModelPart",
+    "ModelVersion",
+    "TrackingPreference",
+    "VisitorLink",
+]
