@@ -1,6 +1,7 @@
 from recommendations.models.aggregates import DailyEventCount
 from recommendations.models.consent import TrackingPreference
 from recommendations.models.events import Event
+from recommendations.models.portraits import Portrait
 from recommendations.models.trained import ActiveModel, ModelPart, ModelVersion
 from recommendations.models.visitors import VisitorLink
 
@@ -10,6 +11,7 @@ __all__ = [
     "Event",
     "ModelPart",
     "ModelVersion",
+    "Portrait",
     "TrackingPreference",
     "VisitorLink",
 ]
