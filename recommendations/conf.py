@@ -85,6 +85,10 @@ DEFAULTS: dict[str, Any] = {
     "DEDUP_TTL_SECONDS": 7 * 24 * 3600,
     # Seconds a product's catalogue facts (category, availability) are cached in process.
     "PRODUCT_INFO_TTL_SECONDS": 300,
+    # --- privacy ---------------------------------------------------------------------------
+    # Raw events older than this many days are rolled up into DailyEventCount and deleted by the
+    # daily purge task; None keeps raw events forever.
+    "RETENTION_DAYS": 365,
     # --- training (recommendations.services.training) ----------------------------------------
     # Only events newer than this many days are read when models are rebuilt (None: all).
     "TRAINING_WINDOW_DAYS": 365,

@@ -37,4 +37,10 @@ def beat_schedule(
             "schedule": drain_every,
             "options": {"expires": max(drain_every * 5, 5.0)},
         },
+        # retention: daily roll-up and purge of raw events older than RETENTION_DAYS
+        "recommendations.purge_old_events": {
+            "task": "recommendations.purge_old_events",
+            "schedule": 24 * 3600.0,
+            "options": {"expires": 3600.0},
+        },
     }

@@ -16,6 +16,7 @@ from recommendations import attribution
 from recommendations.products import get_adapter, get_product_model
 from recommendations.serving import VisitorRef, recommend
 from recommendations.tracking.middleware import TOKEN_PARAM
+from recommendations.tracking.visitors import get_visitor
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +56,10 @@ def slot_items(
     visitor: VisitorRef | None = None,
 ) -> list[SlotItem]:
     """Recommended products for the visitor behind ``request`` (or the explicit ``visitor``;
-    neither: non-personal). Costs one product query beyond the serving core's cached reads."""
-    if visitor is None and request is not None:
-        visitor = VisitorRef.from_request(request)
+    neither, or a visitor who opted out: non-personal). Costs one product query beyond the
+    serving core's cached reads."""
+    if visitor is None and request is not None and not get_visitor(request).opted_out:
+        visitor = VisitorRef.from_request(request)  # opted-out visitors get non-personal slots only
     recommendations = recommend(visitor, slot, context or {}, limit)
     if not recommendations:
         return []

@@ -37,3 +37,11 @@ def finish_model_rebuild(version_id: int, expected_chunks: int | None = None) ->
     from recommendations.services import training
 
     return training.finish_rebuild(version_id, expected_chunks)
+
+
+@shared_task(name="recommendations.purge_old_events", ignore_result=True)
+def purge_old_events() -> int:
+    """Roll up and delete raw events older than ``RETENTION_DAYS`` (aggregate counts stay)."""
+    from recommendations.services import privacy
+
+    return privacy.purge_old_events()["purged"]

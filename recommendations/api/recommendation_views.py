@@ -23,6 +23,7 @@ from recommendations.api.schema import extend_schema
 from recommendations.products import get_adapter, product_key
 from recommendations.selectors import slot_items
 from recommendations.serving import VisitorRef
+from recommendations.tracking.visitors import get_visitor
 
 VIEW_ANY_PERMISSION = "recommendations.view_any_recommendations"
 
@@ -31,9 +32,11 @@ class SlotView(APIView):
     permission_classes = [AllowAny]
     slot = ""
 
-    def _subject(self, request: Request, query: SlotQuerySerializer) -> VisitorRef:
+    def _subject(self, request: Request, query: SlotQuerySerializer) -> VisitorRef | None:
         other = query.validated_data.get("user")
         if not other:
+            if get_visitor(request._request).opted_out:
+                return None  # consent: non-personal recommendations only
             return VisitorRef.from_request(request._request)
         if not request.user.has_perm(VIEW_ANY_PERMISSION):
             raise PermissionDenied(

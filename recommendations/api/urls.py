@@ -8,6 +8,7 @@ app_name = "recommendations"
 urlpatterns = [
     path("events/", views.EventIngestView.as_view(), name="events"),
     path("consent/", views.ConsentView.as_view(), name="consent"),
+    path("me/data/", views.MyDataView.as_view(), name="my-data"),
     path("for-you/", rec.ForYouView.as_view(), name="for-you"),
     path("products/<str:product_id>/similar/", rec.SimilarView.as_view(), name="similar"),
     path(

@@ -119,3 +119,32 @@ class ConsentView(APIView):
         response = Response({"opt_out": value})
         set_opt_out(request._request, response, opted_out=value)
         return response
+
+
+class MyDataView(APIView):
+    """``GET``: everything held about the current visitor (the user when logged in) as JSON.
+    ``DELETE``: erase it now (the account itself stays)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [VisitorEventThrottle]
+
+    def _owner(self, request: Request) -> dict[str, Any]:
+        visitor = get_visitor(request._request)
+        if visitor.user is not None:
+            return {"user": visitor.user}
+        return {"visitor_id": visitor.visitor_id}
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        from recommendations.services.privacy import export_user_data
+
+        response = Response(export_user_data(**self._owner(request)))
+        response["Cache-Control"] = "private, no-store"
+        response["Content-Disposition"] = 'attachment; filename="my-recommendations-data.json"'
+        return response
+
+    @extend_schema(responses={200: dict})
+    def delete(self, request: Request) -> Response:
+        from recommendations.services.privacy import erase_user_data
+
+        return Response({"erased": erase_user_data(**self._owner(request))})
