@@ -21,13 +21,21 @@ def test_single_event(client, item):
     assert response.status_code == 202
     assert response.json() == {"accepted": 1, "duplicates": 0}
     event = Event.objects.get()
-    assert (event.kind, event.product_id, event.source, event.context) == ("view", item.pk, "api", {"route": "/spa/p"})
+    assert (event.kind, event.product_id, event.source, event.context) == (
+        "view",
+        item.pk,
+        "api",
+        {"route": "/spa/p"},
+    )
 
 
 def test_batch_of_impressions_and_click(client, items):
     from recommendations.attribution import Token, sign
 
-    batch = [{"kind": "impression", "product": str(p.pk), "slot": "home", "position": i} for i, p in enumerate(items)]
+    batch = [
+        {"kind": "impression", "product": str(p.pk), "slot": "home", "position": i}
+        for i, p in enumerate(items)
+    ]
     token = sign(Token("for_you", "session", 2, str(items[2].pk), "req1"))
     batch.append({"kind": "click", "product": str(items[2].pk), "token": token})
     response = post(client, batch)
@@ -69,14 +77,16 @@ def test_malformed_item_names_index_and_field_and_stores_nothing(client, items):
     response = post(client, batch)
     assert response.status_code == 400
     errors = response.json()["errors"]
-    assert {"index": 1, "field": "quantity"} == {k: errors[0][k] for k in ("index", "field")}
+    assert {k: errors[0][k] for k in ("index", "field")} == {"index": 1, "field": "quantity"}
     assert errors[1]["index"] == 2 and errors[1]["field"] == "colour"
     assert not Event.objects.exists()
 
 
 def test_unknown_product_is_named(client, items):
     missing = str(uuid.uuid4())
-    response = post(client, [{"kind": "view", "product": str(items[0].pk)}, {"kind": "view", "product": missing}])
+    response = post(
+        client, [{"kind": "view", "product": str(items[0].pk)}, {"kind": "view", "product": missing}]
+    )
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert error["index"] == 1 and error["field"] == "product" and missing in error["message"]

@@ -6,8 +6,8 @@ from recommendations.models.trained import ActiveModel, ModelPart, ModelVersion
 from recommendations.models.visitors import VisitorLink
 
 __all__ = [
-    "DailyEventCount",
     "ActiveModel",
+    "DailyEventCount",
     "Event",
     "ModelPart",
     "ModelVersion",
