@@ -56,8 +56,10 @@ def _everything_in_the_database() -> str:
     """Every row of every model of the app, serialised, plus the decoded model parts."""
     config = apps.get_app_config("recommendations")
     text = [serializers.serialize("json", model._default_manager.all()) for model in config.get_models()]
-    for data in ModelPart.objects.values_list("data", flat=True):
-        text.append(json.dumps({k: v.tolist() for k, v in unpack(data).items()}, default=str))
+    text.extend(
+        json.dumps({k: v.tolist() for k, v in unpack(data).items()}, default=str)
+        for data in ModelPart.objects.values_list("data", flat=True)
+    )
     return "\n".join(text)
 
 
