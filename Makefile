@@ -20,7 +20,7 @@ venv: $(STAMP)
 ## make demo: the demo shop on embedded defaults (SQLite, eager tasks, in-process live store)
 demo: venv
 	$(EMBEDDED) $(BIN)/python manage.py migrate --noinput
-	$(EMBEDDED) $(BIN)/python manage.py seed_demo --if-empty
+	$(EMBEDDED) $(BIN)/python manage.py seed_demo
 	@echo "Demo shop: http://127.0.0.1:8000/  (admin: admin / admin, shoppers: shopper1..N / demo)"
 	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
