@@ -142,6 +142,36 @@ DEFAULTS: dict[str, Any] = {
     # "category_cap", "max_per_category": 3, "mmr_lambda": 0.7}), "fallbacks"
     # (["trending_in_category", "trending"]) and "exploration_share" (0..1, new items).
     "SLOTS": {},
+    # --- portraits (recommendations.services.portraits) and analytics --------------------------
+    # Half-life of an event's weight in a portrait's category and brand affinities (days).
+    "PORTRAIT_HALF_LIFE_DAYS": 30.0,
+    # Segment rules, checked in this order: churned (no activity for churned_days), at_risk
+    # (no activity for at_risk_days), big_spender (revenue within the RFM window), loyal (orders
+    # within the RFM window), new (first seen within new_days), else active.
+    "PORTRAIT_SEGMENTS": {
+        "churned_days": 120.0,
+        "at_risk_days": 45.0,
+        "big_spender_monetary": 500.0,
+        "loyal_orders": 3,
+        "new_days": 14.0,
+    },
+    # RFM (recency, frequency, monetary) counts purchases of the last this many days.
+    "PORTRAIT_RFM_WINDOW_DAYS": 365.0,
+    # A subject's portrait is rebuilt this many seconds after their first new event (later events
+    # within the delay join the same rebuild). In eager Celery mode it is rebuilt when next read.
+    "PORTRAIT_DEBOUNCE_SECONDS": 60,
+    # Anonymous visitors keep a portrait while they were active within this many days.
+    "PORTRAIT_VISITOR_ACTIVE_DAYS": 30,
+    # Most recent events read per subject (bots and staff accounts stay cheap).
+    "PORTRAIT_MAX_EVENTS": 5000,
+    # Days of the "events per day" activity chart; entries kept in top lists.
+    "PORTRAIT_ACTIVITY_DAYS": 30,
+    "PORTRAIT_TOP_N": 10,
+    # Celery beat: the bulk rebuild of every portrait (seconds; a celery crontab works too).
+    "PORTRAIT_REBUILD_SCHEDULE": 24 * 3600.0,
+    # Analytics dashboard: a purchase of a clicked product by the same shopper within this many
+    # hours of the click counts as a conversion of the click's slot and algorithm.
+    "ATTRIBUTION_WINDOW_HOURS": 24.0,
 }
 
 # Settings that hold dotted paths, imported once on first access.

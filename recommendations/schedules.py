@@ -25,6 +25,11 @@ def beat_schedule(
     rebuild = rebuild_every
     if rebuild is None:
         rebuild = app_settings.REBUILD_SCHEDULE if settings.configured else DEFAULTS["REBUILD_SCHEDULE"]
+    portraits = (
+        app_settings.PORTRAIT_REBUILD_SCHEDULE
+        if settings.configured
+        else DEFAULTS["PORTRAIT_REBUILD_SCHEDULE"]
+    )
     return {
         "recommendations.rebuild_models": {
             "task": "recommendations.rebuild_models",
@@ -42,5 +47,11 @@ def beat_schedule(
             "task": "recommendations.purge_old_events",
             "schedule": 24 * 3600.0,
             "options": {"expires": 3600.0},
+        },
+        # every portrait rebuilt and RFM re-scored on the population (nightly by default)
+        "recommendations.rebuild_portraits": {
+            "task": "recommendations.rebuild_portraits",
+            "schedule": portraits,
+            "options": {"expires": float(portraits) if isinstance(portraits, int | float) else 3600.0},
         },
     }

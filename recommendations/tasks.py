@@ -45,3 +45,19 @@ def purge_old_events() -> int:
     from recommendations.services import privacy
 
     return privacy.purge_old_events()["purged"]
+
+
+@shared_task(name="recommendations.rebuild_portrait", ignore_result=True)
+def rebuild_portrait(subject: str) -> bool:
+    """Recompute one portrait (``u:<user id>`` or ``v:<visitor id>``); debounced by its caller."""
+    from recommendations.services import portraits
+
+    return portraits.rebuild_subject(subject)
+
+
+@shared_task(name="recommendations.rebuild_portraits", ignore_result=True)
+def rebuild_portraits() -> dict[str, int]:
+    """The nightly bulk pass over every portrait."""
+    from recommendations.services import portraits
+
+    return portraits.rebuild_all()

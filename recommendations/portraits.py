@@ -1,0 +1,50 @@
+"""Reading shopper portraits (用户画像) from Python.
+
+    from recommendations.portraits import get_portrait
+
+    portrait = get_portrait(user=request.user)          # or get_portrait(visitor_id=...)
+    if portrait is not None:
+        portrait.segment            # "new", "active", "loyal", "big_spender", "at_risk", "churned"
+        portrait.categories         # [{"id", "label", "score"}], strongest first, score 0..1
+        portrait.brands             # same shape
+        portrait.price_band         # "budget" .. "luxury" (quintile of catalogue prices), "" unknown
+        portrait.purchasing_power   # 0..1: mean catalogue percentile of what they engage with
+        portrait.recency_days, portrait.frequency, portrait.monetary   # RFM raw values
+        portrait.r_score, portrait.f_score, portrait.m_score           # 1..5 (0: never bought)
+        portrait.lifetime_value, portrait.sessions, portrait.last_seen
+        portrait.activity           # {"hours": [24], "weekdays": [7], "daily": [...], "devices": {}}
+        portrait.search_terms       # [[term, count], ...]
+        portrait.next_categories    # [{"id", "label", "score"}]: where they are likely to go next
+
+Portraits are rebuilt a short while after a shopper's events (``PORTRAIT_DEBOUNCE_SECONDS``) and
+nightly. With eager Celery (the embedded default) a shopper with new events is rebuilt when read.
+Opted-out users have no portrait: ``get_portrait`` returns ``None``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recommendations.models import Portrait
+
+
+def get_portrait(user: Any = None, *, visitor_id: Any = None, refresh: bool = False) -> Portrait | None:
+    """The portrait of a user (preferred) or an anonymous visitor; ``refresh=True`` recomputes it
+    now. Returns ``None`` for an opted-out user or a subject without events."""
+    from recommendations.services import portraits
+
+    if user is not None and not getattr(user, "is_authenticated", True):
+        user = None
+    if user is None and visitor_id is None:
+        return None
+    subject = portraits.subject_of(user=user, visitor_id=visitor_id)
+    lookup = {"user": user} if user is not None else {"visitor_id": visitor_id}
+    found = Portrait.objects.filter(**lookup).first()
+    if refresh or found is None or portraits.is_stale(subject):
+        return portraits.rebuild(user=user, visitor_id=visitor_id)
+    if user is not None and portraits.opted_out(user):
+        return None
+    return found
+
+
+__all__ = ["Portrait", "get_portrait"]

@@ -1,0 +1,73 @@
+"""Catalogue facts a portrait needs: each product's labelled category path, brand and price, and
+the catalogue's price distribution (to place a shopper's prices in it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+
+from recommendations.products import get_adapter, get_product_model
+
+PRICES_KEY = "portrait:catalogue-prices"
+PRICES_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFacts:
+    path: tuple[tuple[str, str], ...]  # (category id, label) from the root to the leaf
+    brand: str | None
+    price: Decimal | None
+
+
+def _labels(product: Any, path: list[str]) -> list[str]:
+    """Category names along ``product.category.parent`` when that chain matches the path."""
+    names, category = [], getattr(product, "category", None)
+    while category is not None and len(names) < 16:
+        names.append(str(category))
+        category = getattr(category, "parent", None)
+    names.reverse()
+    return names if len(names) == len(path) else list(path)
+
+
+def product_facts(ids: Iterable[str]) -> dict[str, ProductFacts]:
+    """Facts of the given product ids (one query; unknown ids are left out)."""
+    adapter = get_adapter()
+    pk_field = get_product_model()._meta.pk
+    keys = []
+    for pid in ids:
+        try:
+            keys.append(pk_field.to_python(pid))
+        except ValidationError:
+            continue
+    if not keys:
+        return {}
+    out: dict[str, ProductFacts] = {}
+    for product in adapter.queryset().filter(pk__in=keys):
+        path = [str(c) for c in adapter.categories(product)]
+        out[str(product.pk)] = ProductFacts(
+            path=tuple(zip(path, _labels(product, path), strict=True)),
+            brand=adapter.brand(product),
+            price=adapter.price(product),
+        )
+    return out
+
+
+def catalogue_prices() -> np.ndarray:
+    """Every catalogue price (cached for an hour; the distribution moves slowly)."""
+    cached = cache.get(PRICES_KEY)
+    if cached is not None:
+        return np.asarray(cached, dtype=np.float64)
+    adapter = get_adapter()
+    prices = []
+    for product in adapter.queryset().iterator(chunk_size=2000):
+        price = adapter.price(product)
+        if price is not None:
+            prices.append(float(price))
+    cache.set(PRICES_KEY, prices, PRICES_SECONDS)
+    return np.asarray(prices, dtype=np.float64)
