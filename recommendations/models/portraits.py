@@ -71,3 +71,14 @@ class Portrait(models.Model):
     def subject(self) -> str:
         """The live-state key: ``u:<user id>`` or ``v:<visitor id>``."""
         return f"u:{self.user_id}" if self.user_id is not None else f"v:{self.visitor_id}"
+
+
+class AnalyticsDashboard(Portrait):
+    """Not data of its own: gives the analytics dashboard its entry in the admin index and its
+    own permission (``recommendations.view_analyticsdashboard``)."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ("view",)
+        verbose_name = _("analytics dashboard")
+        verbose_name_plural = _("analytics dashboard")
