@@ -288,7 +288,7 @@ Command: `.venv/bin/python bench/ingest.py --seconds {args.seconds:g} --connecti
 ({args.workers} gunicorn gthread workers x {args.threads} threads, Redis mode, one Celery worker,
 load generator `bench/loadgen.py` on loopback, {args.connections} keep-alive connections, one visitor
 cookie each). Machine: {machine()}. Date: {date}. Load average before the run: {load}
-(other work shares this machine; absolute rates move with it, ratios to the floor much less).
+(other work shares this machine: rates, and to a lesser degree the ratios, move with it).
 
 The floor is a trivial DRF view on the same server that parses the same JSON body and answers 202
 (`bench/urls.py`); ratios are against it, measured in alternating rounds in the same run.
