@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from recommendations.engine import deep
 from recommendations.engine.base import EventLog, top_k
-from recommendations.engine.hybrid import SlotContext, SlotRecipe, SourceScores, blend
+from recommendations.engine.hybrid import SlotContext, SlotRecipe, SourceScores, blend, blend_scores
 from recommendations.engine.session import SessionKNN, Sessions, Transitions
 
 
@@ -142,7 +142,7 @@ def stan() -> SessionKNN:
 # train_tr -> train_valid); "user": a known user's history (tuned on amazon-beauty validation,
 # the second-to-last item). Popularity is never blended in: it is the fallback chain's job.
 SESSION_WEIGHTS: dict[str, float] = {"stan": 1.0, "sequential_rules": 0.1}
-USER_WEIGHTS: dict[str, float] = {"itemknn": 1.0, "sequential_rules": 0.5, "stan": 0.5}
+USER_WEIGHTS: dict[str, float] = {"stan": 1.0, "sequential_rules": 0.5, "itemknn": 0.25}
 
 
 class HybridScorer(Scorer):
@@ -168,8 +168,6 @@ class HybridScorer(Scorer):
 
     def scores(self, query: Query) -> np.ndarray:
         weights = self._weights(query)
-        from recommendations.engine.hybrid import blend_scores
-
         return blend_scores({n: self.parts[n].scores(query) for n in weights if weights[n]}, weights)
 
     def recommend(
