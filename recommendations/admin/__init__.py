@@ -1,0 +1,6 @@
+"""Admin integration: portraits (list, per-shopper page, why inspector, actions) and the
+analytics dashboard. ``django.contrib.admin`` autodiscovers this package."""
+
+from recommendations.admin import dashboard, portraits
+
+__all__ = ["dashboard", "portraits"]

@@ -1,0 +1,163 @@
+"""Server-rendered inline SVG charts for the admin (no JavaScript, no CDN).
+
+Each function returns safe markup with every label escaped; sizes are fixed in user units and the
+SVG scales with its container through ``viewBox``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+PALETTE = ("#417690", "#e08e0b", "#5b9a68", "#ba2121", "#7f5aa2", "#2aa1a8", "#8c6d31", "#666666")
+FONT = 'font-family="sans-serif" font-size="11"'
+
+
+def _svg(chart_id: str, width: int, height: int, body: str, title: str) -> SafeString:
+    return mark_safe(  # noqa: S308 - every dynamic text below goes through escape()
+        f'<svg id="{escape(chart_id)}" class="rec-chart" xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>{body}</svg>'
+    )
+
+
+def _empty(chart_id: str, width: int, title: str) -> SafeString:
+    body = f'<text x="8" y="20" {FONT} fill="#999">No data yet</text>'
+    return _svg(chart_id, width, 32, body, title)
+
+
+def hbars(
+    chart_id: str,
+    rows: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    width: int = 420,
+    maximum: float | None = None,
+) -> SafeString:
+    """Horizontal bars, one row per (label, value); the longest bar is ``maximum`` (default: the
+    largest value)."""
+    if not rows:
+        return _empty(chart_id, width, title)
+    top = maximum if maximum is not None else max(v for _, v in rows) or 1.0
+    label_w, row_h, bar_w = 150, 20, width - 150 - 50
+    parts = []
+    for n, (label, value) in enumerate(rows):
+        y = n * row_h
+        length = max(bar_w * (value / top), 1.0) if top else 1.0
+        short = label if len(label) <= 24 else label[:23] + "…"
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" {FONT}>{escape(short)}</text>'
+            f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{length:.1f}" height="{row_h - 6}" '
+            f'fill="{PALETTE[0]}"><title>{escape(label)}: {value:.3g}</title></rect>'
+            f'<text x="{label_w + length + 4:.1f}" y="{y + 14}" {FONT} fill="#555">{value:.2f}</text>'
+        )
+    return _svg(chart_id, width, row_h * len(rows) + 4, "".join(parts), title)
+
+
+def columns(
+    chart_id: str,
+    values: Sequence[float],
+    *,
+    title: str,
+    labels: Sequence[str] = (),
+    width: int = 420,
+    height: int = 110,
+    every: int = 1,
+) -> SafeString:
+    """Vertical bars (events per day, per hour, per weekday); ``labels`` under every ``every``-th bar."""
+    if not values or not any(values):
+        return _empty(chart_id, width, title)
+    top = max(values) or 1
+    plot_h, n = height - 20, len(values)
+    step = width / n
+    parts = [f'<line x1="0" y1="{plot_h}" x2="{width}" y2="{plot_h}" stroke="#ccc"/>']
+    for i, value in enumerate(values):
+        h = plot_h * value / top
+        x = i * step
+        label = labels[i] if i < len(labels) else str(i)
+        parts.append(
+            f'<rect class="bar" x="{x + 1:.1f}" y="{plot_h - h:.1f}" width="{max(step - 2, 1):.1f}" '
+            f'height="{max(h, 0.5 if value else 0):.1f}" fill="{PALETTE[0]}">'
+            f"<title>{escape(label)}: {value:g}</title></rect>"
+        )
+        if labels and i % every == 0:
+            parts.append(
+                f'<text x="{x + step / 2:.1f}" y="{height - 6}" text-anchor="middle" {FONT} '
+                f'fill="#555">{escape(label)}</text>'
+            )
+    parts.append(f'<text x="2" y="10" {FONT} fill="#555">max {top:g}</text>')
+    return _svg(chart_id, width, height, "".join(parts), title)
+
+
+def rfm(chart_id: str, r: int, f: int, m: int, *, title: str = "RFM position") -> SafeString:
+    """A 5 x 5 grid of recency (x) by frequency (y) with the shopper's cell marked; the dot's size
+    is the monetary score. Scores of 0 (never bought) leave the grid empty."""
+    cell, pad = 28, 24
+    size = cell * 5
+    parts = []
+    for i in range(5):
+        for j in range(5):
+            # warm towards the top right: recent and frequent
+            shade = 245 - 14 * (i + j)
+            parts.append(
+                f'<rect class="cell" x="{pad + i * cell}" y="{j * cell}" width="{cell - 1}" height="{cell - 1}" '
+                f'fill="rgb({shade},{shade},{min(shade + 10, 255)})"/>'
+            )
+    parts.extend(
+        f'<text x="{pad + k * cell + cell / 2}" y="{size + 14}" text-anchor="middle" {FONT}>{k + 1}</text>'
+        f'<text x="{pad - 8}" y="{size - k * cell - cell / 2 + 4}" text-anchor="middle" {FONT}>{k + 1}</text>'
+        for k in range(5)
+    )
+    parts.append(f'<text x="{pad + size / 2}" y="{size + 28}" text-anchor="middle" {FONT}>recency →</text>')
+    parts.append(f'<text x="4" y="{size / 2}" {FONT} transform="rotate(-90 8 {size / 2})">frequency →</text>')
+    if r and f:
+        cx = pad + (r - 1) * cell + cell / 2
+        cy = size - (f - 1) * cell - cell / 2
+        radius = 4 + 2 * max(m, 1)
+        parts.append(
+            f'<circle class="marker" cx="{cx}" cy="{cy}" r="{radius}" fill="{PALETTE[3]}" fill-opacity="0.85">'
+            f"<title>R{r} F{f} M{m}</title></circle>"
+        )
+    else:
+        parts.append(f'<text x="{pad + 6}" y="{size / 2}" {FONT} fill="#999">no purchases yet</text>')
+    return _svg(chart_id, pad + size + 8, size + 34, "".join(parts), title)
+
+
+def lines(
+    chart_id: str,
+    series: dict[str, Sequence[float]],
+    *,
+    title: str,
+    labels: Sequence[str] = (),
+    width: int = 640,
+    height: int = 180,
+) -> SafeString:
+    """One polyline per series (events per day by kind) with a legend."""
+    if not series or not any(any(v) for v in series.values()):
+        return _empty(chart_id, width, title)
+    n = max(len(v) for v in series.values())
+    top = max(max(v) for v in series.values() if v) or 1
+    plot_h, legend_w = height - 22, 120
+    plot_w = width - legend_w
+    step = plot_w / max(n - 1, 1)
+    parts = [f'<line x1="0" y1="{plot_h}" x2="{plot_w}" y2="{plot_h}" stroke="#ccc"/>']
+    for k, (name, values) in enumerate(sorted(series.items())):
+        colour = PALETTE[k % len(PALETTE)]
+        points = " ".join(f"{i * step:.1f},{plot_h - plot_h * v / top:.1f}" for i, v in enumerate(values))
+        parts.append(
+            f'<polyline class="series" points="{points}" fill="none" stroke="{colour}" stroke-width="2">'
+            f"<title>{escape(name)}</title></polyline>"
+            f'<rect x="{plot_w + 10}" y="{k * 16 + 2}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{plot_w + 24}" y="{k * 16 + 11}" {FONT}>{escape(name)} ({sum(values):g})</text>'
+        )
+    if labels:
+        for i in (0, n - 1):
+            anchor = "start" if i == 0 else "end"
+            parts.append(
+                f'<text x="{i * step:.1f}" y="{height - 6}" text-anchor="{anchor}" {FONT} fill="#555">'
+                f"{escape(labels[i])}</text>"
+            )
+    parts.append(f'<text x="2" y="10" {FONT} fill="#555">max {top:g}</text>')
+    return _svg(chart_id, width, height, "".join(parts), title)
