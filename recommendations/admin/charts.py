@@ -83,8 +83,9 @@ def columns(
             f"<title>{escape(label)}: {value:g}</title></rect>"
         )
         if labels and i % every == 0:
+            anchor, tx = ("start", x) if i == 0 and len(label) > 2 else ("middle", x + step / 2)
             parts.append(
-                f'<text x="{x + step / 2:.1f}" y="{height - 6}" text-anchor="middle" {FONT} '
+                f'<text x="{tx:.1f}" y="{height - 6}" text-anchor="{anchor}" {FONT} '
                 f'fill="#555">{escape(label)}</text>'
             )
     parts.append(f'<text x="2" y="10" {FONT} fill="#555">max {top:g}</text>')

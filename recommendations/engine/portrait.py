@@ -109,6 +109,7 @@ class PortraitParams:
     utc_offset_seconds: float = 0.0
     top_n: int = 10
     next_alpha: float = 0.6  # share of transitions (vs affinity) in the next-category prediction
+    next_prior: float = 2.0  # pseudo-count: with n observed transitions the share is alpha*n/(n+prior)
 
 
 @dataclass(frozen=True)
@@ -334,10 +335,12 @@ def next_categories(
     affinity_scores: np.ndarray,
     alpha: float,
     top_n: int,
+    prior: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Where the subject is likely to go next: ``alpha`` x P(next | last category) from their own
-    transitions between consecutive distinct categories, plus ``1 - alpha`` x affinity (leaf
-    codes only; the caller passes leaf affinities). Scores sum to at most 1."""
+    """Where the subject is likely to go next: P(next | last category) from their own transitions
+    between consecutive distinct categories, weighted ``alpha * n / (n + prior)`` for ``n``
+    observed transitions out of the last category (one transition is weak evidence), plus the
+    rest x affinity (leaf codes only; the caller passes leaf affinities). Scores sum to 1."""
     order = np.argsort(timestamps, kind="stable")
     sequence = [int(c) for c in categories[order].tolist() if c >= 0]
     collapsed = [c for i, c in enumerate(sequence) if i == 0 or c != sequence[i - 1]]
@@ -349,7 +352,7 @@ def next_categories(
             if current == last:
                 followers[following] = followers.get(following, 0) + 1
         n = sum(followers.values())
-        share = alpha if n else 0.0
+        share = alpha * n / (n + prior) if n else 0.0
         for code, count in followers.items():
             totals[code] = totals.get(code, 0.0) + share * count / n
         rest = 1.0 - share
@@ -380,7 +383,13 @@ def build_portrait(events: SubjectEvents, params: PortraitParams) -> PortraitRes
     purchases = events.kinds == "purchase"
     ltv = float(np.nansum(events.prices[purchases] * events.quantities[purchases]))
     next_codes, next_scores = next_categories(
-        events.categories, events.timestamps, leaf_codes, leaf_scores, params.next_alpha, params.top_n
+        events.categories,
+        events.timestamps,
+        leaf_codes,
+        leaf_scores,
+        params.next_alpha,
+        params.top_n,
+        params.next_prior,
     )
     devices, device_counts = np.unique(events.devices[events.devices != ""], return_counts=True)
     kinds, kind_counts = np.unique(events.kinds, return_counts=True)

@@ -173,6 +173,12 @@ def test_next_categories_follow_own_transitions_blended_with_affinity() -> None:
     codes, scores = next_categories(cats, stamps, np.array([0]), np.array([1.0]), alpha=0.6, top_n=5)
     np.testing.assert_array_equal(codes, [0, 1, 2])
     np.testing.assert_allclose(scores, [0.4, 0.3, 0.3])
+    # a pseudo-count of 2 shrinks the two observed transitions to a share of 0.6 * 2 / 4 = 0.3
+    codes, scores = next_categories(
+        cats, stamps, np.array([0]), np.array([1.0]), alpha=0.6, top_n=5, prior=2.0
+    )
+    np.testing.assert_array_equal(codes, [0, 1, 2])
+    np.testing.assert_allclose(scores, [0.7, 0.15, 0.15])
     # no transitions out of the last category: all weight goes to affinity
     codes, scores = next_categories(
         np.array([1, 1]), np.arange(2.0), np.array([3, 1]), np.array([1.0, 1.0]), 0.6, 5
