@@ -65,7 +65,19 @@ def insert_rows(rows: Sequence[EventRow], *, batch_size: int = 2000) -> list[Eve
         Event.objects.bulk_create(
             [_to_model(row) for row in new_rows], batch_size=batch_size, ignore_conflicts=True
         )
+        if new_rows:
+            transaction.on_commit(lambda: _portraits_changed(new_rows))
     return new_rows
+
+
+def _portraits_changed(rows: Sequence[EventRow]) -> None:
+    """Debounced portrait rebuild of the subjects of stored rows; never fails the write."""
+    from recommendations.services.portraits import schedule_for_rows
+
+    try:
+        schedule_for_rows(rows)
+    except Exception:
+        logger.exception("recommendations: could not schedule portrait rebuilds")
 
 
 def insert_rows_isolating_failures(rows: Sequence[EventRow]) -> tuple[list[EventRow], list[EventRow]]:

@@ -27,7 +27,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture
 def browser():
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        _missing(f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)")
+        _missing(
+            f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
+        )
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -60,11 +62,16 @@ def _log_in(browser, client, live_server, user) -> None:
     client.force_login(user)
     browser.get(live_server.url + "/admin/login/")
     browser.add_cookie(
-        {"name": django_settings.SESSION_COOKIE_NAME, "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value}
+        {
+            "name": django_settings.SESSION_COOKIE_NAME,
+            "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+        }
     )
 
 
-def test_portrait_page_renders_its_charts_in_chromium(browser, live_server, client, analyst, camper, tmp_path):
+def test_portrait_page_renders_its_charts_in_chromium(
+    browser, live_server, client, analyst, camper, tmp_path
+):
     from selenium.webdriver.common.by import By
 
     portrait = service.rebuild(user=camper)
@@ -84,9 +91,11 @@ def test_portrait_page_renders_its_charts_in_chromium(browser, live_server, clie
     widths = [bar.size["width"] for bar in bars]
     assert widths[0] == max(widths)
     day_bars = browser.find_elements(By.CSS_SELECTOR, "#chart-activity rect.bar")
-    assert sum(1 for bar in day_bars if bar.size["height"] > 0) == sum(1 for n in portrait.activity["daily"] if n)
+    assert sum(1 for bar in day_bars if bar.size["height"] > 0) == sum(
+        1 for n in portrait.activity["daily"] if n
+    )
     assert browser.find_element(By.CSS_SELECTOR, "#chart-rfm circle.marker").size["width"] > 0
     shot = tmp_path / "portrait.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
-    print(f"screenshot: {shot}")  # noqa: T201 - where to look at it
+    print(f"screenshot: {shot}")

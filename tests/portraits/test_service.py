@@ -172,3 +172,13 @@ def test_export_and_erase_for_the_privacy_service(camper, shop):
 def test_bad_subject_keys_are_refused(bad):
     with pytest.raises(ValueError):
         service.rebuild_subject(bad)
+
+
+def test_storing_events_schedules_their_subjects_after_commit(
+    camper, shop, django_capture_on_commit_callbacks
+):
+    assert get_portrait(camper).n_events == 7
+    with django_capture_on_commit_callbacks(execute=True):
+        import_events([EventIn(kind="view", product_id=str(shop.b[2].pk), user_id=camper.pk)])
+    assert service.is_stale(f"u:{camper.pk}")
+    assert get_portrait(camper).n_events == 8
