@@ -84,6 +84,9 @@ def session_scores(bundle: Bundle, facts: Facts, extra: np.ndarray) -> SourceSco
     if extra.size:
         times = np.r_[times, np.full(extra.size, times[-1] if times.size else 0.0)]
     scores = bundle.session.score_sequence(sequence[-50:], times[-50:] if times.size else None)
+    # the engine scores the query items too; the evidence item must not be recommended "because
+    # you just viewed" itself (als_scores zeroes its anchors likewise)
+    scores[int(sequence[-1])] = 0.0
     return SourceScores(scores, kind="session", default_evidence=(int(sequence[-1]),))
 
 
