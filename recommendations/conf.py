@@ -172,6 +172,28 @@ DEFAULTS: dict[str, Any] = {
     # Analytics dashboard: a purchase of a clicked product by the same shopper within this many
     # hours of the click counts as a conversion of the click's slot and algorithm.
     "ATTRIBUTION_WINDOW_HOURS": 24.0,
+    # --- sponsored ad slots (recommendations.ads) -------------------------------------------------
+    # Beta(alpha, beta) prior of a campaign's click-through rate: a new campaign is predicted at
+    # alpha / (alpha + beta) and its own clicks and impressions take over as they accumulate.
+    "ADS_CTR_PRIOR": (1.0, 99.0),
+    # Predicted CTR = smoothed campaign CTR x (1 + weight x affinity); affinity in [0, 1] is the
+    # visitor's live interest in the campaign's categories over their strongest interest.
+    "ADS_AFFINITY_WEIGHT": 1.0,
+    # Pacing: by a fraction f of the day a campaign may have spent daily_budget x (f + burst)
+    # (never more than the daily budget), so the budget is spread over the day.
+    "ADS_PACING_BURST": 0.1,
+    # Seconds the list of live campaigns is cached in process (saving a campaign clears it).
+    "ADS_CAMPAIGN_CACHE_SECONDS": 5.0,
+    # Blended slots (organic + sponsored): the largest share of sponsored items, and where they go.
+    "ADS_MAX_SPONSORED_SHARE": 0.25,
+    "ADS_SPONSORED_POSITIONS": (1, 5, 9),
+    # How long a rendered ad's signed click link is honoured (seconds).
+    "ADS_CLICK_MAX_AGE_SECONDS": 7 * 24 * 3600,
+    # --- experiments (recommendations.experiments) ---------------------------------------------
+    # Seconds the list of running experiments is cached in process (saved changes clear it).
+    "EXPERIMENTS_CACHE_SECONDS": 10.0,
+    # Also write an Assignment row the first time an identity is bucketed (audit; never read back).
+    "EXPERIMENTS_RECORD_ASSIGNMENTS": False,
 }
 
 # Settings that hold dotted paths, imported once on first access.
@@ -216,4 +238,4 @@ def _reload_app_settings(*, setting: str, **kwargs: Any) -> None:
         app_settings.reload()
         from recommendations import runtime  # local: avoid an import cycle at start-up
 
-        runtime.reset()
+        runtime.reset(setting.removeprefix(PREFIX))

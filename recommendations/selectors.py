@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from recommendations import attribution
+from recommendations.experiments.registry import recipe_for
 from recommendations.products import get_adapter, get_product_model
 from recommendations.serving import VisitorRef, recommend
 from recommendations.tracking.middleware import TOKEN_PARAM
@@ -60,7 +61,8 @@ def slot_items(
     serving core's cached reads."""
     if visitor is None and request is not None and not get_visitor(request).opted_out:
         visitor = VisitorRef.from_request(request)  # opted-out visitors get non-personal slots only
-    recommendations = recommend(visitor, slot, context or {}, limit)
+    # A running experiment on this slot serves the visitor's variant recipe; items keep ``slot``.
+    recommendations = recommend(visitor, recipe_for(slot, visitor), context or {}, limit)
     if not recommendations:
         return []
     adapter = get_adapter()

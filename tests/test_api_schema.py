@@ -1,5 +1,7 @@
 """The OpenAPI schema is valid and documents every endpoint of the app."""
 
+import re
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -12,7 +14,8 @@ def _app_routes():
         if isinstance(pattern, URLResolver) and pattern.namespace == "recommendations":
             for child in pattern.url_patterns:
                 assert isinstance(child, URLPattern)
-                yield "/" + str(pattern.pattern) + str(child.pattern).replace("<str:product_id>", "{product_id}")
+                path = "/" + str(pattern.pattern) + str(child.pattern)
+                yield re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
 
 
 def test_schema_is_valid_and_complete(client):

@@ -1,7 +1,7 @@
 from django.urls import path
 
+from recommendations.api import ad_views, views
 from recommendations.api import recommendation_views as rec
-from recommendations.api import views
 
 app_name = "recommendations"
 
@@ -16,4 +16,6 @@ urlpatterns = [
     ),
     path("trending/", rec.TrendingView.as_view(), name="trending"),
     path("recently-viewed/", rec.RecentlyViewedView.as_view(), name="recently-viewed"),
+    path("ads/click/<str:token>/", ad_views.AdClickView.as_view(), name="ad-click"),
+    path("ads/<str:slot>/", ad_views.AdSlotView.as_view(), name="ad-slot"),
 ]
