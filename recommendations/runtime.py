@@ -73,7 +73,22 @@ def live_store() -> LiveStore:
     return store_class(**options)
 
 
-def reset() -> None:
+# Which settings each object is built from: changing another setting keeps it (and, for the
+# in-process live store, keeps the live state).
+_DEPENDS_ON = {
+    adapter: {"PRODUCT_MODEL", "PRODUCT_ADAPTER"},
+    product_cache: {"PRODUCT_MODEL", "PRODUCT_ADAPTER", "PRODUCT_INFO_TTL_SECONDS"},
+    redis_client: {"REDIS_URL"},
+    live_store: {
+        "REDIS_URL", "LIVE_STORE", "REDIS_KEY_PREFIX", "LIVE_RECENT_ITEMS", "LIVE_RECENT_SEARCHES",
+        "LIVE_TTL_SECONDS", "PRODUCT_COUNTER_HALF_LIFE_HOURS", "DEDUP_TTL_SECONDS",
+    },
+}  # fmt: skip
+
+
+def reset(setting: str | None = None) -> None:
+    """Drop the objects built from ``setting`` (a name without the prefix), or all of them."""
     with _lock:
-        for getter in (adapter, product_cache, redis_client, live_store):
-            getter.cache_clear()
+        for getter, names in _DEPENDS_ON.items():
+            if setting is None or setting in names:
+                getter.cache_clear()

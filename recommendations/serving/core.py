@@ -17,7 +17,7 @@ from recommendations.conf import app_settings
 from recommendations.engine.hybrid import SlotContext, SlotRecipe, SourceScores, blend
 from recommendations.products import product_info
 from recommendations.serving import bundle as bundles
-from recommendations.serving import cold, slots, sources
+from recommendations.serving import cold, deep_source, slots, sources
 from recommendations.serving.bundle import Bundle
 from recommendations.serving.explain import to_recommendation
 from recommendations.serving.types import Recommendation, VisitorRef
@@ -69,6 +69,8 @@ def _sources(recipe: SlotRecipe, bundle: Bundle, facts: Facts, anchors: sources.
             scores = sources.recently_viewed_scores(bundle, facts)
         elif name == "search":
             scores = sources.search_scores(bundle, query)
+        elif name == "deep":
+            scores = deep_source.deep_scores(bundle, facts)
         else:
             scores = None
         if scores is not None:

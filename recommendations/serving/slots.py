@@ -12,7 +12,8 @@ TRENDING_CHAIN = ["trending_in_category", "trending"]
 DEFAULT_SLOTS: dict[str, dict[str, Any]] = {
     # the visitor's page: what they just did (session) + their history + content, then trending
     "for_you": {
-        "sources": {"session": 1.0, "itemknn": 0.8, "ease": 0.8, "als": 0.4, "content": 0.3},
+        # "deep" contributes only while a trained deep model's offline evaluation beats the blend
+        "sources": {"session": 1.0, "itemknn": 0.8, "ease": 0.8, "als": 0.4, "content": 0.3, "deep": 1.0},
         "diversity": {"method": "category_cap", "max_per_category": 4},
         "fallbacks": TRENDING_CHAIN,
     },
