@@ -37,7 +37,7 @@ def _set_gate(passed: bool) -> None:
 
 
 def test_gate_decides_whether_the_deep_source_scores(trained_with_deep):
-    shop, visitors, result = trained_with_deep
+    _, visitors, result = trained_with_deep
     assert "serve" in result
     visitor = VisitorRef(None, visitors[0])
     facts = gather(visitor, bundles.current())
@@ -51,7 +51,7 @@ def test_gate_decides_whether_the_deep_source_scores(trained_with_deep):
 
 
 def test_a_slot_serves_deep_items_only_when_the_gate_passed(trained_with_deep, settings):
-    shop, visitors, _ = trained_with_deep
+    _, visitors, _ = trained_with_deep
     settings.RECOMMENDATIONS_SLOTS = {"next_up": {"sources": {"deep": 1.0}, "fallbacks": []}}
     visitor = VisitorRef(None, visitors[0])
     _set_gate(False)
