@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -28,6 +29,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ("status", "bid_type")
     search_fields = ("name", "banner_title")
     raw_id_fields = ("product",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ("performance_summary",)
     actions = ("activate", "pause")
     fieldsets = (

@@ -1,6 +1,6 @@
 """The Redis spend ledger: each charge is one Lua script (check and increment are atomic).
 
-Keys of one campaign share a hash tag (``{<prefix>ad:<id>}``) so they live in one cluster slot.
+Keys of one campaign share a hash tag (``<prefix>{ad:<id>}:...``) so they live in one cluster slot.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class RedisLedger(Ledger):
         self._click = client.register_script(CLICK_LUA)
 
     def _key(self, campaign_id: int, *parts: object) -> str:
-        return ":".join([f"{{{self.prefix}ad:{campaign_id}}}", *map(str, parts)])
+        return ":".join([f"{self.prefix}{{ad:{campaign_id}}}", *map(str, parts)])
 
     def charge_impression(self, campaign: CampaignSnapshot, subject: str | None, now: datetime) -> Charge:
         terms = impression_terms(campaign, now)
