@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from shop_demo.shop.seeding import seed_demo
 from shop_demo.shop.seeding.words import MAX_LEAVES
+from shop_demo.shop.seeding_ads import seed_ad_campaigns
 
 
 class Command(BaseCommand):
