@@ -41,3 +41,4 @@ class Command(BaseCommand):
                 f"{report.events_written} of {report.events_generated} events were new."
             )
         )
+        self.stdout.write(f"Ad campaigns: {seed_ad_campaigns()} (admin: Recommendations > Campaigns).")
