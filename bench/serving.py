@@ -1,0 +1,482 @@
+"""Serving benchmark: for-you under load, freshness after an event, and what slots add to a page.
+
+    .venv/bin/python bench/serving.py [--seconds 8] [--write-docs]
+
+Seeds the test app on real PostgreSQL + Redis (bench.serving_settings: its own database and key
+prefix, see bench/serving_seed.py), rebuilds the models, starts gunicorn (bench/ingest.py's
+``start_server``) and measures on loopback with bench/loadgen.py, 32 keep-alive connections:
+
+* ``GET /api/recommendations/for-you/`` for ~1000 visitors with live state and trained history
+  (each connection cycles through its own visitors), next to the floor: a trivial DRF GET on the
+  same server (``bench/serving_urls.py``); back to back (saturated) and paced at a fixed rate
+  (latency from the scheduled send, so queueing is not hidden);
+* freshness: a visitor views a product of a root category they never touched
+  (``POST /api/recommendations/events/``), then ``for-you`` is polled until another product of
+  that leaf category is in the answer; idle and while 32 connections load for-you;
+* a page with ``{% for_you %}{% trending %}{% recently_viewed %}`` vs the same page without them.
+
+Every phase is bounded in time and in requests. Needs PostgreSQL (BENCH_SERVING_DATABASE_URL,
+created if missing) and Redis (REDIS_URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import ingest  # noqa: E402 - sets bench.settings; ours replaces it below
+from bench.loadgen import LoadResult, build_request, run_load  # noqa: E402
+
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.serving_settings"  # inherited by gunicorn
+
+import django  # noqa: E402
+
+HOST = ingest.HOST
+FOR_YOU = "/api/recommendations/for-you/"
+EVENTS = "/api/recommendations/events/"
+FLOOR = "/bench/floor/read/"
+PAGE_SLOTS = "/bench/page/slots/"
+PAGE_PLAIN = "/bench/page/plain/"
+UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"
+TARGET_P50_RATIO = 1.5
+TARGET_P99_MS = 10.0
+TARGET_FRESH_P99_MS = 1000.0
+FRESH_TIMEOUT = 1.0
+AIM_FRESH_MS = 100.0
+
+
+def cookie_for(visitor: uuid.UUID) -> str:
+    """The signed visitor cookie the app itself would have set for ``visitor``."""
+    from django.core import signing
+
+    from recommendations.conf import app_settings
+    from recommendations.tracking.visitors import COOKIE_SALT
+
+    name = app_settings.VISITOR_COOKIE_NAME
+    return f"{name}={signing.get_cookie_signer(salt=name + COOKIE_SALT).sign(str(visitor))}"
+
+
+def get_requests(port: int, path: str, visitors: list[uuid.UUID], connections: int) -> list[list[bytes]]:
+    """One list per connection: the same GET for each of that connection's visitors."""
+    requests: list[list[bytes]] = [[] for _ in range(connections)]
+    for n, visitor in enumerate(visitors):
+        requests[n % connections].append(build_request(HOST, port, path, b"", cookie_for(visitor), "GET"))
+    return requests
+
+
+def merge(a: LoadResult | None, b: LoadResult) -> LoadResult:
+    if a is None:
+        return b
+    statuses = {k: a.statuses.get(k, 0) + b.statuses.get(k, 0) for k in {*a.statuses, *b.statuses}}
+    return LoadResult(
+        a.requests + b.requests,
+        a.errors + b.errors,
+        a.seconds + b.seconds,
+        a.latencies + b.latencies,
+        statuses,
+    )
+
+
+def compare(
+    port: int,
+    phases: dict[str, list[list[bytes]]],
+    seconds: float,
+    rounds: int,
+    interval: float | None = None,
+) -> dict[str, LoadResult]:
+    """Alternate the phases ``rounds`` times so drift (CPU frequency, other processes on this
+    machine) hits each alike; ``seconds`` is the total per phase."""
+    results: dict[str, LoadResult] = {}
+    for _ in range(rounds):
+        for name, requests in phases.items():
+            result = run_load(
+                HOST, port, requests, seconds=seconds / rounds, max_requests=1_000_000, interval=interval
+            )
+            if result.errors:
+                print(f"  ! {name}: {result.errors} errors, statuses {result.statuses}", file=sys.stderr)
+            results[name] = merge(results.get(name), result)
+    return results
+
+
+# --- freshness ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Fresh:
+    seconds: list[float]  # POST sent -> first for-you answer showing the new category
+    polls: list[int]  # for-you requests after the POST, the answering one included
+    misses: int  # trials where the category did not show within the timeout
+    trials: int
+
+    def all_ms(self) -> list[float]:
+        """Every trial in ms, a miss counting as never (infinite)."""
+        return [s * 1e3 for s in self.seconds] + [float("inf")] * self.misses
+
+
+class Client:
+    """One keep-alive connection acting as one visitor."""
+
+    def __init__(self, port: int, visitor: uuid.UUID) -> None:
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=10)
+        self.headers = {"Cookie": cookie_for(visitor), "User-Agent": UA}
+
+    def for_you(self) -> list[str]:
+        self.conn.request("GET", FOR_YOU, headers=self.headers)
+        response = self.conn.getresponse()
+        body = response.read()
+        assert response.status == 200, (response.status, body[:300])
+        return [item["product_id"] for item in json.loads(body)["results"]]
+
+    def view(self, product: str) -> None:
+        body = json.dumps({"kind": "view", "product": product}).encode()
+        headers = {**self.headers, "Content-Type": "application/json"}
+        self.conn.request("POST", EVENTS, body=body, headers=headers)
+        response = self.conn.getresponse()
+        answer = response.read()
+        assert response.status == 202, (response.status, answer[:300])
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def freshness(
+    port: int, shop, visitors: list[uuid.UUID], seconds: float, timeout: float = FRESH_TIMEOUT
+) -> Fresh:
+    out = Fresh([], [], 0, 0)
+    deadline = time.perf_counter() + seconds
+    leaves = sorted(shop.popular_in_leaf)
+    for n, visitor in enumerate(visitors):
+        if time.perf_counter() > deadline:
+            break
+        client = Client(port, visitor)
+        try:
+            shown = {shop.leaf_of[pid] for pid in client.for_you()}
+            touched = shop.touched_roots[visitor]
+            # a leaf under a root the visitor never touched, and not already in their for-you
+            fresh = [leaf for leaf in leaves if shop.root_of_leaf[leaf] not in touched and leaf not in shown]
+            leaf = fresh[n % len(fresh)]
+            product = shop.popular_in_leaf[leaf][n % 3]
+            started = time.perf_counter()
+            client.view(product)
+            polls = 0
+            while True:
+                polls += 1
+                answer = client.for_you()
+                if any(shop.leaf_of[pid] == leaf and pid != product for pid in answer):
+                    out.seconds.append(time.perf_counter() - started)
+                    out.polls.append(polls)
+                    break
+                if time.perf_counter() - started > timeout:
+                    out.misses += 1
+                    break
+            out.trials += 1
+        finally:
+            client.close()
+    return out
+
+
+def _background(
+    port: int, requests: list[list[bytes]], seconds: float, interval: float | None, queue
+) -> None:
+    result = run_load(HOST, port, requests, seconds=seconds, max_requests=10_000_000, interval=interval)
+    queue.put((result.requests, result.errors, result.seconds))
+
+
+def freshness_under_load(
+    port: int,
+    shop,
+    visitors: list[uuid.UUID],
+    load: list[list[bytes]],
+    seconds: float,
+    interval: float | None = None,
+) -> tuple[Fresh, float]:
+    """Freshness trials while a separate process keeps ``load`` going (its own GIL, so the load
+    generator does not delay the trial's client)."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    django.db.connections.close_all()
+    process = context.Process(target=_background, args=(port, load, seconds + 1.0, interval, queue))
+    process.start()
+    time.sleep(0.5)
+    try:
+        fresh = freshness(port, shop, visitors, seconds)
+    finally:
+        requests, _errors, elapsed = queue.get(timeout=seconds + 60)
+        process.join(timeout=30)
+    return fresh, requests / elapsed
+
+
+def pctl(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def row(name: str, result: LoadResult, floor: LoadResult | None) -> str:
+    p50, p99 = result.percentile(0.5) * 1e3, result.percentile(0.99) * 1e3
+    if floor is None:
+        ratios = "1.00 | 1.00 | 1.00"
+    else:
+        ratios = (
+            f"{result.rate / floor.rate:.2f} | {p50 / (floor.percentile(0.5) * 1e3):.2f} | "
+            f"{p99 / (floor.percentile(0.99) * 1e3):.2f}"
+        )
+    return f"| {name} | {result.rate:,.0f} | {p50:.1f} | {p99:.1f} | {ratios} |"
+
+
+def fresh_row(name: str, fresh: Fresh) -> str:
+    every = fresh.all_ms()
+    hits = [x * 1e3 for x in fresh.seconds]
+    polls = statistics.mean(fresh.polls) if fresh.polls else float("nan")
+    return (
+        f"| {name} | {fresh.trials} | {fresh.misses} | {pctl(every, 0.5):.1f} | {pctl(every, 0.99):.1f} | "
+        f"{pctl(hits, 0.5):.1f} | {pctl(hits, 0.99):.1f} | {polls:.2f} |"
+    )
+
+
+def report(args, shop, breakdown, saturated, paced, interval, pages, pages_paced, fresh) -> str:
+    floor, you = saturated["floor"], saturated["for_you"]
+    pfloor, pyou = paced["floor"], paced["for_you"]
+    plain, slots = pages["plain"], pages["slots"]
+    pplain, pslots = pages_paced["plain"], pages_paced["slots"]
+    rate = pfloor.requests / pfloor.seconds
+    p50_ratio = pyou.percentile(0.5) / pfloor.percentile(0.5)
+    sat_ratio = you.percentile(0.5) / floor.percentile(0.5)
+    fresh_p99 = {name: pctl(f.all_ms(), 0.99) for name, (f, _rate) in fresh.items()}
+    every = [x for f, _rate in fresh.values() for x in f.all_ms()]
+    misses = sum(f.misses for f, _rate in fresh.values())
+    trials = sum(f.trials for f, _rate in fresh.values())
+    added_ms = (pslots.percentile(0.5) - pplain.percentile(0.5)) * 1e3
+    added_cpu_ms = (1 / slots.rate - 1 / plain.rate) * 1e3
+    date = subprocess.run(["date"], capture_output=True, text=True, check=False).stdout.strip()
+    header = (
+        "| endpoint | req/s | p50 ms | p99 ms | req/s ratio | p50 ratio | p99 ratio |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |"
+    )
+    layers, shares = breakdown
+    floor_ms = layers["floor: trivial DRF GET, full middleware"]
+    layer_rows = "\n".join(f"| {name} | {ms:.2f} | {ms / floor_ms:.1f} |" for name, ms in layers.items())
+    share_rows = "\n".join(f"| {name} | {share * 100:.0f} % |" for name, share in shares.items())
+    fresh_rows = "\n".join(
+        fresh_row(name if load is None else f"{name} ({load:,.0f} for-you req/s around it)", f)
+        for name, (f, load) in fresh.items()
+    )
+    return f"""## Serving
+
+Command: `.venv/bin/python bench/serving.py --seconds {args.seconds:g} --write-docs`
+({args.workers} gunicorn gthread workers x {args.threads} threads, Redis mode, PostgreSQL,
+{args.connections} keep-alive connections from `bench/loadgen.py` on loopback). Machine:
+{ingest.machine()}; the load generator shares the 2 cores with gunicorn, Redis and PostgreSQL.
+Date: {date}. Load average when the run started: {args.load_before} (other work on the machine
+inflates every absolute number; the ratios are measured in alternating rounds of the same run).
+
+Data (`bench/serving_seed.py`): {len(shop.leaf_of):,} products in {len(shop.popular_in_leaf)} leaf
+categories under {len(set(shop.root_of_leaf.values()))} roots, {len(shop.visitors):,} anonymous
+visitors with {shop.events:,} imported events (views, carts, purchases; live state in Redis and
+trained history), rebuilt in {shop.seconds["rebuild"]:.1f} s (`services.training.rebuild`) before
+serving. Models cached in every worker (warm-up) for all measurements. The floor is a trivial DRF
+GET on the same server through the same middleware and authentication (`bench/serving_urls.py`).
+for-you requests cycle through {args.load_visitors:,} visitors.
+
+### for-you against the floor
+
+Saturated: {args.connections} connections back to back, {args.seconds:g} s per endpoint in 2
+alternating rounds.
+
+{header}
+{row("floor (trivial DRF GET)", floor, None)}
+{row("GET for-you/", you, floor)}
+
+Paced: {args.connections} connections at {rate:,.0f} req/s in total ({args.paced_share:.0%} of the
+saturated for-you rate; one request every {interval * 1e3:.0f} ms per connection), latency from the
+scheduled send time, so server queueing is not hidden.
+
+{header}
+{row("floor (trivial DRF GET)", pfloor, None)}
+{row("GET for-you/", pyou, pfloor)}
+
+Targets (models cached): p50 <= {TARGET_P50_RATIO:g}x the floor's — paced {p50_ratio:.1f}x
+{verdict(p50_ratio <= TARGET_P50_RATIO)}, saturated {sat_ratio:.1f}x
+{verdict(sat_ratio <= TARGET_P50_RATIO)}; p99 <= {TARGET_P99_MS:g} ms — paced
+{pyou.percentile(0.99) * 1e3:.1f} ms {verdict(pyou.percentile(0.99) * 1e3 <= TARGET_P99_MS)},
+saturated {you.percentile(0.99) * 1e3:.1f} ms {verdict(you.percentile(0.99) * 1e3 <= TARGET_P99_MS)}.
+With {args.connections} closed-loop clients, latency is {args.connections} / throughput
+(Little's law): p99 <= {TARGET_P99_MS:g} ms saturated would need over
+{args.connections / TARGET_P99_MS * 1e3:,.0f} req/s, more than the floor itself serves here.
+
+### Where the time goes
+
+In process, one thread, the same data and warm caches (`bench/serving_profile.py`), median ms per
+call over {args.profile_visitors} visitors:
+
+| layer | ms per call | x floor |
+| --- | --- | --- |
+{layer_rows}
+
+Share of a whole for-you request (cProfile, cumulative; inner parts indented):
+
+| part | share |
+| --- | --- |
+{share_rows}
+
+What the floor does not do and for-you does, per request: one Redis pipeline for the live state,
+numpy scoring of five sources and the engine's blend, one PostgreSQL query for the product rows
+of the answer (`selectors.slot_items` -> `in_bulk` with two joins, although the serving core
+already holds each product's facts in a process cache), ten signed tokens and a larger JSON body.
+Round trips to Redis and PostgreSQL also cost scheduling delay, as both share the 2 cores with
+gunicorn and the load generator.
+
+### Freshness
+
+A visitor views a product from a root category they never touched (`POST events/`, 202), then
+polls `for-you/` until another product of that leaf category is in the answer (leaves already
+shown before the view are never chosen). Time from sending the POST to that answer; a trial whose
+answers do not show the category within {FRESH_TIMEOUT:g} s is a miss and counts as never.
+
+| condition | trials | misses | p50 ms (all) | p99 ms (all) | p50 ms (hits) | p99 ms (hits) | polls per hit |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+{fresh_rows}
+
+Target p99 <= {TARGET_FRESH_P99_MS:g} ms over all trials: {
+        ", ".join(f"{name} {verdict(p99 <= TARGET_FRESH_P99_MS)}" for name, p99 in fresh_p99.items())
+    }; aim {AIM_FRESH_MS:g} ms: {
+        ", ".join(f"{name} {verdict(p99 <= AIM_FRESH_MS)}" for name, p99 in fresh_p99.items())
+    }. Median of all {trials} trials: {pctl(every, 0.5):.1f} ms; {misses} misses.
+
+### A page with three slots
+
+`{{% for_you %}}{{% trending %}}{{% recently_viewed %}}` (each rendering
+`recommendations/slot.html`, up to 10 items) vs the same page without them, through gunicorn for
+the same visitors. The demo shop's templates had no slots yet when this was written, so the page
+is the bench project's (`bench/serving_urls.py`: a 12-product listing, one query).
+
+{header.replace("endpoint", "page")}
+{row("without slots, saturated", plain, None)}
+{row("with 3 slots, saturated", slots, plain)}
+{row("without slots, paced", pplain, None)}
+{row("with 3 slots, paced", pslots, pplain)}
+
+Added time per page: **{added_ms:.1f} ms** at p50 when paced (what a shopper waits), and
+{added_cpu_ms:.1f} ms of server capacity per page at saturation (difference of 1 / rate).
+"""
+
+
+def write_docs(section: str) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## Serving\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="load per phase (total, 2 rounds)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--products", type=int, default=2000)
+    parser.add_argument("--visitors", type=int, default=2000)
+    parser.add_argument("--load-visitors", type=int, default=1024, help="visitors the load cycles through")
+    parser.add_argument("--paced-share", type=float, default=0.5, help="paced rate / saturated for-you rate")
+    parser.add_argument("--fresh-seconds", type=float, default=12.0, help="time per freshness condition")
+    parser.add_argument("--profile-visitors", type=int, default=100, help="in-process breakdown sample")
+    parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--write-docs", action="store_true", help="update the ## Serving section")
+    args = parser.parse_args()
+    args.load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+    from bench import serving_profile, serving_seed
+
+    django.setup()
+    ingest.ensure_database()
+    django.db.connections.close_all()
+    print("seeding and rebuilding...", file=sys.stderr)
+    shop = serving_seed.seed(args.products, args.visitors)
+    print(f"  {shop.events} events; {shop.seconds}", file=sys.stderr)
+    load_visitors = shop.visitors[: args.load_visitors]
+    print("in-process breakdown...", file=sys.stderr)
+    sample = load_visitors[: args.profile_visitors]
+    breakdown = (
+        serving_profile.layers(sample, cookie_for, FLOOR, FOR_YOU),
+        serving_profile.shares(sample, cookie_for, FOR_YOU),
+    )
+    django.db.connections.close_all()
+    fresh_visitors = shop.visitors[args.load_visitors :]
+    logs = Path(os.environ.get("TMPDIR", "/tmp")) / "bench-serving"
+    logs.mkdir(parents=True, exist_ok=True)
+    server = ingest.start_server(args.port, args.workers, args.threads, logs / "gunicorn.log")
+    try:
+        n = args.connections
+        api = {
+            "floor": get_requests(args.port, FLOOR, load_visitors, n),
+            "for_you": get_requests(args.port, FOR_YOU, load_visitors, n),
+        }
+        pages = {
+            "plain": get_requests(args.port, PAGE_PLAIN, load_visitors, n),
+            "slots": get_requests(args.port, PAGE_SLOTS, load_visitors, n),
+        }
+        print("warm-up (every worker loads the models)...", file=sys.stderr)
+        # every load visitor once (fills each worker's product-facts cache as a running shop's is)
+        run_load(HOST, args.port, api["for_you"], seconds=20.0, max_requests=len(load_visitors))
+        for requests in [*api.values(), *pages.values()]:
+            run_load(HOST, args.port, requests, seconds=2.0, max_requests=4000)
+        print("for-you vs floor, saturated...", file=sys.stderr)
+        saturated = compare(args.port, api, args.seconds, rounds=2)
+        rate = args.paced_share * saturated["for_you"].rate
+        interval = n / rate
+        print(f"for-you vs floor, paced at {rate:.0f} req/s...", file=sys.stderr)
+        paced = compare(args.port, api, args.seconds, rounds=2, interval=interval)
+        print("pages...", file=sys.stderr)
+        page_results = compare(args.port, pages, args.seconds, rounds=2)
+        page_rate = args.paced_share * page_results["slots"].rate
+        pages_paced = compare(args.port, pages, args.seconds, rounds=2, interval=n / page_rate)
+        third = len(fresh_visitors) // 3
+        groups = [fresh_visitors[k * third : (k + 1) * third] for k in range(3)]
+        print("freshness: idle, paced load, saturated load...", file=sys.stderr)
+        fresh: dict[str, tuple[Fresh, float | None]] = {
+            "idle server": (freshness(args.port, shop, groups[0], args.fresh_seconds), None)
+        }
+        background = api["for_you"][: n - 1]  # + the trial's own client = n connections
+        fresh["paced load"] = freshness_under_load(
+            args.port, shop, groups[1], background, args.fresh_seconds, interval
+        )
+        fresh["saturated load"] = freshness_under_load(
+            args.port, shop, groups[2], background, args.fresh_seconds
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    section = report(args, shop, breakdown, saturated, paced, interval, page_results, pages_paced, fresh)
+    print(section)
+    if args.write_docs:
+        write_docs(section)
+
+
+if __name__ == "__main__":
+    main()
