@@ -15,9 +15,12 @@ DEBUG off, run ``python manage.py collectstatic`` and let the web server serve `
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
+
+from recommendations.schedules import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -92,6 +95,13 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests get a file database (one per process), not an in-memory one: the browser test's live
+    # server then gives each request thread its own connection, as runserver does. A shared
+    # in-memory connection fails concurrent requests with "database table is locked".
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"shop-demo-test-{os.getpid()}.sqlite3")
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -136,9 +146,8 @@ if CELERY_BROKER_URL is None:
     CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
-# Periodic model rebuilds and stream draining, for a real broker + `celery beat`:
-# from recommendations.schedules import beat_schedule
-# CELERY_BEAT_SCHEDULE = {**beat_schedule()}
+# Periodic model rebuilds and stream draining, run by `celery -A shop_demo worker -B` with a broker.
+CELERY_BEAT_SCHEDULE = {**beat_schedule()}
 
 LOGGING = {
     "version": 1,

@@ -103,7 +103,11 @@ def search(request: HttpRequest) -> HttpResponse:
 
 def cart_detail(request: HttpRequest) -> HttpResponse:
     lines = Cart(request.session).lines()
-    return render(request, "shop/cart.html", {"lines": lines, "total": cart_total(lines)})
+    return render(
+        request,
+        "shop/cart.html",
+        {"lines": lines, "total": cart_total(lines), "cart_products": [line.product for line in lines]},
+    )
 
 
 @require_POST

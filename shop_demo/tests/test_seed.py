@@ -8,13 +8,14 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.utils import timezone
 
-from recommendations.models import Event
+from recommendations.models import Event, ModelVersion
+from recommendations.services import storage
 from shop_demo.shop.models import Brand, Category, Order, OrderLine, Product
 from shop_demo.shop.seeding import seed_demo
 
 pytestmark = pytest.mark.django_db
 
-SMALL = {"n_products": 120, "n_categories": 8, "n_shoppers": 40, "seed": 3}
+SMALL = {"n_products": 120, "n_categories": 8, "n_shoppers": 40, "seed": 3, "train": False}
 
 
 def snapshot():
@@ -114,3 +115,33 @@ def test_command_parses_arguments_and_rejects_bad_ones(capsys):
         call_command("seed_demo", "--categories", "99", "-v", "0")
     with pytest.raises(CommandError):
         call_command("seed_demo", "--products", "3", "--categories", "6", "-v", "0")
+
+
+def test_seeding_ends_with_trained_models_built_from_the_seeded_events():
+    report = seed_demo(**{**SMALL, "train": True})
+    assert report.model_version is not None
+    storage.clear_cache()
+    assert storage.active_version_id() == report.model_version
+    version = ModelVersion.objects.get(pk=report.model_version)
+    assert version.status == ModelVersion.Status.READY
+    assert version.n_items == Product.objects.count()
+    assert 0 < version.n_events <= Event.objects.count()
+
+
+def test_seeding_again_keeps_the_models_when_nothing_is_new():
+    first = seed_demo(**{**SMALL, "train": True})
+    again = seed_demo(**{**SMALL, "train": True})
+    assert again.events_written == 0
+    assert again.model_version == first.model_version
+    assert ModelVersion.objects.count() == 1
+
+
+def test_command_if_empty_leaves_the_data_but_trains_missing_models(capsys):
+    seed_demo(**SMALL)  # seeded without models
+    before = snapshot()
+    assert ModelVersion.objects.count() == 0
+    call_command("seed_demo", "--if-empty", "--products", "30", "--categories", "6", "-v", "0")
+    assert snapshot() == before
+    storage.clear_cache()
+    assert storage.active_version_id() is not None
+    assert "not seeding" in capsys.readouterr().out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import islice
@@ -13,6 +14,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from recommendations.models import Event
+from recommendations.services import storage, training
 from recommendations.services.events import import_events
 
 from ..models import Brand, Category, Order, Product
@@ -30,6 +32,7 @@ class SeedReport:
     orders: int
     events_generated: int
     events_written: int
+    model_version: int | None  # the active recommendation models after seeding (None: not trained)
 
 
 def flush_demo() -> None:
@@ -44,6 +47,23 @@ def flush_demo() -> None:
         get_user_model().objects.filter(username__startswith=shoppers.SHOPPER_PREFIX, is_staff=False).delete()
 
 
+def train_models(*, force: bool = False, say: Callable[[str], None] | None = None) -> int | None:
+    """Make sure recommendation models are trained: rebuild when ``force`` or none is active yet.
+
+    Runs every rebuild step in this process (``recommendations.services.training.rebuild``), so the
+    demo serves trained models right after seeding with no Celery worker.
+    """
+    storage.clear_cache()  # the seed may have replaced the database under a cached version id
+    active = storage.active_version_id()
+    if active is not None and not force:
+        return active
+    if not Event.objects.exists():
+        return active
+    if say is not None:
+        say("Training recommendation models (recommendations.services.training.rebuild)...")
+    return training.rebuild()
+
+
 def seed_demo(
     *,
     n_products: int = 2000,
@@ -52,7 +72,9 @@ def seed_demo(
     seed: int = 42,
     flush: bool = False,
     progress: bool = False,
+    train: bool = True,
 ) -> SeedReport:
+    """Seed the shop; with ``train`` (default) end with trained models, rebuilt when events were new."""
     if flush:
         flush_demo()
     rng = np.random.default_rng(seed)
@@ -90,6 +112,10 @@ def seed_demo(
             written += import_events(batch, batch_size=IMPORT_BATCH)
             bar.update(len(batch))
 
+    model_version = None
+    if train:
+        model_version = train_models(force=written > 0 or flush, say=tqdm.write if progress else None)
+
     return SeedReport(
         categories=len(plan.leaves),
         brands=len(plan.brands),
@@ -98,4 +124,5 @@ def seed_demo(
         orders=len(sim.orders),
         events_generated=len(sim.events),
         events_written=written,
+        model_version=model_version,
     )
