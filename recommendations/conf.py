@@ -73,7 +73,6 @@ DEFAULTS: dict[str, Any] = {
     # Dotted path to the live store class; None picks Redis when REDIS_URL is set, else memory.
     "LIVE_STORE": None,
     "REDIS_KEY_PREFIX": "rec:",
-    "STREAM_MAXLEN": 1_000_000,
     "DRAIN_BATCH_SIZE": 2000,
     # Pending stream entries older than this are re-claimed from a dead worker.
     "DRAIN_CLAIM_IDLE_SECONDS": 60,

@@ -117,6 +117,18 @@ def product_key(value: Any) -> str:
         raise ValueError(f"{value!r} is not a valid product id") from exc
 
 
+def product_keys(values: Iterable[Any]) -> dict[Any, str | None]:
+    """:func:`product_key` of each value with one model lookup; ``None`` for invalid ids."""
+    pk_field = get_product_model()._meta.pk
+    keys: dict[Any, str | None] = {}
+    for value in values:
+        try:
+            keys[value] = str(pk_field.to_python(getattr(value, "pk", value)))
+        except ValidationError:
+            keys[value] = None
+    return keys
+
+
 @dataclass(frozen=True, slots=True)
 class ProductInfo:
     """The catalogue facts the live state and the models need, cached in process."""

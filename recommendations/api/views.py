@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,15 +17,15 @@ from recommendations.api.serializers import (
     ConsentSerializer,
     EventSerializer,
     IngestResultSerializer,
-    flatten_errors,
 )
 from recommendations.api.throttling import VisitorEventThrottle
+from recommendations.api.validation import parse_events
 from recommendations.conf import app_settings
 from recommendations.models import Event
 from recommendations.services.consent import set_opt_out
 from recommendations.tracking.recorder import record
 from recommendations.tracking.schema import EventValidationError
-from recommendations.tracking.visitors import get_visitor, set_visitor_cookie
+from recommendations.tracking.visitors import get_visitor, is_bot, set_visitor_cookie
 
 
 def _error(code: str, message: str, http_status: int, **extra: Any) -> Response:
@@ -38,7 +37,8 @@ class EventIngestView(APIView):
 
     The batch is all-or-nothing: if any item is invalid the response is 400 with one entry per
     bad field (``{"index", "field", "message"}``) and nothing is stored. Retrying events that carry
-    an ``event_id`` is safe: they are stored once (``duplicates`` counts the repeats).
+    an ``event_id`` is safe: they are stored once (``duplicates`` counts the repeats). Clients whose
+    User-Agent declares a bot get 202 with ``"skipped": "bot"`` and nothing is stored.
     """
 
     authentication_classes = [BeaconSessionAuthentication]
@@ -69,17 +69,15 @@ class EventIngestView(APIView):
             )
         if not items:
             return _error("empty", "No events in the request.", 400)
-        errors, events = [], []
-        # One serializer for the whole batch: DRF deep-copies the declared fields for every
-        # instance, which cost ~1.5 ms per event (80% of a 100-event request).
-        validator = EventSerializer()
-        for index, item in enumerate(items):
-            try:
-                events.append(validator.to_event(validator.run_validation(item)))
-            except ValidationError as exc:
-                errors.extend(flatten_errors(index, exc.detail))
+        events, errors = parse_events(items)
         if errors:
             return _error("invalid", "Some events are invalid; none were stored.", 400, errors=errors)
+        user_agent = request.META.get("HTTP_USER_AGENT", "")
+        if user_agent and is_bot(user_agent):
+            # A declared crawler or monitor; an empty User-Agent is a server-side client and counts.
+            return Response(
+                {"accepted": 0, "duplicates": 0, "skipped": "bot"}, status=status.HTTP_202_ACCEPTED
+            )
         visitor = get_visitor(request._request)
         try:
             result = record(events, source=Event.Source.API, visitor=visitor)

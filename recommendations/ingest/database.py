@@ -5,35 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 
 from recommendations.models import Event, VisitorLink
 from recommendations.tracking.schema import EventRow
 
 logger = logging.getLogger(__name__)
-
-
-def _to_model(row: EventRow) -> Event:
-    return Event(
-        event_id=row.event_id,
-        kind=row.kind,
-        created_at=row.created_at,
-        source=row.source,
-        visitor_id=row.visitor_id,
-        user_id=row.user_id,
-        product_id=row.product_id,
-        query=row.query,
-        result_count=row.result_count,
-        quantity=row.quantity,
-        unit_price=row.unit_price,
-        order_id=row.order_id,
-        slot=row.slot,
-        position=row.position,
-        token=row.token,
-        ip=row.ip,
-        device=row.device,
-        context=row.context,
-    )
 
 
 def attach_linked_users(rows: Sequence[EventRow]) -> None:
@@ -48,36 +25,80 @@ def attach_linked_users(rows: Sequence[EventRow]) -> None:
             row.user_id = str(links[row.visitor_id])
 
 
+# EventRow attribute -> Event field, in column order of the INSERT.
+_COLUMNS = (
+    ("event_id", "event_id"),
+    ("kind", "kind"),
+    ("created_at", "created_at"),
+    ("source", "source"),
+    ("visitor_id", "visitor_id"),
+    ("user_id", "user"),
+    ("product_id", "product"),
+    ("query", "query"),
+    ("result_count", "result_count"),
+    ("quantity", "quantity"),
+    ("unit_price", "unit_price"),
+    ("order_id", "order_id"),
+    ("slot", "slot"),
+    ("position", "position"),
+    ("token", "token"),
+    ("ip", "ip"),
+    ("device", "device"),
+    ("context", "context"),
+)
+
+
+def _insert_new(rows: Sequence[EventRow], batch_size: int, using: str) -> set:
+    """``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id`` in chunks; returns the
+    event ids that were inserted (PostgreSQL, and SQLite >= 3.35).
+
+    Django's ``bulk_create(ignore_conflicts=True)`` cannot say which rows were new, which would
+    cost a SELECT of the existing ids first. Values go through each field's own database
+    preparation; the SQL text holds only quoted names from the model's metadata.
+    """
+    connection = connections[using]
+    meta = Event._meta
+    fields = [(attribute, meta.get_field(name)) for attribute, name in _COLUMNS]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for _, field in fields)
+    event_id_field = meta.get_field("event_id")
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    size = max(1, min(batch_size, connection.ops.bulk_batch_size([f for _, f in fields], rows)))
+    table, key = quote(meta.db_table), quote(event_id_field.column)
+    head = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 - quoted names from model metadata
+    tail = f" ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+    inserted: set = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            params = [
+                field.get_db_prep_save(getattr(row, attribute), connection)
+                for row in chunk
+                for attribute, field in fields
+            ]
+            cursor.execute(head + ", ".join([placeholder] * len(chunk)) + tail, params)
+            inserted.update(event_id_field.to_python(value) for (value,) in cursor.fetchall())
+    return inserted
+
+
 def insert_rows(rows: Sequence[EventRow], *, batch_size: int = 2000) -> list[EventRow]:
     """Insert rows not yet stored (by ``event_id``) in one transaction; returns the new rows.
 
-    A retry of rows already stored inserts nothing, so the caller may re-run a batch safely.
+    One statement per chunk: the database skips rows whose ``event_id`` is stored already and
+    reports the ones it inserted, so a retry of rows already stored inserts nothing and the
+    caller may re-run a batch safely.
     """
     if not rows:
         return []
     unique: dict = {}
     for row in rows:
         unique.setdefault(row.event_id, row)
-    with transaction.atomic():
-        existing = set(Event.objects.filter(event_id__in=list(unique)).values_list("event_id", flat=True))
-        new_rows = [row for key, row in unique.items() if key not in existing]
-        attach_linked_users(new_rows)
-        Event.objects.bulk_create(
-            [_to_model(row) for row in new_rows], batch_size=batch_size, ignore_conflicts=True
-        )
-        if new_rows:
-            transaction.on_commit(lambda: _portraits_changed(new_rows))
-    return new_rows
-
-
-def _portraits_changed(rows: Sequence[EventRow]) -> None:
-    """Debounced portrait rebuild of the subjects of stored rows; never fails the write."""
-    from recommendations.services.portraits import schedule_for_rows
-
-    try:
-        schedule_for_rows(rows)
-    except Exception:
-        logger.exception("recommendations: could not schedule portrait rebuilds")
+    candidates = list(unique.values())
+    using = router.db_for_write(Event)
+    with transaction.atomic(using=using):
+        attach_linked_users(candidates)
+        inserted = _insert_new(candidates, batch_size, using)
+    return [row for row in candidates if row.event_id in inserted]
 
 
 def insert_rows_isolating_failures(rows: Sequence[EventRow]) -> tuple[list[EventRow], list[EventRow]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Sequence
 
 import redis
@@ -31,6 +32,11 @@ from recommendations.live.base import (
 )
 from recommendations.tracking.schema import EventRow
 
+# ARGV: prefix, dedup ttl, recent items, recent searches, ttl, half-life, "1" to append to the
+# stream, the events as a JSON array of [id, kind, subject, product, [categories], query, ts], then
+# one stream payload per event (empty when not appending). Lists are trimmed and keys given their
+# expiry once per call, and product counters are read and written once per product and kind, so a
+# batch costs about three commands per event.
 _APPLY_LUA = """
 local prefix = ARGV[1]
 local dedup_ttl = tonumber(ARGV[2])
@@ -40,68 +46,97 @@ local ttl = tonumber(ARGV[5])
 local half_life = tonumber(ARGV[6])
 local with_stream = ARGV[7] == '1'
 local events = cjson.decode(ARGV[8])
-local recent_kinds = {%(recent)s}
-local counter_kinds = {%(counters)s}
+local recent_kinds = {RECENT_KINDS}
+local counter_kinds = {COUNTER_KINDS}
 local out = {}
+local item_lists, search_lists, cat_hashes = {}, {}, {}
+local counters, counter_order = {}, {}
 for i, e in ipairs(events) do
-  local fresh = redis.call('SET', prefix .. 'dedup:' .. e.id, '1', 'NX', 'EX', dedup_ttl)
+  local id, k, s, pid, cats, q, ts_text = e[1], e[2], e[3], e[4], e[5], e[6], e[7]
+  local fresh = redis.call('SET', prefix .. 'dedup:' .. id, '1', 'NX', 'EX', dedup_ttl)
   if fresh then
     if with_stream then
-      redis.call('XADD', prefix .. 'stream', '*', 'e', e.p)
+      redis.call('XADD', prefix .. 'stream', '*', 'e', ARGV[8 + i])
     end
-    local v = prefix .. 'v:' .. e.s
-    if e.pid ~= '' and recent_kinds[e.k] then
-      redis.call('LPUSH', v .. ':items', e.k .. '|' .. e.ts .. '|' .. e.pid)
-      redis.call('LTRIM', v .. ':items', 0, n_recent - 1)
-      redis.call('EXPIRE', v .. ':items', ttl)
-      for _, c in ipairs(e.c) do
+    local v = prefix .. 'v:' .. s
+    if pid ~= '' and recent_kinds[k] then
+      redis.call('LPUSH', v .. ':items', k .. '|' .. ts_text .. '|' .. pid)
+      item_lists[v .. ':items'] = true
+      for _, c in ipairs(cats) do
         redis.call('HINCRBYFLOAT', v .. ':cats', c, 1)
       end
-      if #e.c > 0 then redis.call('EXPIRE', v .. ':cats', ttl) end
+      if #cats > 0 then cat_hashes[v .. ':cats'] = true end
     end
-    if e.q ~= '' then
-      redis.call('LPUSH', v .. ':searches', e.ts .. '|' .. e.q)
-      redis.call('LTRIM', v .. ':searches', 0, n_searches - 1)
-      redis.call('EXPIRE', v .. ':searches', ttl)
+    if q ~= '' then
+      redis.call('LPUSH', v .. ':searches', ts_text .. '|' .. q)
+      search_lists[v .. ':searches'] = true
     end
-    if e.pid ~= '' and counter_kinds[e.k] then
-      local pk = prefix .. 'p:' .. e.pid
-      local cur = redis.call('HMGET', pk, e.k, e.k .. ':t')
-      local val = tonumber(cur[1]) or 0
-      local since = tonumber(cur[2]) or e.ts
-      if e.ts >= since then
-        val = val * math.pow(2, -(e.ts - since) / half_life) + 1
-        since = e.ts
-      else
-        val = val + math.pow(2, -(since - e.ts) / half_life)
+    if pid ~= '' and counter_kinds[k] then
+      local ts = tonumber(ts_text)
+      local slot = pid .. '|' .. k
+      local c = counters[slot]
+      if not c then
+        local cur = redis.call('HMGET', prefix .. 'p:' .. pid, k, k .. ':t')
+        c = {pid, k, tonumber(cur[1]) or 0, tonumber(cur[2]) or ts}
+        counters[slot] = c
+        counter_order[#counter_order + 1] = slot
       end
-      redis.call('HSET', pk, e.k, tostring(val), e.k .. ':t', tostring(since))
-      redis.call('EXPIRE', pk, ttl)
+      if ts >= c[4] then
+        c[3] = c[3] * math.pow(2, -(ts - c[4]) / half_life) + 1
+        c[4] = ts
+      else
+        c[3] = c[3] + math.pow(2, -(c[4] - ts) / half_life)
+      end
     end
     out[i] = 1
   else
     out[i] = 0
   end
 end
+for key in pairs(item_lists) do
+  redis.call('LTRIM', key, 0, n_recent - 1)
+  redis.call('EXPIRE', key, ttl)
+end
+for key in pairs(search_lists) do
+  redis.call('LTRIM', key, 0, n_searches - 1)
+  redis.call('EXPIRE', key, ttl)
+end
+for key in pairs(cat_hashes) do
+  redis.call('EXPIRE', key, ttl)
+end
+local products = {}
+for _, slot in ipairs(counter_order) do
+  local c = counters[slot]
+  local pk = prefix .. 'p:' .. c[1]
+  redis.call('HSET', pk, c[2], tostring(c[3]), c[2] .. ':t', tostring(c[4]))
+  products[pk] = true
+end
+for pk in pairs(products) do
+  redis.call('EXPIRE', pk, ttl)
+end
 return out
-""" % {  # noqa: UP031 - Lua braces would need escaping with format()
-    "recent": ", ".join(f"{kind}=true" for kind in sorted(RECENT_KINDS)),
-    "counters": ", ".join(f"{kind}=true" for kind in COUNTER_KINDS),
-}
+""".replace("{RECENT_KINDS}", "{" + ", ".join(f"{kind}=true" for kind in sorted(RECENT_KINDS)) + "}").replace(
+    "{COUNTER_KINDS}", "{" + ", ".join(f"{kind}=true" for kind in COUNTER_KINDS) + "}"
+)
+
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def encode_row(row: EventRow) -> str:
-    """The stream payload of a row (JSON; read back by ``decode_row``)."""
-    return json.dumps(
+def encode_row(row: EventRow, visitor_id: str | None = None) -> str:
+    """The stream payload of a row (JSON; read back by ``decode_row``). ``visitor_id``: the
+    row's visitor id as text when the caller has it already."""
+    if visitor_id is None and row.visitor_id is not None:
+        visitor_id = str(row.visitor_id)
+    return _compact_json(
         {
             "event_id": str(row.event_id),
             "kind": row.kind,
             "created_at": row.created_at.isoformat(),
             "source": row.source,
-            "visitor_id": None if row.visitor_id is None else str(row.visitor_id),
+            "visitor_id": visitor_id,
             "user_id": row.user_id,
             "product_id": row.product_id,
-            "categories": list(row.categories),
+            "categories": row.categories,
             "query": row.query,
             "result_count": row.result_count,
             "quantity": row.quantity,
@@ -113,8 +148,7 @@ def encode_row(row: EventRow) -> str:
             "ip": row.ip,
             "device": row.device,
             "context": row.context,
-        },
-        separators=(",", ":"),
+        }
     )
 
 
@@ -138,19 +172,28 @@ class RedisLiveStore(LiveStore):
         atomic round trip. Returns, per row, whether it was new (False: a duplicate event_id)."""
         if not rows:
             return []
-        payload = [
-            {
-                "id": str(row.event_id),
-                "k": row.kind,
-                "s": row.subject,
-                "pid": row.product_id or "",
-                "c": list(row.categories),
-                "q": row.query,
-                "ts": row.created_at.timestamp(),
-                "p": encode_row(row) if append else "",
-            }
-            for row in rows
-        ]
+        # A batch usually comes from one visitor: format its ids once, not per event.
+        texts: dict[tuple[str | None, uuid.UUID | None], tuple[str, str | None]] = {}
+        events, payloads = [], []
+        for row in rows:
+            ids = (row.user_id, row.visitor_id)
+            text = texts.get(ids)
+            if text is None:
+                visitor_text = None if row.visitor_id is None else str(row.visitor_id)
+                text = texts[ids] = (row.subject, visitor_text)
+            subject, visitor_text = text
+            events.append(
+                [
+                    str(row.event_id),
+                    row.kind,
+                    subject,
+                    row.product_id or "",
+                    row.categories,
+                    row.query,
+                    repr(row.created_at.timestamp()),
+                ]
+            )
+            payloads.append(encode_row(row, visitor_text) if append else "")
         flags = self._script(
             args=[
                 self.prefix,
@@ -160,7 +203,8 @@ class RedisLiveStore(LiveStore):
                 self.ttl_seconds,
                 self.half_life_seconds,
                 "1" if append else "0",
-                json.dumps(payload, separators=(",", ":")),
+                _compact_json(events),
+                *payloads,
             ]
         )
         return [bool(flag) for flag in flags]

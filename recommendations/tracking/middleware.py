@@ -65,7 +65,8 @@ def events_for(request: HttpRequest, response: HttpResponse) -> list[EventIn]:
     if product_id is None:
         return []
     events = [EventIn(kind=kind, product_id=product_id)]
-    token = request.GET.get(TOKEN_PARAM)
+    # Most product views carry no query string: skip parsing one.
+    token = request.GET.get(TOKEN_PARAM) if request.META.get("QUERY_STRING") else None
     if token and kind == "view":
         click = _click_from_token(token, product_id)
         if click is not None:

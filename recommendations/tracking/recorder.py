@@ -4,7 +4,9 @@ HTTP API, bulk import) ends here, so the rules are the same for all of them."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -15,7 +17,7 @@ from django.utils import timezone
 
 from recommendations.conf import app_settings
 from recommendations.ingest import writer
-from recommendations.products import product_info, product_key
+from recommendations.products import product_info, product_keys
 from recommendations.tracking.schema import (
     PRODUCT_KINDS,
     EventIn,
@@ -92,6 +94,13 @@ def _apply_token(event: EventIn, errors: dict[str, str]) -> None:
     event.context = {**(event.context or {}), "source": token.source, "request_id": token.request_id}
 
 
+def _fresh_ids(count: int) -> Iterator[uuid.UUID]:
+    """``count`` random (version 4) UUIDs from one ``os.urandom`` call."""
+    pool = os.urandom(16 * count)
+    for start in range(0, 16 * count, 16):
+        yield uuid.UUID(bytes=pool[start : start + 16], version=4)
+
+
 def build_rows(events: Sequence[EventIn], *, source: str, visitor: Visitor | None = None) -> list[EventRow]:
     """Validate every event and turn them into rows; raise :class:`EventValidationError` naming
     each bad item and field (nothing is written then)."""
@@ -99,13 +108,16 @@ def build_rows(events: Sequence[EventIn], *, source: str, visitor: Visitor | Non
     now = timezone.now()
     errors: dict[int, dict[str, str]] = {}
     keys: list[str | None] = []
+    # A batch names few distinct products: canonicalise each once.
+    canonical = product_keys(
+        {event.product_id for event in events if event.product_id is not None and event.product_id != ""}
+    )
     for index, event in enumerate(events):
         item_errors = _validate_one(event, weights, now)
         key = None
         if event.product_id is not None and event.product_id != "" and "product" not in item_errors:
-            try:
-                key = product_key(event.product_id)
-            except ValueError:
+            key = canonical[event.product_id]
+            if key is None:
                 item_errors["product"] = f"{event.product_id!r} is not a valid product id."
         keys.append(key)
         if item_errors:
@@ -117,20 +129,33 @@ def build_rows(events: Sequence[EventIn], *, source: str, visitor: Visitor | Non
     if errors:
         raise EventValidationError(errors)
 
+    fresh_ids = _fresh_ids(sum(1 for event in events if not event.event_id))
+    if visitor is not None:
+        default_visitor_id, default_user_id = visitor.visitor_id, visitor.user_id
+        ip, device = visitor.ip, visitor.device
+    else:
+        default_visitor_id = default_user_id = None
+        ip = device = ""
     rows = []
     for event, key in zip(events, keys, strict=True):
-        visitor_id = event.visitor_id or (visitor.visitor_id if visitor else None)
-        user_id = event.user_id if event.user_id is not None else (visitor.user_id if visitor else None)
+        visitor_id = event.visitor_id or default_visitor_id
+        user_id = event.user_id if event.user_id is not None else default_user_id
         user_id = None if user_id is None else str(user_id)
         if user_id is None and visitor_id is None:
             raise ImproperlyConfigured(
                 "An event needs a user or a visitor id (pass request, user or visitor_id)."
             )
-        scope = str(visitor_id or f"user:{user_id}")
+        if event.event_id:
+            event_id = derive_event_id(event.event_id, str(visitor_id or f"user:{user_id}"))
+        else:
+            event_id = next(fresh_ids)
         info = infos.get(key) if key is not None else None
+        quantity = event.quantity
+        if quantity is None and event.kind == "purchase":
+            quantity = 1
         rows.append(
             EventRow(
-                event_id=derive_event_id(event.event_id, scope),
+                event_id=event_id,
                 kind=event.kind,
                 created_at=event.created_at or now,
                 source=source,
@@ -140,17 +165,15 @@ def build_rows(events: Sequence[EventIn], *, source: str, visitor: Visitor | Non
                 categories=info.categories if info else (),
                 query=(event.query or "").strip(),
                 result_count=event.result_count,
-                quantity=event.quantity
-                if event.quantity is not None
-                else (1 if event.kind == "purchase" else None),
+                quantity=quantity,
                 unit_price=None if event.unit_price is None else Decimal(event.unit_price),
                 order_id=str(event.order_id or ""),
                 slot=event.slot or "",
                 position=event.position,
                 token=event.token or "",
-                ip=visitor.ip if visitor else "",
-                device=visitor.device if visitor else "",
-                context=dict(event.context or {}),
+                ip=ip,
+                device=device,
+                context=dict(event.context) if event.context else {},
             )
         )
     return rows

@@ -9,7 +9,7 @@ import ipaddress
 import re
 import uuid
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -70,13 +70,17 @@ def anonymise_ip(raw: str) -> str:
     mode = app_settings.IP_MODE
     if mode == "none" or not raw:
         return ""
+    return _anonymise_ip(raw, mode, settings.SECRET_KEY if mode == "hash" else "")
+
+
+@lru_cache(maxsize=4096)
+def _anonymise_ip(raw: str, mode: str, secret: str) -> str:
     try:
         address = ipaddress.ip_address(raw)
     except ValueError:
         return ""
     if mode == "hash":
-        key = settings.SECRET_KEY.encode()
-        return hmac.new(key, address.packed, hashlib.sha256).hexdigest()[:32]
+        return hmac.new(secret.encode(), address.packed, hashlib.sha256).hexdigest()[:32]
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
@@ -95,14 +99,33 @@ def _opted_out(request: HttpRequest, user: Any) -> bool:
     return False
 
 
+# Cookie values whose signature has been checked, -> visitor id. A returning visitor sends the same
+# signed value on every request, so its HMAC is computed once per process instead of per request.
+# Only values that verified are kept; the key includes everything the check depended on.
+_VERIFIED_COOKIES: dict[tuple[Any, ...], uuid.UUID] = {}
+_VERIFIED_COOKIES_MAX = 50_000
+
+
 def _cookie_visitor_id(request: HttpRequest) -> uuid.UUID | None:
-    raw = request.get_signed_cookie(app_settings.VISITOR_COOKIE_NAME, default=None, salt=COOKIE_SALT)
+    name = app_settings.VISITOR_COOKIE_NAME
+    raw = request.COOKIES.get(name)
     if not raw:
         return None
+    cache_key = (settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS), name, raw)
+    visitor_id = _VERIFIED_COOKIES.get(cache_key)
+    if visitor_id is not None:
+        return visitor_id
+    value = request.get_signed_cookie(name, default=None, salt=COOKIE_SALT)
+    if not value:
+        return None
     try:
-        return uuid.UUID(raw)
+        visitor_id = uuid.UUID(value)
     except ValueError:
         return None
+    if len(_VERIFIED_COOKIES) >= _VERIFIED_COOKIES_MAX:
+        _VERIFIED_COOKIES.clear()
+    _VERIFIED_COOKIES[cache_key] = visitor_id
+    return visitor_id
 
 
 def get_visitor(request: HttpRequest) -> Visitor:
