@@ -71,9 +71,14 @@ class ProductAdapter:
         category = getattr(product, "category", None)
         path: list[str] = []
         while category is not None and len(path) < 16:
-            path.append(str(getattr(category, "pk", category)))
+            path.append(self.category_key(category))
             category = getattr(category, "parent", None)
         return path[::-1]
+
+    def category_key(self, category: Any) -> str:
+        """The string that names a category object in ``categories()`` (its pk by default;
+        override both together, e.g. to use slugs)."""
+        return str(getattr(category, "pk", category))
 
     def brand(self, product: Any) -> str | None:
         brand = getattr(product, "brand", None)

@@ -52,9 +52,11 @@ class RebuildPlan:
 
 
 def _say(progress: Progress | None, message: str) -> None:
-    logger.info(message)
     if progress is not None:
         progress(message)
+        logger.debug(message)  # already shown: don't print it twice through a console logger
+    else:
+        logger.info(message)
 
 
 def start_rebuild(progress: Progress | None = None, chunk_items: int | None = None) -> RebuildPlan:

@@ -35,12 +35,28 @@ TITLES = {
 }
 
 
+def _one_id(value: Any) -> str:
+    """A product id from a product, a SlotItem, or an id."""
+    if hasattr(value, "pk"):
+        return str(value.pk)
+    return str(getattr(value, "product_id", value))
+
+
 def _ids(value: Any) -> list[str]:
     if value is None or value == "":
         return []
-    if isinstance(value, str | int) or hasattr(value, "pk"):
+    if isinstance(value, str | int) or hasattr(value, "pk") or hasattr(value, "product_id"):
         value = [value]
-    return [str(getattr(v, "pk", v)) for v in value]
+    return [_one_id(v) for v in value]
+
+
+def _category_key(value: Any) -> str:
+    """A category object is named the way the product adapter names categories."""
+    if hasattr(value, "pk"):
+        from recommendations.products import get_adapter
+
+        return get_adapter().category_key(value)
+    return str(value)
 
 
 def _items(ctx: template.Context, slot: str, context: dict[str, Any], limit: int | None) -> list[SlotItem]:
@@ -75,10 +91,12 @@ def _render(ctx: template.Context, slot: str, items: list[SlotItem], options: di
 def _context_from(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Pop the recommendation context (product, cart, ...) out of the tag's keyword arguments."""
     context: dict[str, Any] = {}
-    for key in ("product", "category"):
-        value = kwargs.pop(key, None)
-        if value not in (None, ""):
-            context[key] = _ids(value)[0]
+    product = kwargs.pop("product", None)
+    if product not in (None, ""):
+        context["product"] = _one_id(product)
+    category = kwargs.pop("category", None)
+    if category not in (None, ""):
+        context["category"] = _category_key(category)
     for key in ("cart", "exclude"):
         if key in kwargs:
             context[key] = _ids(kwargs.pop(key))

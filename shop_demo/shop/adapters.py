@@ -23,6 +23,9 @@ class ShopProductAdapter(ProductAdapter):
         category = product.category
         return [category.parent.slug, category.slug] if category.parent_id else [category.slug]
 
+    def category_key(self, category) -> str:
+        return category.slug
+
     def brand(self, product: Product) -> str | None:
         return product.brand.slug if product.brand_id else None
 

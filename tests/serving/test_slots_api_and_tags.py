@@ -194,3 +194,19 @@ def test_beacon_points_at_the_ingest_endpoint():
     html = _render("{% recommendations_beacon %}", None)
     assert "/api/recommendations/events/" in html
     assert "IntersectionObserver" in html
+
+
+def test_tags_take_category_objects_and_slot_items(client, trained, browser_ua):
+    shop, _ = trained
+    request = _request_for(client, browser_ua)
+    html = _render("{% trending category=cat limit=4 as items %}{% for i in items %}[{{ i.title }}]{% endfor %}",
+                   request, cat=shop.kitchen)  # fmt: skip
+    assert "[Pan" in html
+    assert "[Tent" not in html
+    first = _render("{% trending limit=3 as items %}{{ items.0.product_id }}", request)
+    rest = _render(
+        "{% trending limit=3 as items %}{% trending limit=3 exclude=items as others %}"
+        "{% for o in others %}{{ o.product_id }},{% endfor %}",
+        request,
+    )
+    assert first not in rest
