@@ -165,6 +165,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5k users x 2k items x 100k events")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3, help="item-kNN runs per library (median)")
+    parser.add_argument(
+        "--ease-sizes", default="2500,5000,10000", help="EASE fit time on the N most popular items"
+    )
     args = parser.parse_args()
     n_users, n_items, n_events = (5_000, 2_000, 100_000) if args.quick else (50_000, 20_000, 1_000_000)
 
@@ -177,6 +180,7 @@ def main() -> None:
     blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()]
     print(f"# {n_users} users x {n_items} items, {n_events} events -> {matrix.nnz} non-zeros")
     print(f"# python {platform.python_version()}, cores {os.cpu_count()}, BLAS {blas}")
+    print(f"# load average {os.getloadavg()}")
     print(f"# OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')!r} threads={args.threads}")
 
     # item-kNN: interleave the libraries, median of ``repeat`` runs each
@@ -239,6 +243,14 @@ def main() -> None:
         f"full rebuild: {total:.1f}s; traced peak {peak / 2**30:.2f} GiB; process max RSS {rss / 1024:.2f} GiB"
     )
     print("  " + ", ".join(f"{k} {v:.2f}s" for k, v in steps.items()))
+    # EASE time by catalogue size (the most popular N item columns of the same matrix); this is
+    # the measurement behind ``choose_item_model``'s default cap
+    popular = np.argsort(-np.bincount(matrix.indices, minlength=n_items), kind="stable")
+    for size in (int(s) for s in args.ease_sizes.split(",") if s and int(s) <= n_items):
+        columns = matrix[:, np.sort(popular[:size])]
+        ease_t, _ = timed(lambda columns=columns: EASE(l2=200.0).fit(columns))
+        print(f"ease fit on {size} items: {ease_t:.1f}s (choose_item_model -> {choose_item_model(size)})")
+    print(f"# load average {os.getloadavg()}")
     print(f"# date: {subprocess.run(['date'], capture_output=True, text=True).stdout.strip()}")
 
 

@@ -88,31 +88,53 @@ def topk_per_row(
     take = k + 1 if drop_diagonal else k
     indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
     n_rows = matrix.shape[0]
+    threshold = row_thresholds(matrix, take)
+    kept = np.flatnonzero(data >= np.repeat(threshold, np.diff(indptr)))
+    rows = np.searchsorted(indptr, kept, side="right").astype(np.int64) - 1
+    cols, vals = indices[kept], data[kept]
+    counts = np.bincount(rows, minlength=n_rows)
+    # most rows need no ordering: at most k kept, or exactly k + 1 of which one is the diagonal
+    if drop_diagonal:
+        is_diag = cols == rows + row_offset
+        has_diag = np.zeros(n_rows, dtype=bool)
+        has_diag[rows[is_diag]] = True
+        simple = (counts <= k) | ((counts == take) & has_diag)
+        selected = ~is_diag
+    else:
+        simple = counts <= k
+        selected = np.ones(len(rows), dtype=bool)
+    hard = np.flatnonzero(~simple[rows])
+    if hard.size:  # ties at the threshold, or a diagonal outside the top k + 1: sort those rows
+        h_rows, h_cols, h_vals = rows[hard], cols[hard], vals[hard]
+        order = np.lexsort((h_cols, -h_vals, h_rows))
+        hard, h_rows, h_cols = hard[order], h_rows[order], h_cols[order]
+        rank = np.arange(len(hard)) - np.searchsorted(h_rows, h_rows)
+        chosen = rank < take
+        if drop_diagonal:
+            h_diag = h_cols == h_rows + row_offset
+            diag_in = np.zeros(n_rows, dtype=bool)
+            diag_in[h_rows[h_diag & chosen]] = True
+            chosen &= ~h_diag & ((rank < k) | diag_in[h_rows])
+        selected[hard] = chosen
+    selected &= vals > 0
+    return rows[selected] + row_offset, cols[selected], vals[selected]
+
+
+def row_thresholds(matrix: sp.csr_matrix, take: int) -> np.ndarray:
+    """The ``take``-th largest stored value of every row (``-inf`` for rows with at most ``take``).
+
+    Entries ``>= threshold`` are the row's top ``take`` plus any ties with the last one.
+    """
+    indptr, data = matrix.indptr, matrix.data
     lengths = np.diff(indptr)
-    threshold = np.full(n_rows, -np.inf, dtype=data.dtype)
+    threshold = np.full(matrix.shape[0], -np.inf, dtype=data.dtype)
     long_rows = np.flatnonzero(lengths > take)
     if long_rows.size:
         buckets = np.ceil(np.log2(lengths[long_rows] / take)).astype(np.int64)
         for bucket in np.unique(buckets):
             rows = long_rows[buckets == bucket]
             threshold[rows] = _kth_largest(data, indptr, lengths, rows, take)
-    keep = data >= np.repeat(threshold, lengths)
-    counts = np.add.reduceat(keep, indptr[:-1]) if data.size else np.zeros(n_rows, dtype=np.int64)
-    counts[lengths == 0] = 0
-    rows = np.repeat(np.arange(n_rows, dtype=np.int64), counts)
-    cols, vals = indices[keep], data[keep]
-    # order each row best first (ties by column) so cutting to ``take`` and dropping is exact
-    order = np.lexsort((cols, -vals, rows))
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
-    selected = rank < take
-    if drop_diagonal:
-        is_diag = cols == rows + row_offset
-        has_diag = np.zeros(n_rows, dtype=bool)
-        has_diag[rows[is_diag & selected]] = True
-        selected &= ~is_diag & ((rank < k) | has_diag[rows])
-    selected &= vals > 0
-    return rows[selected] + row_offset, cols[selected], vals[selected]
+    return threshold
 
 
 def _kth_largest(

@@ -17,8 +17,8 @@ weight and the concatenation L2-normalised again, so cosine similarity is a dot 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
+from itertools import chain
 from typing import Self
 
 import numpy as np
@@ -60,36 +60,51 @@ class ContentModel:
         self.vectors: sp.csr_matrix | None = None
 
     def _text(self, texts: Sequence[str]) -> sp.csr_matrix:
-        docs = [Counter(tokenize(t or "")) for t in texts]
-        df = Counter(term for doc in docs for term in doc)
-        eligible = [(count, term) for term, count in df.items() if count >= self.min_df]
-        eligible.sort(key=lambda pair: (-pair[0], pair[1]))
-        self.vocabulary = {term: i for i, (_, term) in enumerate(eligible[: self.max_features])}
-        rows, cols, vals = [], [], []
-        for i, doc in enumerate(docs):
-            for term, count in doc.items():
-                j = self.vocabulary.get(term)
-                if j is not None:
-                    rows.append(i)
-                    cols.append(j)
-                    vals.append(1.0 + np.log(count))
-        n = len(docs)
-        doc_freq = np.zeros(len(self.vocabulary))
-        for term, j in self.vocabulary.items():
-            doc_freq[j] = df[term]
-        idf = np.log((1.0 + n) / (1.0 + doc_freq)) + 1.0
-        tf = sp.csr_matrix((vals, (rows, cols)), shape=(n, len(self.vocabulary)), dtype=np.float64)
+        """Sublinear-tf x smoothed-idf matrix; counting is vectorised (no per-term Python loop).
+
+        Every token of the corpus gets a term id from one ``np.unique`` (ids in alphabetical
+        order), every (document, term) pair a count from a second one; the vocabulary keeps
+        the highest document frequencies, ties alphabetical (a stable sort of the ids).
+        """
+        per_doc = [tokenize(t or "") for t in texts]
+        n = len(per_doc)
+        n_tokens = np.fromiter(map(len, per_doc), dtype=np.int64, count=n)
+        if not n_tokens.sum():
+            self.vocabulary = {}
+            return sp.csr_matrix((n, 0), dtype=np.float64)
+        terms, term_ids = np.unique(np.array(list(chain.from_iterable(per_doc))), return_inverse=True)
+        docs = np.repeat(np.arange(n, dtype=np.int64), n_tokens)
+        pairs, counts = np.unique(docs * len(terms) + term_ids, return_counts=True)
+        pair_docs, pair_terms = np.divmod(pairs, len(terms))
+        df = np.bincount(pair_terms, minlength=len(terms))
+        eligible = np.flatnonzero(df >= self.min_df)
+        chosen = eligible[np.argsort(-df[eligible], kind="stable")][: self.max_features]
+        column = np.full(len(terms), -1, dtype=np.int64)
+        column[chosen] = np.arange(len(chosen))
+        self.vocabulary = {str(term): i for i, term in enumerate(terms[chosen])}
+        keep = column[pair_terms] >= 0
+        tf = sp.csr_matrix(
+            (1.0 + np.log(counts[keep]), (pair_docs[keep], column[pair_terms[keep]])),
+            shape=(n, len(chosen)),
+            dtype=np.float64,
+        )
+        idf = np.log((1.0 + n) / (1.0 + df[chosen])) + 1.0
         return sp.csr_matrix(tf @ sp.diags(idf))
 
     @staticmethod
     def _one_hot(labels: Sequence[Sequence[str]]) -> sp.csr_matrix:
-        vocab: dict[str, int] = {}
-        rows, cols = [], []
-        for i, values in enumerate(labels):
-            for value in set(values):
-                rows.append(i)
-                cols.append(vocab.setdefault(value, len(vocab)))
-        return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(labels), max(len(vocab), 1)))
+        """One column per distinct label (in order of first appearance), 1 where an item has it."""
+        n = len(labels)
+        per_item = np.fromiter(map(len, labels), dtype=np.int64, count=n)
+        if not per_item.sum():
+            return sp.csr_matrix((n, 1), dtype=np.float64)
+        flat = np.array(list(chain.from_iterable(labels)))
+        _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+        column = np.empty(len(first), dtype=np.int64)
+        column[np.argsort(first, kind="stable")] = np.arange(len(first))
+        cells = np.unique(np.repeat(np.arange(n, dtype=np.int64), per_item) * len(first) + column[inverse])
+        rows, cols = np.divmod(cells, len(first))
+        return sp.csr_matrix((np.ones(len(cells)), (rows, cols)), shape=(n, len(first)))
 
     def _price(self, prices: Sequence[float | None]) -> sp.csr_matrix:
         values = np.array([np.nan if p is None else float(p) for p in prices], dtype=np.float64)

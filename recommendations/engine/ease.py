@@ -40,13 +40,17 @@ def ease_memory_bytes(n_items: int) -> int:
     return EASE_BYTES_PER_CELL * n_items * n_items
 
 
-def choose_item_model(n_items: int, max_ease_items: int = 20_000) -> Literal["ease", "itemknn"]:
+def choose_item_model(n_items: int, max_ease_items: int = 10_000) -> Literal["ease", "itemknn"]:
     """``"ease"`` while the catalogue is at most ``max_ease_items``, else ``"itemknn"``.
 
-    Memory rule: EASE needs ``8 * n_items**2`` bytes at its peak (3.2 GB for 20,000 items) and a
-    dense n^3 factorisation (measured: ~200 s for 20,000 items on two busy cores, so ~25 s for
-    10,000), and scoring touches a dense n x n matrix. Item-kNN keeps K neighbours per item (``12 * K * n_items`` bytes), so it
-    scales to any catalogue. The default cap keeps EASE under ~3.2 GB.
+    Time and memory rule: EASE needs ``8 * n_items**2`` bytes at its peak (0.8 GB for 10,000
+    items, 3.2 GB for 20,000) and a dense n^3 Cholesky inverse. Measured with
+    ``bench/engine.py`` on two shared cores (see docs/benchmarks.md, ``## Engine``): ~200-330 s at
+    20,000 items, which dominated a full rebuild; n^3 scaling puts 10,000 items at about 1/8 of
+    that, and the bench's own EASE-by-size line gives the measured figure. Scoring also touches a
+    dense n x n matrix. Item-kNN keeps K neighbours per item (``12 * K * n_items`` bytes) and
+    scales to any catalogue. The default cap (10,000, the same as the Django setting
+    ``RECOMMENDATIONS_EASE_MAX_ITEMS``) keeps EASE under ~0.8 GB and well under a minute.
     """
     if n_items <= 0:
         raise ValueError("n_items must be positive")

@@ -93,3 +93,28 @@ def test_tokenize_and_length_check():
     assert tokenize("Café-au-lait, 2 Cups!") == ["café", "au", "lait", "cups"]
     with pytest.raises(ValueError):
         ContentModel().fit(["a", "b"], categories=[["x"]])
+
+
+def test_vocabulary_and_counts_match_a_counter_reference():
+    from collections import Counter
+
+    rng = np.random.default_rng(4)
+    words = ["ab", "Cd", "éf", "gh", "ij", "kl"]
+    texts = [" ".join(rng.choice(words, rng.integers(0, 7))) for _ in range(40)]
+    model = ContentModel(max_features=4, min_df=2, category_weight=0, brand_weight=0, price_weight=0)
+    model.fit(texts)
+    docs = [Counter(tokenize(t)) for t in texts]
+    df = Counter(term for doc in docs for term in doc)
+    ranked = sorted((term for term in df if df[term] >= 2), key=lambda t: (-df[t], t))[:4]
+    assert model.vocabulary == {term: i for i, term in enumerate(ranked)}
+    idf = np.log(41 / (1 + np.array([df[t] for t in ranked]))) + 1
+    tf = np.array([[1 + np.log(doc[t]) if doc[t] else 0.0 for t in ranked] for doc in docs])
+    expected = tf * idf
+    norms = np.linalg.norm(expected, axis=1, keepdims=True)
+    expected = np.divide(expected, norms, out=np.zeros_like(expected), where=norms > 0)
+    assert_allclose(model.vectors.toarray()[:, :4], expected, rtol=1e-5, atol=1e-7)
+
+
+def test_one_hot_counts_a_repeated_label_once_and_keeps_first_appearance_order():
+    block = ContentModel._one_hot([["b", "a", "b"], [], ["c", "a"]]).toarray()
+    assert_allclose(block, [[1, 1, 0], [0, 0, 0], [0, 1, 1]])

@@ -43,7 +43,9 @@ def test_float32_close_to_float64():
 
 def test_choose_item_model_by_catalogue_size():
     assert choose_item_model(500) == "ease"
-    assert choose_item_model(20_000) == "ease"
-    assert choose_item_model(20_001) == "itemknn"
+    assert choose_item_model(10_000) == "ease"
+    assert choose_item_model(10_001) == "itemknn"
+    assert choose_item_model(20_000) == "itemknn"
+    assert choose_item_model(20_000, max_ease_items=20_000) == "ease"
     assert choose_item_model(5_000, max_ease_items=1_000) == "itemknn"
     assert ease_memory_bytes(20_000) == 3_200_000_000
