@@ -98,7 +98,20 @@ def insert_rows(rows: Sequence[EventRow], *, batch_size: int = 2000) -> list[Eve
     with transaction.atomic(using=using):
         attach_linked_users(candidates)
         inserted = _insert_new(candidates, batch_size, using)
-    return [row for row in candidates if row.event_id in inserted]
+        new_rows = [row for row in candidates if row.event_id in inserted]
+        if new_rows:
+            transaction.on_commit(lambda: _portraits_changed(new_rows), using=using)
+    return new_rows
+
+
+def _portraits_changed(rows: Sequence[EventRow]) -> None:
+    """Debounced portrait rebuild of the subjects of stored rows; never fails the write."""
+    from recommendations.services.portraits import schedule_for_rows
+
+    try:
+        schedule_for_rows(rows)
+    except Exception:
+        logger.exception("recommendations: could not schedule portrait rebuilds")
 
 
 def insert_rows_isolating_failures(rows: Sequence[EventRow]) -> tuple[list[EventRow], list[EventRow]]:
