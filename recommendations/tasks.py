@@ -62,6 +62,7 @@ def rebuild_portraits() -> dict[str, int]:
 
     return portraits.rebuild_all()
 
+
 # Registered here so workers that autodiscover ``tasks`` also know the optional deep-model task
 # (it returns a "skipped" result when torch is not installed).
 from recommendations import deep_tasks  # noqa: E402, F401

@@ -86,7 +86,9 @@ def test_async_view_is_recorded(item, browser_ua):
     from django.test import AsyncClient
 
     client = AsyncClient()
-    response = async_to_sync(client.get)(f"/async-items/{item.pk}/", headers={"User-Agent": browser_ua["HTTP_USER_AGENT"]})
+    response = async_to_sync(client.get)(
+        f"/async-items/{item.pk}/", headers={"User-Agent": browser_ua["HTTP_USER_AGENT"]}
+    )
     assert response.status_code == 200
     assert "rec_vid" in response.cookies
     assert Event.objects.filter(kind="view", product_id=item.pk).count() == 1

@@ -16,13 +16,17 @@ def user(db):
 
 
 def test_opt_out_cookie_stops_all_recording(client, item, browser_ua):
-    response = client.post("/api/recommendations/consent/", {"opt_out": True}, content_type="application/json")
+    response = client.post(
+        "/api/recommendations/consent/", {"opt_out": True}, content_type="application/json"
+    )
     assert response.status_code == 200
     assert response.cookies["rec_optout"].value == "1"
     client.get(f"/items/{item.pk}/", **browser_ua)
     client.get("/search/", {"q": "tent"}, **browser_ua)
     api = client.post(
-        "/api/recommendations/events/", {"kind": "view", "product": str(item.pk)}, content_type="application/json"
+        "/api/recommendations/events/",
+        {"kind": "view", "product": str(item.pk)},
+        content_type="application/json",
     )
     assert api.status_code == 202
     assert api.json() == {"accepted": 0, "duplicates": 0, "skipped": "opted_out"}
@@ -47,7 +51,9 @@ def test_logged_in_opt_out_is_remembered_across_browsers(client, user, item, bro
 
 
 def test_consent_rejects_non_boolean(client):
-    response = client.post("/api/recommendations/consent/", {"opt_out": "yes"}, content_type="application/json")
+    response = client.post(
+        "/api/recommendations/consent/", {"opt_out": "yes"}, content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "opt_out"
 

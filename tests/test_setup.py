@@ -72,7 +72,11 @@ def test_check_middleware_before_auth(settings):
 
 @pytest.mark.parametrize(
     ("weights", "check_id"),
-    [({"view": "heavy"}, "recommendations.E005"), ({"": 1.0}, "recommendations.E004"), (["view"], "recommendations.E003")],
+    [
+        ({"view": "heavy"}, "recommendations.E005"),
+        ({"": 1.0}, "recommendations.E004"),
+        (["view"], "recommendations.E003"),
+    ],
 )
 def test_check_invalid_weights(settings, weights, check_id):
     settings.RECOMMENDATIONS_EVENT_WEIGHTS = weights

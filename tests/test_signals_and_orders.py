@@ -22,8 +22,9 @@ def request_with_visitor(rf, browser_ua):
 
 
 def test_cart_signals_record_events(request_with_visitor, item):
-    signals.added_to_cart.send(sender=None, request=request_with_visitor, product=item, quantity=2,
-                               unit_price=Decimal("99.00"))
+    signals.added_to_cart.send(
+        sender=None, request=request_with_visitor, product=item, quantity=2, unit_price=Decimal("99.00")
+    )
     signals.removed_from_cart.send(sender=None, request=request_with_visitor, product=item, quantity=1)
     added, removed = Event.objects.order_by("id")
     assert (added.kind, added.quantity, added.unit_price) == ("add_to_cart", 2, Decimal("99.00"))
