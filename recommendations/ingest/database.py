@@ -81,6 +81,21 @@ def _insert_new(rows: Sequence[EventRow], batch_size: int, using: str) -> set:
     return inserted
 
 
+def _insert_new_portable(rows: Sequence[EventRow], batch_size: int, using: str) -> set:
+    """The same for databases without ``ON CONFLICT ... RETURNING`` (MySQL/MariaDB, Oracle): a
+    SELECT of the ids already stored, then ``bulk_create(ignore_conflicts=True)``."""
+    ids = [row.event_id for row in rows]
+    existing = set(Event.objects.using(using).filter(event_id__in=ids).values_list("event_id", flat=True))
+    new_rows = [row for row in rows if row.event_id not in existing]
+    fields = [(attribute, Event._meta.get_field(name).attname) for attribute, name in _COLUMNS]
+    Event.objects.using(using).bulk_create(
+        [Event(**{attname: getattr(row, attribute) for attribute, attname in fields}) for row in new_rows],
+        batch_size=batch_size,
+        ignore_conflicts=True,
+    )
+    return {row.event_id for row in new_rows}
+
+
 def insert_rows(rows: Sequence[EventRow], *, batch_size: int = 2000) -> list[EventRow]:
     """Insert rows not yet stored (by ``event_id``) in one transaction; returns the new rows.
 
@@ -97,7 +112,10 @@ def insert_rows(rows: Sequence[EventRow], *, batch_size: int = 2000) -> list[Eve
     using = router.db_for_write(Event)
     with transaction.atomic(using=using):
         attach_linked_users(candidates)
-        inserted = _insert_new(candidates, batch_size, using)
+        insert = (
+            _insert_new if connections[using].vendor in ("postgresql", "sqlite") else _insert_new_portable
+        )
+        inserted = insert(candidates, batch_size, using)
         new_rows = [row for row in candidates if row.event_id in inserted]
         if new_rows:
             transaction.on_commit(lambda: _portraits_changed(new_rows), using=using)
