@@ -40,7 +40,7 @@ test-lib: venv
 # in-process store: those are what a newcomer runs first.
 test-embedded: venv
 	@if [ -n "$$DATABASE_URL$$REDIS_URL" ]; then \
-		$(EMBEDDED) $(BIN)/pytest tests --ignore=tests/integration --ignore=tests/engine --ignore=tests/offline -p no:cacheprovider; \
+		$(EMBEDDED) RECOMMENDATIONS_EMBEDDED_PASS=1 $(BIN)/pytest tests --ignore=tests/integration --ignore=tests/engine --ignore=tests/offline -p no:cacheprovider; \
 	else echo "test-embedded: the main pass already ran on the embedded defaults"; fi
 
 # The demo's tests run on its embedded defaults, but keep RECOMMENDATIONS_REQUIRE_SERVICES: in CI a

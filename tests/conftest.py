@@ -86,3 +86,25 @@ def items(db, category):
 @pytest.fixture
 def browser_ua() -> dict[str, str]:
     return {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"}
+
+
+# Fixtures that mean "this test needs a real service".
+SERVICE_FIXTURES = frozenset({"redis_url", "redis_settings", "postgres"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """The embedded-defaults pass (``make test-embedded``, after the main pass ran on the real
+    services) deselects service tests (service fixtures, ``redis``/``postgres`` marks) instead of
+    skipping them: they already ran."""
+    if os.environ.get("RECOMMENDATIONS_EMBEDDED_PASS") != "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        needs_service = SERVICE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        needs_service = (
+            needs_service or item.get_closest_marker("redis") or item.get_closest_marker("postgres")
+        )
+        (drop if needs_service else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -72,7 +72,7 @@ def test_redis_cpc_clicks_never_exceed_budget_and_count_once(redis_settings, mak
     assert ledger.charge_impression(snapshot, "v:x", LATE).reason == "budget"
 
 
-@pytest.mark.parametrize("mode", ["redis", "database"])
+@pytest.mark.parametrize("mode", [pytest.param("redis", marks=pytest.mark.redis), "database"])
 def test_frequency_cap_per_visitor_per_day(request, make_campaign, mode):
     if mode == "redis":
         request.getfixturevalue("redis_settings")
@@ -87,7 +87,7 @@ def test_frequency_cap_per_visitor_per_day(request, make_campaign, mode):
     assert ledger.charge_impression(snapshot, "v:alice", LATE + timedelta(days=1)).ok  # the next day
 
 
-@pytest.mark.parametrize("mode", ["redis", "database"])
+@pytest.mark.parametrize("mode", [pytest.param("redis", marks=pytest.mark.redis), "database"])
 def test_pacing_spreads_the_daily_budget(request, settings, make_campaign, mode):
     if mode == "redis":
         request.getfixturevalue("redis_settings")

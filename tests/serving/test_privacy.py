@@ -92,7 +92,7 @@ def test_export_holds_everything_about_the_user(client, shop, ann, browser_ua):
     json.dumps(data)  # JSON-ready
 
 
-@pytest.mark.parametrize("mode", ["embedded", "redis"])
+@pytest.mark.parametrize("mode", ["embedded", pytest.param("redis", marks=pytest.mark.redis)])
 def test_erasure_leaves_nothing_anywhere(client, shop, ann, browser_ua, mode, request):
     if mode == "redis":
         request.getfixturevalue("redis_settings")
