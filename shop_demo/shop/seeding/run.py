@@ -14,7 +14,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from recommendations.models import Event
-from recommendations.services import storage, training
+from recommendations.services import dispatch, storage
 from recommendations.services.events import import_events
 
 from ..models import Brand, Category, Order, Product
@@ -50,8 +50,9 @@ def flush_demo() -> None:
 def train_models(*, force: bool = False, say: Callable[[str], None] | None = None) -> int | None:
     """Make sure recommendation models are trained: rebuild when ``force`` or none is active yet.
 
-    Runs every rebuild step in this process (``recommendations.services.training.rebuild``), so the
-    demo serves trained models right after seeding with no Celery worker.
+    The rebuild goes through Celery as a shop's would (``recommendations.rebuild_models`` and its
+    similarity chord). On the embedded defaults tasks run eagerly, so the demo serves trained
+    models right after seeding; with a broker the workers build it and this returns at once.
     """
     storage.clear_cache()  # the seed may have replaced the database under a cached version id
     active = storage.active_version_id()
@@ -60,8 +61,14 @@ def train_models(*, force: bool = False, say: Callable[[str], None] | None = Non
     if not Event.objects.exists():
         return active
     if say is not None:
-        say("Training recommendation models (recommendations.services.training.rebuild)...")
-    return training.rebuild()
+        say("Training recommendation models through Celery (recommendations.rebuild_models)...")
+    dispatch.rebuild_via_celery()
+    if not dispatch.eager():
+        if say is not None:
+            say("Rebuild enqueued: the Celery workers will swap the new models in.")
+        return active
+    storage.clear_cache()
+    return storage.active_version_id()
 
 
 def seed_demo(
