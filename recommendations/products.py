@@ -149,24 +149,43 @@ class ProductInfo:
         return self.categories[-1] if self.categories else None
 
 
+@dataclass(frozen=True, slots=True)
+class ProductDisplay:
+    """What a rendered item shows of a product (the adapter's title, URL, image and price)."""
+
+    title: str
+    url: str
+    image_url: str | None
+    price: Decimal | None
+
+
+_MISSING: Any = object()
+
+
 class ProductInfoCache:
-    """A small time-bounded cache of :class:`ProductInfo` keyed by product id (thread-safe)."""
+    """A small time-bounded cache of :class:`ProductInfo` and :class:`ProductDisplay` keyed by
+    product id (thread-safe). One query loads both records of every missing product, so showing
+    the items the serving core has just checked for availability costs no query.
+
+    Saving or deleting a product invalidates its entry in this process (the receivers); other
+    processes see the change within ``ttl`` seconds."""
 
     def __init__(self, ttl: float, max_size: int = 100_000) -> None:
         self.ttl = ttl
         self.max_size = max_size
         self._data: dict[str, tuple[float, ProductInfo | None]] = {}
+        self._display: dict[str, ProductDisplay | None] = {}  # valid while the _data entry is
         self._lock = threading.Lock()
 
-    def get_many(self, ids: Iterable[str]) -> dict[str, ProductInfo | None]:
-        """Info for each id; ``None`` for ids that name no product. One query for all misses."""
+    def _fetch(self, ids: Iterable[str], display: bool) -> dict[str, Any]:
         now = time.monotonic()
-        found: dict[str, ProductInfo | None] = {}
+        found: dict[str, Any] = {}
         missing: list[str] = []
         for pid in ids:
             hit = self._data.get(pid)
-            if hit is not None and hit[0] > now:
-                found[pid] = hit[1]
+            shown = self._display.get(pid, _MISSING) if display else None
+            if hit is not None and hit[0] > now and shown is not _MISSING:
+                found[pid] = shown if display else hit[1]
             else:
                 missing.append(pid)
         if missing:
@@ -174,21 +193,34 @@ class ProductInfoCache:
             with self._lock:
                 if len(self._data) + len(loaded) > self.max_size:
                     self._data.clear()
+                    self._display.clear()
                 for pid in missing:
-                    info = loaded.get(pid)
+                    info, shown = loaded.get(pid, (None, None))
                     self._data[pid] = (now + self.ttl, info)
-                    found[pid] = info
+                    self._display[pid] = shown
+                    found[pid] = shown if display else info
         return found
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, ProductInfo | None]:
+        """Info for each id; ``None`` for ids that name no product. One query for all misses."""
+        return self._fetch(ids, display=False)
+
+    def get_display_many(self, ids: Iterable[str]) -> dict[str, ProductDisplay | None]:
+        """Display fields for each id; ``None`` for ids that name no product. One query for all
+        misses (none when the ids were just checked with :meth:`get_many`)."""
+        return self._fetch(ids, display=True)
 
     def invalidate(self, pid: str | None = None) -> None:
         with self._lock:
             if pid is None:
                 self._data.clear()
+                self._display.clear()
             else:
                 self._data.pop(pid, None)
+                self._display.pop(pid, None)
 
     @staticmethod
-    def _load(ids: list[str]) -> dict[str, ProductInfo]:
+    def _load(ids: list[str]) -> dict[str, tuple[ProductInfo, ProductDisplay]]:
         adapter = get_adapter()
         pk_field = get_product_model()._meta.pk
         valid = []
@@ -197,17 +229,24 @@ class ProductInfoCache:
                 valid.append(pk_field.to_python(pid))
             except ValidationError:
                 continue
-        out: dict[str, ProductInfo] = {}
+        out: dict[str, tuple[ProductInfo, ProductDisplay]] = {}
         for product in adapter.queryset().filter(pk__in=valid):
             price = adapter.price(product)
             key = str(product.pk)
-            out[key] = ProductInfo(
+            info = ProductInfo(
                 id=key,
                 categories=tuple(adapter.categories(product)),
                 brand=adapter.brand(product),
                 price=None if price is None else float(price),
                 available=adapter.is_available(product),
             )
+            display = ProductDisplay(
+                title=adapter.title(product),
+                url=adapter.url(product),
+                image_url=adapter.image_url(product),
+                price=price,
+            )
+            out[key] = (info, display)
         return out
 
 
@@ -216,3 +255,10 @@ def product_info(ids: Iterable[str]) -> dict[str, ProductInfo | None]:
     from recommendations import runtime
 
     return runtime.product_cache().get_many(ids)
+
+
+def product_display(ids: Iterable[str]) -> dict[str, ProductDisplay | None]:
+    """Cached display fields for product ids (``None`` marks an unknown product)."""
+    from recommendations import runtime
+
+    return runtime.product_cache().get_display_many(ids)

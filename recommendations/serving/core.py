@@ -152,8 +152,9 @@ def recommend(
     """Up to ``limit`` explained recommendations for ``slot`` (see ``DEFAULT_SLOTS``).
 
     Context keys: ``product``, ``cart``, ``category``, ``query``, ``exclude``, ``min_price``,
-    ``max_price``. Raises ``ValueError`` for an unknown slot; otherwise never raises for a normal
-    visitor (errors are logged and the cold path answers).
+    ``max_price``. A recipe's ``exclude_recent: N`` leaves out the visitor's N most recent distinct
+    products (``for_you``: 10). Raises ``ValueError`` for an unknown slot; otherwise never raises
+    for a normal visitor (errors are logged and the cold path answers).
     """
     recipe = slots.get(slot)
     context = dict(context or {})
@@ -170,6 +171,9 @@ def recommend(
             banned |= facts.in_cart | set(_ids(context, "cart"))
         if slot in slots.ANCHOR_KIND:
             banned |= set(_ids(context, "product"))
+        recent = slots.option(slot, "exclude_recent")
+        if recent:  # e.g. the home page shows new things; recently viewed has its own slot
+            banned |= set(facts.recent_ids[:recent])
         if model is not None:
             return _warm(model, slot, facts, context, limit, banned)
         return cold.recommend(slot, facts, context, limit, banned)

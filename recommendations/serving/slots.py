@@ -16,6 +16,8 @@ DEFAULT_SLOTS: dict[str, dict[str, Any]] = {
         "sources": {"session": 1.0, "itemknn": 0.8, "ease": 0.8, "als": 0.4, "content": 0.3, "deep": 1.0},
         "diversity": {"method": "category_cap", "max_per_category": 4},
         "fallbacks": TRENDING_CHAIN,
+        # new things on the home page: the visitor's 10 most recent products have their own slot
+        "exclude_recent": 10,
     },
     # a product page (context {"product": id}); new items reach it through exploration
     "similar": {
@@ -57,7 +59,11 @@ DEFAULT_SLOTS: dict[str, dict[str, Any]] = {
 # Slots whose item-item sources explain themselves through the context items, not the history.
 ANCHOR_KIND = {"similar": "similar", "bought_together": "bought_with", "cart": "bought_with"}
 
-_cache: dict[int, dict[str, SlotRecipe]] = {}
+# Serving options a recipe may set beside the engine's ``SlotRecipe`` fields, with defaults:
+# ``exclude_recent``: never show the visitor's N most recent distinct products (0: show them).
+SERVING_OPTIONS: dict[str, int] = {"exclude_recent": 0}
+
+_cache: dict[int, tuple[dict[str, SlotRecipe], dict[str, dict[str, int]]]] = {}
 
 
 def _recipe(name: str, spec: dict[str, Any]) -> SlotRecipe:
@@ -75,8 +81,7 @@ def _recipe(name: str, spec: dict[str, Any]) -> SlotRecipe:
     )
 
 
-def recipes() -> dict[str, SlotRecipe]:
-    """Every slot's recipe (defaults updated slot by slot, key by key, from the setting)."""
+def _built() -> tuple[dict[str, SlotRecipe], dict[str, dict[str, int]]]:
     custom = app_settings.SLOTS
     cached = _cache.get(id(custom))
     if cached is not None:
@@ -85,9 +90,18 @@ def recipes() -> dict[str, SlotRecipe]:
     for name, spec in custom.items():
         merged.setdefault(name, {}).update(spec)
     built = {name: _recipe(name, spec) for name, spec in merged.items()}
+    options = {
+        name: {key: max(int(spec.get(key, default)), 0) for key, default in SERVING_OPTIONS.items()}
+        for name, spec in merged.items()
+    }
     _cache.clear()
-    _cache[id(custom)] = built
-    return built
+    _cache[id(custom)] = (built, options)
+    return built, options
+
+
+def recipes() -> dict[str, SlotRecipe]:
+    """Every slot's recipe (defaults updated slot by slot, key by key, from the setting)."""
+    return _built()[0]
 
 
 def get(slot: str) -> SlotRecipe:
@@ -96,3 +110,9 @@ def get(slot: str) -> SlotRecipe:
         return available[slot]
     except KeyError:
         raise ValueError(f"Unknown slot {slot!r}; valid slots: {', '.join(sorted(available))}") from None
+
+
+def option(slot: str, name: str) -> int:
+    """A serving option of ``slot``'s recipe (see ``SERVING_OPTIONS``)."""
+    get(slot)  # the same error for an unknown slot
+    return _built()[1][slot][name]

@@ -28,15 +28,26 @@ class Anchors:
 
 
 class _LazyEvidence(Mapping[int, tuple[int, ...]]):
-    """item -> the anchor contributing most to it, found on demand."""
+    """item -> the anchor contributing most to it, found on demand (the entries are grouped by
+    item once, on the first lookup; ties go to the first entry, as ``argmax`` does)."""
 
     def __init__(self, rows: np.ndarray, cols: np.ndarray, contrib: np.ndarray) -> None:
         self.rows, self.cols, self.contrib = rows, cols, contrib
+        self._order: np.ndarray | None = None
+        self._sorted: np.ndarray | None = None
+
+    def _grouped(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._order is None or self._sorted is None:
+            self._order = np.argsort(self.cols, kind="stable")
+            self._sorted = self.cols[self._order]
+        return self._order, self._sorted
 
     def __getitem__(self, item: int) -> tuple[int, ...]:
-        hit = np.flatnonzero(self.cols == item)
-        if not hit.size:
+        order, ordered = self._grouped()
+        lo, hi = ordered.searchsorted(item, "left"), ordered.searchsorted(item, "right")
+        if lo == hi:
             raise KeyError(item)
+        hit = order[lo:hi]  # ascending entry positions, as flatnonzero(cols == item) gives
         return (int(self.rows[hit[np.argmax(self.contrib[hit])]]),)
 
     def __iter__(self) -> Iterator[int]:

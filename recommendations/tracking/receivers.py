@@ -168,6 +168,8 @@ def on_user_logged_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
 
 
 def on_product_changed(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    """A saved or deleted product: drop its cached facts and display fields (title, URL, image,
+    price) in this process, so the next slot reads them again."""
     from recommendations import runtime
 
     runtime.product_cache().invalidate(str(instance.pk))

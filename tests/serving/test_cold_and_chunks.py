@@ -20,7 +20,8 @@ def test_cold_start_without_models_returns_live_trending_then_catalogue(shop):
     import_events([shop.event("view", shop.b[6], uuid.uuid4()) for _ in range(3)])
     import_events([shop.event("view", shop.a[5], visitor)])
     recs = recommend(VisitorRef(None, visitor), "for_you", limit=5)
-    assert recs[0].product_id == str(shop.a[5].pk) or recs[0].reason_code == "trending_in_category"
+    # the just-viewed product is left to the recently-viewed slot (for_you's exclude_recent)
+    assert str(shop.a[5].pk) not in [r.product_id for r in recs]
     assert str(shop.b[6].pk) in [r.product_id for r in recs]
     assert all(r.reason for r in recs)
     for slot in ("similar", "bought_together", "cart", "trending", "search"):
