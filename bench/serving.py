@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,65 @@ def compare(
                 print(f"  ! {name}: {result.errors} errors, statuses {result.statuses}", file=sys.stderr)
             results[name] = merge(results.get(name), result)
     return results
+
+
+def start_server(args, log: Path, freeze: bool = False) -> subprocess.Popen:
+    """gunicorn as ``bench/ingest.py`` starts it, plus ``--gunicorn-config`` (docs/gunicorn.conf.py:
+    single-threaded BLAS, models warmed after the worker loaded the project; ``freeze`` turns on
+    its optional ``gc.freeze()``)."""
+    command = [sys.executable, "-m", "gunicorn", "bench.wsgi:application", "--bind", f"{HOST}:{args.port}"]
+    if args.gunicorn_config:
+        command += ["--config", args.gunicorn_config]
+    command += ["--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads)]
+    command += ["--keep-alive", "30", "--log-level", "warning"]
+    env = {**os.environ, "RECOMMENDATIONS_GUNICORN_GC_FREEZE": "1" if freeze else "0"}
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{args.port}/ping/", timeout=1) as response:
+                if response.status == 200:
+                    return process
+        except OSError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError(f"gunicorn did not start; see {log}")
+        time.sleep(0.2)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def warm(args, requests: list[list[bytes]], visitors: int) -> None:
+    """Every load visitor once (fills each worker's product caches as a running shop's are)."""
+    run_load(HOST, args.port, requests, seconds=20.0, max_requests=visitors)
+    run_load(HOST, args.port, requests, seconds=2.0, max_requests=4000)
+
+
+def gc_freeze_ab(args, requests: list[list[bytes]], visitors: int, interval: float, logs: Path):
+    """for-you with and without ``gc.freeze()`` (otherwise the same server), alternating fresh
+    servers ``--gc-rounds`` times; saturated and paced at ``interval``."""
+    out: dict[tuple[bool, str], LoadResult] = {}
+    for _ in range(args.gc_rounds):
+        for freeze in (True, False):
+            server = start_server(args, logs / "gunicorn-gc.log", freeze=freeze)
+            try:
+                warm(args, requests, visitors)
+                for mode, every in (("saturated", None), ("paced", interval)):
+                    result = run_load(
+                        HOST,
+                        args.port,
+                        requests,
+                        seconds=args.seconds / 2,
+                        max_requests=1_000_000,
+                        interval=every,
+                    )
+                    out[(freeze, mode)] = merge(out.get((freeze, mode)), result)
+            finally:
+                stop_server(server)
+    return out
 
 
 # --- freshness ------------------------------------------------------------------------------------
@@ -227,6 +287,28 @@ def pctl(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+# The previous request path (commit 03115be: one in_bulk product query per slot, DRF serializers
+# per request, zlib-compressed JSON tokens, sparse fancy indexing in the session kNN, for-you
+# showing recently viewed products), measured by this script then on the same data.
+BEFORE = """### Before this round of serving work
+
+Measured by this script at commit 03115be (same data and settings; load average 5.99 / 7.37 /
+6.66 at the start, so the absolute numbers carry more noise than the in-process ones):
+
+| measurement | before | now (this run) |
+| --- | --- | --- |
+| in process: for-you request, full middleware | 8.04 ms | {now_view:.2f} ms |
+| in process: slot_items() | 5.91 ms | {now_slot:.2f} ms |
+| in process: recommend() | 2.08 ms | {now_rec:.2f} ms |
+| in process: floor | 0.31 ms | {now_floor:.2f} ms |
+| gunicorn saturated: for-you req/s | 66 | {now_rate:,.0f} |
+| gunicorn saturated: for-you p50 / p99 | 350.8 / 1756.8 ms | {now_sat_p50:.1f} / {now_sat_p99:.1f} ms |
+| gunicorn paced at 27 req/s: for-you p50 / p99 (p50 ratio to the floor's) | 15.1 / 82.6 ms (5.9x) | {fixed} |
+| gunicorn paced at 50% of the saturated rate: for-you p50 / p99 (ratio) | at 27 req/s: see above | {now_p50:.1f} / {now_p99:.1f} ms ({now_ratio:.1f}x) at {now_paced_rate:,.0f} req/s |
+| page with three slots: added p50 (paced) | 37.0 ms | {now_page:.1f} ms |
+"""
+
+
 # --- report ---------------------------------------------------------------------------------------
 
 
@@ -256,7 +338,47 @@ def fresh_row(name: str, fresh: Fresh) -> str:
     )
 
 
-def report(args, shop, breakdown, saturated, paced, interval, pages, pages_paced, fresh) -> str:
+def _fixed(paced_fixed) -> str:
+    if not paced_fixed:
+        return "not measured"
+    you, floor = paced_fixed["for_you"], paced_fixed["floor"]
+    ratio = you.percentile(0.5) / floor.percentile(0.5)
+    return (
+        f"{you.percentile(0.5) * 1e3:.1f} / {you.percentile(0.99) * 1e3:.1f} ms ({ratio:.1f}x; floor "
+        f"{floor.percentile(0.5) * 1e3:.1f} / {floor.percentile(0.99) * 1e3:.1f} ms)"
+    )
+
+
+def gc_section(args, gc_ab) -> str:
+    if not gc_ab:
+        return ""
+    header = "| server | mode | req/s | p50 ms | p99 ms | p99.9 ms |\n| --- | --- | --- | --- | --- | --- |"
+    rows = []
+    for mode in ("saturated", "paced"):
+        for freeze in (True, False):
+            r = gc_ab[(freeze, mode)]
+            name = "gc.freeze() after start-up" if freeze else "without gc.freeze()"
+            rows.append(
+                f"| {name} | {mode} | {r.rate:,.0f} | {r.percentile(0.5) * 1e3:.1f} | "
+                f"{r.percentile(0.99) * 1e3:.1f} | {r.percentile(0.999) * 1e3:.1f} |"
+            )
+    body = "\n".join(rows)
+    return f"""
+### gc.freeze()
+
+`docs/gunicorn.conf.py` can call `gc.collect(); gc.freeze()` in `post_worker_init` after warming
+the models (`RECOMMENDATIONS_GUNICORN_GC_FREEZE=1`; off by default and in the runs above). The same
+for-you load against fresh servers with and without the freeze ({args.gc_rounds} alternating servers per side, {args.seconds / 2:g} s saturated
+and {args.seconds / 2:g} s paced at a quarter of the saturated for-you rate on each):
+
+{header}
+{body}
+"""
+
+
+def report(
+    args, shop, breakdown, saturated, paced, interval, pages, pages_paced, fresh, gc_ab=None, paced_fixed=None
+) -> str:
     floor, you = saturated["floor"], saturated["for_you"]
     pfloor, pyou = paced["floor"], paced["for_you"]
     plain, slots = pages["plain"], pages["slots"]
@@ -277,6 +399,21 @@ def report(args, shop, breakdown, saturated, paced, interval, pages, pages_paced
     )
     layers, shares = breakdown
     floor_ms = layers["floor: trivial DRF GET, full middleware"]
+    before = BEFORE.format(
+        now_view=layers["GET for-you/, full middleware"],
+        now_slot=layers["slot_items() — the selector the view calls"],
+        now_rec=layers["recommend() — the serving core"],
+        now_floor=floor_ms,
+        now_rate=you.rate,
+        now_sat_p50=you.percentile(0.5) * 1e3,
+        now_sat_p99=you.percentile(0.99) * 1e3,
+        now_p50=pyou.percentile(0.5) * 1e3,
+        now_p99=pyou.percentile(0.99) * 1e3,
+        now_ratio=p50_ratio,
+        now_page=added_ms,
+        now_paced_rate=pyou.rate,
+        fixed=_fixed(paced_fixed),
+    )
     layer_rows = "\n".join(f"| {name} | {ms:.2f} | {ms / floor_ms:.1f} |" for name, ms in layers.items())
     share_rows = "\n".join(f"| {name} | {share * 100:.0f} % |" for name, share in shares.items())
     fresh_rows = "\n".join(
@@ -286,11 +423,14 @@ def report(args, shop, breakdown, saturated, paced, interval, pages, pages_paced
     return f"""## Serving
 
 Command: `.venv/bin/python bench/serving.py --seconds {args.seconds:g} --write-docs`
-({args.workers} gunicorn gthread workers x {args.threads} threads, Redis mode, PostgreSQL,
+(gunicorn with `docs/gunicorn.conf.py`, {args.workers} gunicorn gthread workers x {
+        args.threads
+    } threads, Redis mode, PostgreSQL,
 {args.connections} keep-alive connections from `bench/loadgen.py` on loopback). Machine:
 {ingest.machine()}; the load generator shares the 2 cores with gunicorn, Redis and PostgreSQL.
-Date: {date}. Load average when the run started: {args.load_before} (other work on the machine
-inflates every absolute number; the ratios are measured in alternating rounds of the same run).
+Date: {date}. Load average when the run started: {args.load_before}, when it ended:
+{getattr(args, "load_after", "?")} (other work on the machine inflates every absolute number; the
+ratios are measured in alternating rounds of the same run).
 
 Data (`bench/serving_seed.py`): {len(shop.leaf_of):,} products in {len(shop.popular_in_leaf)} leaf
 categories under {len(set(shop.root_of_leaf.values()))} roots, {len(shop.visitors):,} anonymous
@@ -342,12 +482,14 @@ Share of a whole for-you request (cProfile, cumulative; inner parts indented):
 {share_rows}
 
 What the floor does not do and for-you does, per request: one Redis pipeline for the live state,
-numpy scoring of five sources and the engine's blend, one PostgreSQL query for the product rows
-of the answer (`selectors.slot_items` -> `in_bulk` with two joins, although the serving core
-already holds each product's facts in a process cache), ten signed tokens and a larger JSON body.
-Round trips to Redis and PostgreSQL also cost scheduling delay, as both share the 2 cores with
-gunicorn and the load generator.
+numpy scoring of five sources and the engine's blend, ten signed tokens and a larger JSON body.
+Display fields (title, URL, image, price) come from the process cache the serving core's
+availability check has just filled (no query; `SlotItem.product` loads the model rows, one query
+per slot, only when a template reads it). The Redis round trip also costs scheduling delay, as
+Redis shares the 2 cores with gunicorn and the load generator.
 
+{before}
+{gc_section(args, gc_ab)}
 ### Freshness
 
 A visitor views a product from a root category they never touched (`POST events/`, 202), then
@@ -408,6 +550,18 @@ def main() -> None:
     parser.add_argument("--profile-visitors", type=int, default=100, help="in-process breakdown sample")
     parser.add_argument("--port", type=int, default=8767)
     parser.add_argument("--write-docs", action="store_true", help="update the ## Serving section")
+    parser.add_argument(
+        "--gunicorn-config",
+        default=str(ROOT / "docs" / "gunicorn.conf.py"),
+        help="gunicorn config file ('' for none)",
+    )
+    parser.add_argument(
+        "--compare-rate", type=float, default=27.0, help="also pace at this total rate (the previous run's)"
+    )
+    parser.add_argument("--gc-rounds", type=int, default=2, help="servers per side in the gc.freeze() A/B")
+    parser.add_argument(
+        "--profile-only", action="store_true", help="print the in-process breakdown and stop (no gunicorn)"
+    )
     args = parser.parse_args()
     args.load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -427,10 +581,16 @@ def main() -> None:
         serving_profile.shares(sample, cookie_for, FOR_YOU),
     )
     django.db.connections.close_all()
+    if args.profile_only:
+        for name, ms in breakdown[0].items():
+            print(f"{name:<45} {ms:7.2f} ms")
+        for name, share in breakdown[1].items():
+            print(f"{name:<45} {share:7.0%}")
+        return
     fresh_visitors = shop.visitors[args.load_visitors :]
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / "bench-serving"
     logs.mkdir(parents=True, exist_ok=True)
-    server = ingest.start_server(args.port, args.workers, args.threads, logs / "gunicorn.log")
+    server = start_server(args, logs / "gunicorn.log")
     try:
         n = args.connections
         api = {
@@ -442,8 +602,7 @@ def main() -> None:
             "slots": get_requests(args.port, PAGE_SLOTS, load_visitors, n),
         }
         print("warm-up (every worker loads the models)...", file=sys.stderr)
-        # every load visitor once (fills each worker's product-facts cache as a running shop's is)
-        run_load(HOST, args.port, api["for_you"], seconds=20.0, max_requests=len(load_visitors))
+        warm(args, api["for_you"], len(load_visitors))
         for requests in [*api.values(), *pages.values()]:
             run_load(HOST, args.port, requests, seconds=2.0, max_requests=4000)
         print("for-you vs floor, saturated...", file=sys.stderr)
@@ -452,6 +611,8 @@ def main() -> None:
         interval = n / rate
         print(f"for-you vs floor, paced at {rate:.0f} req/s...", file=sys.stderr)
         paced = compare(args.port, api, args.seconds, rounds=2, interval=interval)
+        print(f"for-you vs floor, paced at {args.compare_rate:.0f} req/s...", file=sys.stderr)
+        paced_fixed = compare(args.port, api, args.seconds, rounds=2, interval=n / args.compare_rate)
         print("pages...", file=sys.stderr)
         page_results = compare(args.port, pages, args.seconds, rounds=2)
         page_rate = args.paced_share * page_results["slots"].rate
@@ -470,9 +631,26 @@ def main() -> None:
             args.port, shop, groups[2], background, args.fresh_seconds
         )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    section = report(args, shop, breakdown, saturated, paced, interval, page_results, pages_paced, fresh)
+        stop_server(server)
+    gc_ab = None
+    if args.gc_rounds and args.gunicorn_config:
+        print("gc.freeze() A/B...", file=sys.stderr)
+        # paced at a quarter of the saturated rate: far from saturation, where a GC pause shows
+        gc_ab = gc_freeze_ab(args, api["for_you"], len(load_visitors), 2 * interval, logs)
+    args.load_after = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    section = report(
+        args,
+        shop,
+        breakdown,
+        saturated,
+        paced,
+        interval,
+        page_results,
+        pages_paced,
+        fresh,
+        gc_ab,
+        paced_fixed,
+    )
     print(section)
     if args.write_docs:
         write_docs(section)

@@ -24,7 +24,8 @@ PARTS = (
     ("  ALS fold-in", "serving/sources.py", "als_scores"),
     ("  blend (engine: filters, diversity, fallbacks)", "engine/hybrid.py", "blend"),
     ("  availability check (product_info)", "recommendations/products.py", "product_info"),
-    ("product rows for the answer (in_bulk query)", "django/db/models/query.py", "in_bulk"),
+    ("display fields of the answer (process cache)", "recommendations/products.py", "product_display"),
+    ("product rows (in_bulk; only when .product is read)", "django/db/models/query.py", "in_bulk"),
     ("recommendation tokens (10 signatures)", "recommendations/attribution.py", "sign"),
     ("DRF authentication (session)", "rest_framework/views.py", "perform_authentication"),
 )
@@ -47,7 +48,7 @@ def layers(
     blocks: int = 6,
 ) -> dict[str, float]:
     """Median ms per call of each layer, alternating blocks over ``visitors``."""
-    from recommendations.api.recommendation_serializers import RecommendedItemSerializer
+    from recommendations.api.recommendation_serializers import item_dicts
     from recommendations.selectors import slot_items
     from recommendations.serving import VisitorRef, recommend
 
@@ -59,7 +60,7 @@ def layers(
         "GET for-you/, full middleware": lambda i: clients[i].get(for_you),
         "slot_items() — the selector the view calls": lambda i: slot_items(None, "for_you", visitor=refs[i]),
         "recommend() — the serving core": lambda i: recommend(refs[i], "for_you"),
-        "DRF serializer of the 10 items": lambda i: RecommendedItemSerializer(items[i], many=True).data,
+        "response dicts of the 10 items (item_dicts)": lambda i: item_dicts(items[i]),
     }
     n = len(visitors)
     for case in cases.values():  # warm: product_info cache, DB and Redis connections
