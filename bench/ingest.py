@@ -312,10 +312,11 @@ matched the events accepted: {drain["backlog_ok"]}.
 """
 
 
-def write_docs(section: str) -> None:
+def write_docs(section: str, heading: str = "Ingest") -> None:
+    """Replace the ``## <heading>`` section of docs/benchmarks.md (or append it)."""
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Ingest\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text, count=1)
     else:

@@ -26,7 +26,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -525,17 +524,6 @@ Added time per page: **{added_ms:.1f} ms** at p50 when paced (what a shopper wai
 """
 
 
-def write_docs(section: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Serving\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="load per phase (total, 2 rounds)")
@@ -653,7 +641,7 @@ def main() -> None:
     )
     print(section)
     if args.write_docs:
-        write_docs(section)
+        ingest.write_docs(section, heading="Serving")
 
 
 if __name__ == "__main__":

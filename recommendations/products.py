@@ -134,6 +134,18 @@ def product_keys(values: Iterable[Any]) -> dict[Any, str | None]:
     return keys
 
 
+def pk_values(ids: Iterable[str]) -> list[Any]:
+    """Primary-key values for the ids that are valid keys of the product model (others skipped)."""
+    pk_field = get_product_model()._meta.pk
+    keys = []
+    for pid in ids:
+        try:
+            keys.append(pk_field.to_python(pid))
+        except ValidationError:
+            continue
+    return keys
+
+
 @dataclass(frozen=True, slots=True)
 class ProductInfo:
     """The catalogue facts the live state and the models need, cached in process."""
@@ -222,15 +234,8 @@ class ProductInfoCache:
     @staticmethod
     def _load(ids: list[str]) -> dict[str, tuple[ProductInfo, ProductDisplay]]:
         adapter = get_adapter()
-        pk_field = get_product_model()._meta.pk
-        valid = []
-        for pid in ids:
-            try:
-                valid.append(pk_field.to_python(pid))
-            except ValidationError:
-                continue
         out: dict[str, tuple[ProductInfo, ProductDisplay]] = {}
-        for product in adapter.queryset().filter(pk__in=valid):
+        for product in adapter.queryset().filter(pk__in=pk_values(ids)):
             price = adapter.price(product)
             key = str(product.pk)
             info = ProductInfo(

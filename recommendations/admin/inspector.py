@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from recommendations.products import get_adapter, get_product_model
+from recommendations.products import get_adapter, pk_values
 from recommendations.serving import Recommendation, VisitorRef, recommend
 from recommendations.serving.slots import recipes
 
@@ -37,14 +37,8 @@ class SlotWhy:
 
 def _titles(ids: set[str]) -> dict[str, str]:
     adapter = get_adapter()
-    pk_field = get_product_model()._meta.pk
-    keys = []
-    for pid in ids:
-        try:
-            keys.append(pk_field.to_python(pid))
-        except Exception:  # category ids in evidence are not product keys
-            logger.debug("not a product id: %r", pid)
-    return {str(p.pk): adapter.title(p) for p in adapter.queryset().filter(pk__in=keys)}
+    # category ids in evidence are not product keys: pk_values() leaves them out
+    return {str(p.pk): adapter.title(p) for p in adapter.queryset().filter(pk__in=pk_values(ids))}
 
 
 def why(visitor: VisitorRef, limit: int | None = None) -> list[SlotWhy]:

@@ -16,7 +16,8 @@ from recommendations.engine.interactions import IdIndex
 from recommendations.products import get_adapter
 
 
-def _labels(product: Any, path: list[str]) -> list[str]:
+def category_labels(product: Any, path: list[str]) -> list[str]:
+    """Category names along ``product.category.parent`` when that chain matches the path."""
     names, category = [], getattr(product, "category", None)
     while category is not None and len(names) < 16:
         names.append(str(category))
@@ -36,7 +37,7 @@ def snapshot() -> dict[str, np.ndarray]:
     for product in adapter.queryset().order_by("pk").iterator(chunk_size=2000):
         title = adapter.title(product)
         path = [str(c) for c in adapter.categories(product)]
-        labels = _labels(product, path)
+        labels = category_labels(product, path)
         codes, parent = [], -1
         for cat, label in zip(path, labels, strict=True):
             code = cat_codes.get(cat)

@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 
-from recommendations.products import get_adapter, get_product_model
+from recommendations.products import get_adapter, pk_values
+from recommendations.services.catalogue import category_labels
 
 PRICES_KEY = "portrait:catalogue-prices"
 PRICES_SECONDS = 3600
@@ -25,33 +24,17 @@ class ProductFacts:
     price: Decimal | None
 
 
-def _labels(product: Any, path: list[str]) -> list[str]:
-    """Category names along ``product.category.parent`` when that chain matches the path."""
-    names, category = [], getattr(product, "category", None)
-    while category is not None and len(names) < 16:
-        names.append(str(category))
-        category = getattr(category, "parent", None)
-    names.reverse()
-    return names if len(names) == len(path) else list(path)
-
-
 def product_facts(ids: Iterable[str]) -> dict[str, ProductFacts]:
     """Facts of the given product ids (one query; unknown ids are left out)."""
     adapter = get_adapter()
-    pk_field = get_product_model()._meta.pk
-    keys = []
-    for pid in ids:
-        try:
-            keys.append(pk_field.to_python(pid))
-        except ValidationError:
-            continue
+    keys = pk_values(ids)
     if not keys:
         return {}
     out: dict[str, ProductFacts] = {}
     for product in adapter.queryset().filter(pk__in=keys):
         path = [str(c) for c in adapter.categories(product)]
         out[str(product.pk)] = ProductFacts(
-            path=tuple(zip(path, _labels(product, path), strict=True)),
+            path=tuple(zip(path, category_labels(product, path), strict=True)),
             brand=adapter.brand(product),
             price=adapter.price(product),
         )
