@@ -131,6 +131,11 @@ def start_server(port: int, workers: int, threads: int, log: Path) -> subprocess
         "warning",
     ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    return wait_until_up(process, port, log)
+
+
+def wait_until_up(process: subprocess.Popen, port: int, log: Path) -> subprocess.Popen:
+    """Return ``process`` once the server answers ``/ping/`` (30 s at most)."""
     deadline = time.monotonic() + 30
     while True:
         try:

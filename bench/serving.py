@@ -30,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,17 +122,7 @@ def start_server(args, log: Path, freeze: bool = False) -> subprocess.Popen:
     command += ["--keep-alive", "30", "--log-level", "warning"]
     env = {**os.environ, "RECOMMENDATIONS_GUNICORN_GC_FREEZE": "1" if freeze else "0"}
     process = subprocess.Popen(command, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{args.port}/ping/", timeout=1) as response:
-                if response.status == 200:
-                    return process
-        except OSError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError(f"gunicorn did not start; see {log}")
-        time.sleep(0.2)
+    return ingest.wait_until_up(process, args.port, log)
 
 
 def stop_server(process: subprocess.Popen) -> None:
