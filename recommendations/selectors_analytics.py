@@ -22,6 +22,7 @@ from django.db.models.functions import TruncDate
 
 from recommendations.conf import app_settings
 from recommendations.models import ActiveModel, DailyEventCount, Event
+from recommendations.tracking.schema import subject_key
 
 # (subject, product id, timestamp, slot, source) of a click; (subject, product id, timestamp, revenue)
 Click = tuple[str, str, datetime, str, str]
@@ -84,10 +85,6 @@ def attribute(clicks: Iterable[Click], purchases: Iterable[Purchase], window: ti
     return out
 
 
-def _subject(user_id: Any, visitor_id: Any) -> str:
-    return f"u:{user_id}" if user_id is not None else f"v:{visitor_id}"
-
-
 def _rollup(stats: dict[tuple[str, str], SlotStats], key_of: Any) -> list[SlotStats]:
     out: dict[tuple[str, str], SlotStats] = {}
     for (slot, source), s in stats.items():
@@ -120,14 +117,14 @@ def slot_performance(since: datetime, until: datetime, *, window_hours: float | 
     ):
         source = str((context or {}).get("source", ""))
         at(slot or "", source).clicks += 1
-        clicks.append((_subject(user_id, visitor_id), str(product_id), created_at, slot or "", source))
+        clicks.append((subject_key(user_id, visitor_id), str(product_id), created_at, slot or "", source))
     if clicks:
         products = {c[1] for c in clicks}
         bought = Event.objects.filter(
             kind="purchase", created_at__gte=since, created_at__lt=until + window, product_id__in=products
         ).values_list("user_id", "visitor_id", "product_id", "created_at", "quantity", "unit_price")
         purchases: list[Purchase] = [
-            (_subject(u, v), str(p), t, (price or Decimal("0")) * (qty or 1))
+            (subject_key(u, v), str(p), t, (price or Decimal("0")) * (qty or 1))
             for u, v, p, t, qty, price in bought
         ]
         for key, (count, revenue) in attribute(clicks, purchases, window).items():

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from recommendations.tracking.schema import subject_key
+
 
 class Portrait(models.Model):
     class Segment(models.TextChoices):
@@ -70,7 +72,7 @@ class Portrait(models.Model):
     @property
     def subject(self) -> str:
         """The live-state key: ``u:<user id>`` or ``v:<visitor id>``."""
-        return f"u:{self.user_id}" if self.user_id is not None else f"v:{self.visitor_id}"
+        return subject_key(self.user_id, self.visitor_id)
 
 
 class AnalyticsDashboard(Portrait):

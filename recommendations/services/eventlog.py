@@ -18,6 +18,7 @@ from recommendations.conf import app_settings
 from recommendations.engine.base import EventLog
 from recommendations.engine.interactions import IdIndex
 from recommendations.models import Event
+from recommendations.tracking.schema import subject_key
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def read_events(item_index: IdIndex, chunk_size: int = 20_000) -> TrainingLog:
         item = lookup(str(product_id))
         if item is None:
             continue
-        subject = f"u:{user_id}" if user_id is not None else f"v:{visitor_id}"
+        subject = subject_key(user_id, visitor_id)
         users.append(subjects.setdefault(subject, len(subjects)))
         items.append(item)
         kinds.append(kind_codes[kind])

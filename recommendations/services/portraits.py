@@ -33,6 +33,7 @@ from recommendations.conf import app_settings
 from recommendations.engine import portrait as engine
 from recommendations.models import Event, Portrait, TrackingPreference
 from recommendations.services.portrait_facts import catalogue_prices, product_facts
+from recommendations.tracking.schema import subject_key
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +45,10 @@ BREAKPOINTS_KEY = "portrait:rfm-breakpoints"
 
 def subject_of(*, user: Any = None, visitor_id: Any = None) -> str:
     if user is not None:
-        return f"u:{getattr(user, 'pk', user)}"
+        return subject_key(getattr(user, "pk", user), None)
     if visitor_id is None:
         raise ValueError("A portrait needs a user or a visitor id.")
-    return f"v:{uuid.UUID(str(visitor_id))}"
+    return subject_key(None, uuid.UUID(str(visitor_id)))
 
 
 def _parse(subject: str) -> tuple[Any, uuid.UUID | None]:

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from recommendations.tracking.schema import subject_key
+
 
 @dataclass(frozen=True)
 class VisitorRef:
@@ -25,9 +27,9 @@ class VisitorRef:
     @property
     def subject(self) -> str | None:
         """The live-state / training key: ``u:<user>`` or ``v:<visitor>``."""
-        if self.user_id not in (None, ""):
-            return f"u:{self.user_id}"
-        return None if self.visitor_id is None else f"v:{self.visitor_id}"
+        if self.user_id in (None, "") and self.visitor_id is None:
+            return None
+        return subject_key(self.user_id, self.visitor_id)
 
 
 @dataclass(frozen=True)
