@@ -68,3 +68,18 @@ def unsign(value: str, *, max_age: int = MAX_AGE_SECONDS) -> Token:
         return Token(slot, source, int(position), product_id, request_id)
     except ValueError as exc:  # signed by us, so never in practice
         raise signing.BadSignature("Malformed recommendation token") from exc
+
+
+class InvalidToken(ValueError):
+    """A token that cannot be credited: forged, expired, or issued for another product."""
+
+
+def verify(value: str, product_id: str | None = None) -> Token:
+    """The token's content if it is genuine and (when given) was issued for ``product_id``."""
+    try:
+        token = unsign(value)
+    except signing.BadSignature as exc:
+        raise InvalidToken("Invalid or expired recommendation token.") from exc
+    if product_id and str(product_id) != token.product_id:
+        raise InvalidToken("The recommendation token was issued for another product.")
+    return token

@@ -76,15 +76,11 @@ def events_for(request: HttpRequest, response: HttpResponse) -> list[EventIn]:
 
 def _click_from_token(raw: str, product_id: str) -> EventIn | None:
     """A click on a recommended item: the product link carried the item's signed token."""
-    from django.core.signing import BadSignature
-
-    from recommendations.attribution import unsign
+    from recommendations.attribution import InvalidToken, verify
 
     try:
-        token = unsign(raw)
-    except BadSignature:
-        return None
-    if token.product_id != product_id:
+        token = verify(raw, product_id)
+    except InvalidToken:
         return None
     # One click per rendered item: reloading the page does not count it again.
     event_id = f"click:{token.request_id}:{token.position}"

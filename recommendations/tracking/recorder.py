@@ -76,17 +76,12 @@ def _validate_one(event: EventIn, weights: dict[str, float], now: datetime) -> d
 
 def _apply_token(event: EventIn, errors: dict[str, str]) -> None:
     """Fill slot, position and source from a signed recommendation token; reject forged ones."""
-    from django.core.signing import BadSignature
-
-    from recommendations.attribution import unsign
+    from recommendations.attribution import InvalidToken, verify
 
     try:
-        token = unsign(event.token)
-    except BadSignature:
-        errors["token"] = "Invalid or expired recommendation token."
-        return
-    if event.product_id and str(event.product_id) != token.product_id:
-        errors["token"] = "The recommendation token was issued for another product."
+        token = verify(event.token, event.product_id)
+    except InvalidToken as exc:
+        errors["token"] = str(exc)
         return
     event.slot = event.slot or token.slot
     if event.position is None:
