@@ -59,7 +59,9 @@ def test_fold_in_of_training_row_is_close_to_trained_factors():
         assert np.corrcoef(scores_f, scores_t)[0, 1] > 0.99
         assert_allclose(scores_f, scores_t, atol=0.05 * np.abs(scores_t).max())
     batch = model.score(m[[0, 17, 123]])
-    assert_allclose(batch[1], model.fold_in(m[17]) @ model.item_factors.T, rtol=1e-5)
+    # float32 factors: batch and single-row BLAS paths may differ in the last bits of small scores.
+    single = model.fold_in(m[17]) @ model.item_factors.T
+    assert_allclose(batch[1], single, rtol=1e-5, atol=1e-6 * np.abs(single).max())
 
 
 def test_new_user_and_empty_history():
