@@ -25,22 +25,24 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 django.setup()
 
+from recommendations import modelstore as storage  # noqa: E402
 from recommendations import runtime  # noqa: E402
+from recommendations.catalogue.products import ProductInfo  # noqa: E402
 from recommendations.engine.interactions import build_matrix, encode_log  # noqa: E402
 from recommendations.engine.itemknn import ItemKNN  # noqa: E402
-from recommendations.products import ProductInfo  # noqa: E402
-from recommendations.services import models_build, storage  # noqa: E402
-from recommendations.services.eventlog import TrainingLog  # noqa: E402
-from recommendations.services.similarity import (  # noqa: E402
+from recommendations.engine.similarity import (  # noqa: E402
     assemble_triples,
     chunk_bounds,
     csr_arrays,
     knn_block,
     prepare,
 )
-from recommendations.serving import VisitorRef, recommend  # noqa: E402
+from recommendations.schema import EventRow  # noqa: E402
 from recommendations.serving import bundle as bundles  # noqa: E402
-from recommendations.tracking.schema import EventRow  # noqa: E402
+from recommendations.serving import recommend  # noqa: E402
+from recommendations.subjects import Subject  # noqa: E402
+from recommendations.training import parts as models_build  # noqa: E402
+from recommendations.training.eventlog import TrainingLog  # noqa: E402
 
 
 def synthetic(n_users: int, n_items: int, n_events: int, seed: int = 0):
@@ -144,7 +146,7 @@ def main() -> None:
         for i in rng.choice(len(ids) // 10, 50, replace=False)
     ]
     runtime.live_store().apply(rows)
-    ref = VisitorRef(None, visitor)
+    ref = Subject(None, visitor)
     product = ids[5]
     history = np.zeros((1, len(ids)), dtype=np.float32)
     history[0, [bundle.index[r.product_id] for r in rows]] = 1.0

@@ -49,11 +49,12 @@ def layers(
 ) -> dict[str, float]:
     """Median ms per call of each layer, alternating blocks over ``visitors``."""
     from recommendations.api.recommendation_serializers import item_dicts
-    from recommendations.selectors import slot_items
-    from recommendations.serving import VisitorRef, recommend
+    from recommendations.serving import recommend
+    from recommendations.serving.render import slot_items
+    from recommendations.subjects import Subject
 
     clients = [_client(v, cookie_for) for v in visitors]
-    refs = [VisitorRef(None, v) for v in visitors]
+    refs = [Subject(None, v) for v in visitors]
     items = [slot_items(None, "for_you", visitor=ref) for ref in refs]
     cases: dict[str, Callable[[int], object]] = {
         "floor: trivial DRF GET, full middleware": lambda i: clients[i].get(floor),

@@ -42,8 +42,8 @@ def reset() -> None:
     """Empty the bench database and the bench's Redis keys; drop every in-process cache."""
     from django.core.management import call_command
 
+    from recommendations import modelstore as storage
     from recommendations import runtime
-    from recommendations.services import storage
     from recommendations.serving import bundle, cold
 
     call_command("migrate", verbosity=0)
@@ -93,7 +93,7 @@ def _history(
     so the live state's recent list ends newest first as in a real shop."""
     from django.utils import timezone
 
-    from recommendations.tracking.schema import EventIn
+    from recommendations.schema import EventIn
 
     leaves = list(by_leaf)
     zipf = {leaf: 1.0 / np.arange(1, len(items) + 1) ** 1.1 for leaf, items in by_leaf.items()}
@@ -142,8 +142,8 @@ def _history(
 def seed(n_products: int, n_visitors: int, seed_value: int = 7) -> Shop:
     """Flush, seed the catalogue and the history (database + live state), rebuild the models."""
     from recommendations.models import Event
-    from recommendations.services.events import import_events
-    from recommendations.services.training import rebuild
+    from recommendations.tracking.bulk import import_events
+    from recommendations.training.pipeline import rebuild
 
     rng = np.random.default_rng(seed_value)
     started = time.perf_counter()

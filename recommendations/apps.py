@@ -10,6 +10,9 @@ class RecommendationsConfig(AppConfig):
     def ready(self) -> None:
         from recommendations import checks  # noqa: F401 - registers the system checks
         from recommendations.conf import app_settings
+        from recommendations.portraits import receivers as portrait_receivers
+
+        portrait_receivers.connect()
 
         if not app_settings.PRODUCT_MODEL:
             # The checks framework reports it with a precise message; nothing to connect to yet.

@@ -16,7 +16,7 @@ MIDDLEWARE_PATH = "recommendations.tracking.middleware.RecommendationsMiddleware
 
 @register(Tags.models)
 def check_product_model(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    from recommendations.products import get_product_model
+    from recommendations.catalogue.products import get_product_model
 
     if not app_settings.PRODUCT_MODEL:
         return [

@@ -7,7 +7,10 @@ clears the cache in place, so nobody holds a stale copy.
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections.abc import Callable
+from functools import cache
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -20,8 +23,8 @@ DEFAULTS: dict[str, Any] = {
     # --- integration -----------------------------------------------------------------------
     # "app_label.ModelName" of the shop's product model (required; no default on purpose).
     "PRODUCT_MODEL": None,
-    # Dotted path to a recommendations.products.ProductAdapter subclass.
-    "PRODUCT_ADAPTER": "recommendations.products.ProductAdapter",
+    # Dotted path to a recommendations.catalogue.ProductAdapter subclass.
+    "PRODUCT_ADAPTER": "recommendations.catalogue.ProductAdapter",
     # Kill switch: False records nothing (receivers, middleware and the ingest API become no-ops).
     "ENABLED": True,
     # --- events ----------------------------------------------------------------------------
@@ -48,9 +51,9 @@ DEFAULTS: dict[str, Any] = {
         r"python-requests|curl/|wget|httpclient|monitor|pingdom|preview"
     ),
     # Optional hook to the shop's order model: records purchases when an order is created,
-    # without the shop sending order_placed. Dotted path of a recommendations.orders.OrderAdapter.
+    # without the shop sending order_placed. Dotted path of a recommendations.tracking.orders.OrderAdapter.
     "ORDER_MODEL": None,
-    "ORDER_ADAPTER": "recommendations.orders.OrderAdapter",
+    "ORDER_ADAPTER": "recommendations.tracking.orders.OrderAdapter",
     # --- visitors, consent and privacy -----------------------------------------------------
     "VISITOR_COOKIE_NAME": "rec_vid",
     "VISITOR_COOKIE_MAX_AGE": 365 * 24 * 3600,
@@ -88,7 +91,7 @@ DEFAULTS: dict[str, Any] = {
     # Raw events older than this many days are rolled up into DailyEventCount and deleted by the
     # daily purge task; None keeps raw events forever.
     "RETENTION_DAYS": 365,
-    # --- training (recommendations.services.training) ----------------------------------------
+    # --- training (recommendations.training.pipeline) ----------------------------------------
     # Only events newer than this many days are read when models are rebuilt (None: all).
     "TRAINING_WINDOW_DAYS": 365,
     # Half-life of an event's weight in the interaction matrix (days; None: no decay).
@@ -141,7 +144,7 @@ DEFAULTS: dict[str, Any] = {
     # "category_cap", "max_per_category": 3, "mmr_lambda": 0.7}), "fallbacks"
     # (["trending_in_category", "trending"]) and "exploration_share" (0..1, new items).
     "SLOTS": {},
-    # --- portraits (recommendations.services.portraits) and analytics --------------------------
+    # --- portraits (recommendations.portraits.service) and analytics --------------------------
     # Half-life of an event's weight in a portrait's category and brand affinities (days).
     "PORTRAIT_HALF_LIFE_DAYS": 30.0,
     # Segment rules, checked in this order: churned (no activity for churned_days), at_risk
@@ -231,10 +234,37 @@ class AppSettings:
 app_settings = AppSettings(DEFAULTS, IMPORT_STRINGS)
 
 
+# Process-wide objects built from settings (the adapter, the Redis client, the live store...), each
+# registered with the settings it is built from, so that changing another setting keeps it (and, for
+# the in-process live store, keeps the live state).
+_T = TypeVar("_T")
+_built_from: dict[Callable[..., Any], frozenset[str]] = {}
+_lock = threading.Lock()
+
+
+def built_from(*names: str) -> Callable[[Callable[[], _T]], Callable[[], _T]]:
+    """Cache a zero-argument factory until one of the settings ``names`` (without the prefix)
+    changes; :func:`clear_built` drops it. The owner of each object declares it where it lives,
+    so this module never imports the features it serves."""
+
+    def decorate(factory: Callable[[], _T]) -> Callable[[], _T]:
+        cached = cache(factory)
+        _built_from[cached] = frozenset(names)
+        return cached
+
+    return decorate
+
+
+def clear_built(setting: str | None = None) -> None:
+    """Drop the objects built from ``setting`` (a name without the prefix), or all of them."""
+    with _lock:
+        for getter, names in _built_from.items():
+            if setting is None or setting in names:
+                getter.cache_clear()  # type: ignore[attr-defined]
+
+
 @receiver(setting_changed)
 def _reload_app_settings(*, setting: str, **kwargs: Any) -> None:
     if setting.startswith(PREFIX):
         app_settings.reload()
-        from recommendations import runtime  # local: avoid an import cycle at start-up
-
-        runtime.reset(setting.removeprefix(PREFIX))
+        clear_built(setting.removeprefix(PREFIX))

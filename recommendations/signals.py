@@ -38,3 +38,10 @@ visitor_merged = Signal()
 
 # A visitor opted out of (or back into) recording. Arguments: visitor_id (uuid.UUID), user, opted_out (bool)
 consent_changed = Signal()
+
+# --- internal: sent by one part of the app so that a higher one can react without being imported --
+
+# Events were stored in the database (sent after the transaction commits). The portraits feature
+# listens to it to schedule rebuilds; the storage layer never calls up.
+# Arguments: rows (sequence of recommendations.schema.EventRow)
+events_stored = Signal()

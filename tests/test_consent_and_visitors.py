@@ -93,8 +93,8 @@ def test_login_merges_anonymous_history_into_user(client, user, items, browser_u
 
 
 def test_late_anonymous_event_lands_on_the_user(client, user, item, browser_ua):
-    from recommendations.services.events import import_events
-    from recommendations.tracking.schema import EventIn
+    from recommendations.schema import EventIn
+    from recommendations.tracking.bulk import import_events
 
     client.get(f"/items/{item.pk}/", **browser_ua)
     visitor_id = Event.objects.get().visitor_id

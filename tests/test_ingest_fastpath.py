@@ -16,7 +16,7 @@ from recommendations.api.validation import parse_event, parse_events
 from recommendations.ingest.database import insert_rows
 from recommendations.live import product_counters, visitor_state
 from recommendations.models import Event
-from recommendations.tracking.schema import EventRow
+from recommendations.schema import EventRow
 
 URL = "/api/recommendations/events/"
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from recommendations.ingest import database
 from recommendations.models import Event
-from recommendations.tracking.schema import EventRow
+from recommendations.schema import EventRow
 
 pytestmark = pytest.mark.django_db
 

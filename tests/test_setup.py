@@ -9,8 +9,8 @@ import pytest
 from django.core.checks import run_checks
 from django.core.management import call_command
 
+from recommendations.catalogue.products import ProductAdapter, get_product_model, product_info
 from recommendations.conf import app_settings
-from recommendations.products import ProductAdapter, get_product_model, product_info
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@
 
 Events per day by kind, CTR and conversion per slot and per algorithm, the most engaged-with
 products and the freshness of each active model. Numbers come from
-:mod:`recommendations.selectors_analytics`.
+:mod:`recommendations.analytics.dashboard`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from recommendations import selectors_analytics as analytics
 from recommendations.admin import charts
+from recommendations.analytics import dashboard as analytics
+from recommendations.catalogue.products import get_adapter, get_product_model
 from recommendations.models import AnalyticsDashboard
-from recommendations.products import get_adapter, get_product_model
 
 PERIODS = (7, 30, 90)
 

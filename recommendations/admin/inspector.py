@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from recommendations.products import get_adapter, pk_values
-from recommendations.serving import Recommendation, VisitorRef, recommend
+from recommendations.catalogue.products import get_adapter, pk_values
+from recommendations.serving import Recommendation, recommend
 from recommendations.serving.slots import recipes
+from recommendations.subjects import Subject
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def _titles(ids: set[str]) -> dict[str, str]:
     return {str(p.pk): adapter.title(p) for p in adapter.queryset().filter(pk__in=pk_values(ids))}
 
 
-def why(visitor: VisitorRef, limit: int | None = None) -> list[SlotWhy]:
+def why(visitor: Subject, limit: int | None = None) -> list[SlotWhy]:
     """Every configured slot's current recommendations for ``visitor``."""
     raw: dict[str, list[Recommendation]] = {}
     errors: dict[str, str] = {}

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from recommendations.admin import charts
 from recommendations.admin.inspector import why
 from recommendations.models import Portrait
-from recommendations.serving import VisitorRef
+from recommendations.subjects import Subject
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -73,13 +73,13 @@ def _subject_kwargs(portrait: Portrait) -> dict[str, Any]:
 
 
 def _export(portrait: Portrait) -> dict[str, Any]:
-    from recommendations.services.privacy import export_user_data
+    from recommendations.privacy.service import export_user_data
 
     return export_user_data(**_subject_kwargs(portrait))
 
 
 def _erase(portrait: Portrait) -> dict[str, int]:
-    from recommendations.services.privacy import erase_user_data
+    from recommendations.privacy.service import erase_user_data
 
     return erase_user_data(**_subject_kwargs(portrait))
 
@@ -201,7 +201,7 @@ class PortraitAdmin(admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
         portrait = self._get(request, object_id)
-        visitor = VisitorRef(
+        visitor = Subject(
             user_id=None if portrait.user_id is None else str(portrait.user_id),
             visitor_id=None if portrait.user_id is not None else portrait.visitor_id,
         )
@@ -223,7 +223,7 @@ class PortraitAdmin(admin.ModelAdmin):
         return TemplateResponse(request, self.detail_template, context)
 
     def rebuild_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        from recommendations.services import portraits
+        from recommendations.portraits import service as portraits
 
         portrait = self._get(request, object_id)
         if request.method != "POST":
@@ -268,7 +268,7 @@ class PortraitAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Rebuild selected portraits now"), permissions=["view"])
     def rebuild_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        from recommendations.services import portraits
+        from recommendations.portraits import service as portraits
 
         kept = sum(
             portraits.rebuild(**_subject_kwargs(p)) is not None for p in queryset.select_related("user")

@@ -16,10 +16,10 @@ from django.utils import timezone
 from recommendations.ads.catalog import CampaignSnapshot
 from recommendations.ads.events import record_ad_event
 from recommendations.ads.ledger import get_ledger
+from recommendations.catalogue.products import get_adapter
 from recommendations.conf import app_settings
 from recommendations.models import Campaign
 from recommendations.models.ads import validate_target_url
-from recommendations.products import get_adapter
 from recommendations.tracking.visitors import Visitor
 
 SALT = "recommendations.ad-click"

@@ -12,10 +12,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from recommendations.catalogue.products import product_info
 from recommendations.conf import app_settings
 from recommendations.ingest import writer
-from recommendations.products import product_info
-from recommendations.tracking.schema import EventRow, derive_event_id
+from recommendations.schema import EventRow, derive_event_id
 from recommendations.tracking.visitors import Visitor
 
 

@@ -95,9 +95,9 @@ class Ledger(abc.ABC):
 
 
 def get_ledger() -> Ledger:
-    from recommendations import runtime
+    from recommendations.connections import redis_client
 
-    client = runtime.redis_client()
+    client = redis_client()
     if client is not None:
         from recommendations.ads.ledger_redis import RedisLedger
 

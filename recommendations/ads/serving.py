@@ -21,10 +21,10 @@ from recommendations.ads.clicks import ClickToken, click_url
 from recommendations.ads.events import ad_slot, record_ad_event
 from recommendations.ads.ledger import get_ledger
 from recommendations.ads.targeting import AdContext, matches
+from recommendations.catalogue.products import get_adapter, get_product_model, product_info
 from recommendations.conf import app_settings
 from recommendations.engine import ads as ad_math
-from recommendations.products import get_adapter, get_product_model, product_info
-from recommendations.serving.types import VisitorRef
+from recommendations.subjects import Subject
 from recommendations.tracking.visitors import Visitor, get_visitor
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class AdItem:
     is_sponsored: bool = True
 
 
-def _segment_loader(visitor: VisitorRef | None):
+def _segment_loader(visitor: Subject | None):
     def load() -> str | None:
         if visitor is None:
             return None
@@ -69,15 +69,15 @@ def _segment_loader(visitor: VisitorRef | None):
     return load
 
 
-def build_context(context: dict[str, Any], visitor: VisitorRef | None, personal: bool) -> AdContext:
+def build_context(context: dict[str, Any], visitor: Subject | None, personal: bool) -> AdContext:
     product = context.get("product")
     product = None if product in (None, "") else str(getattr(product, "pk", product))
     info = product_info([product]).get(product) if product else None
     interest: dict[str, float] = {}
-    if personal and visitor is not None and visitor.subject:
+    if personal and visitor is not None and visitor.key:
         from recommendations.live import get_live_store
 
-        interest = get_live_store().visitor_state(visitor.subject).category_interest
+        interest = get_live_store().visitor_state(visitor.key).category_interest
     category = context.get("category")
     return AdContext(
         category=None if category in (None, "") else str(getattr(category, "pk", category)),
@@ -130,7 +130,7 @@ def ranked(
     return [(campaigns[i], float(ctr[i])) for i in order]
 
 
-def _policy(slot: str, visitor: VisitorRef | None, policy: str | None) -> str:
+def _policy(slot: str, visitor: Subject | None, policy: str | None) -> str:
     if policy:
         return policy
     from recommendations.experiments.registry import variant_for
@@ -161,9 +161,9 @@ def serve_ads(
     personal = visitor is not None and not visitor.opted_out
     ref = None
     if visitor is not None:
-        ref = VisitorRef(user_id=visitor.user_id, visitor_id=visitor.visitor_id)
+        ref = Subject(user_id=visitor.user_id, visitor_id=visitor.visitor_id)
     ctx = build_context(context or {}, ref, personal)
-    subject = ref.subject if ref is not None else None
+    subject = ref.key if ref is not None else None
     candidates = eligible(campaigns, ctx, subject is not None)
     if not candidates:
         return []

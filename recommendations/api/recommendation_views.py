@@ -1,4 +1,4 @@
-"""Recommendation endpoints: thin views over ``recommendations.selectors.slot_items``.
+"""Recommendation endpoints: thin views over ``recommendations.serving.render.slot_items``.
 
 The serializers describe the query and the answer in the OpenAPI schema; the views use their
 fast equivalents (``slot_query``, ``item_dicts``), which give the same data and the same errors."""
@@ -25,10 +25,10 @@ from recommendations.api.recommendation_serializers import (
     slot_query,
 )
 from recommendations.api.schema import extend_schema
-from recommendations.products import get_adapter, product_key
-from recommendations.selectors import slot_items
-from recommendations.serving import VisitorRef
-from recommendations.tracking.visitors import get_visitor
+from recommendations.catalogue.products import get_adapter, product_key
+from recommendations.serving.render import slot_items
+from recommendations.subjects import Subject
+from recommendations.tracking.visitors import get_visitor, subject_of_request
 
 VIEW_ANY_PERMISSION = "recommendations.view_any_recommendations"
 
@@ -37,12 +37,12 @@ class SlotView(APIView):
     permission_classes = [AllowAny]
     slot = ""
 
-    def _subject(self, request: Request, query: dict[str, Any]) -> VisitorRef | None:
+    def _subject(self, request: Request, query: dict[str, Any]) -> Subject | None:
         other = query.get("user")
         if not other:
             if get_visitor(request._request).opted_out:
                 return None  # consent: non-personal recommendations only
-            return VisitorRef.from_request(request._request)
+            return subject_of_request(request._request)
         if not request.user.has_perm(VIEW_ANY_PERMISSION):
             raise PermissionDenied(
                 "Reading another user's recommendations needs the 'view_any_recommendations' permission."
@@ -52,7 +52,7 @@ class SlotView(APIView):
             user = user_model._default_manager.get(pk=other)
         except (user_model.DoesNotExist, ValueError, DjangoValidationError) as exc:
             raise Http404(f"No user {other!r}.") from exc
-        return VisitorRef(user_id=str(user.pk), visitor_id=None)
+        return Subject(user_id=str(user.pk), visitor_id=None)
 
     def _product_context(self, product_id: str) -> dict[str, Any]:
         try:

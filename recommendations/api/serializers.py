@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from recommendations.api.schema import extend_schema_field
-from recommendations.tracking.schema import EventIn
+from recommendations.schema import EventIn
 
 MAX_CONTEXT_BYTES = 2048
 

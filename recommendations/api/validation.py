@@ -16,7 +16,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from recommendations.tracking.schema import EventIn
+from recommendations.schema import EventIn
 
 MAX_CONTEXT_BYTES = 2048
 _MAX_NUMBER_STRING = 1000  # DRF's MAX_STRING_LENGTH for numeric input

@@ -22,9 +22,9 @@ from recommendations.api.throttling import VisitorEventThrottle
 from recommendations.api.validation import parse_events
 from recommendations.conf import app_settings
 from recommendations.models import Event
-from recommendations.services.consent import set_opt_out
+from recommendations.schema import EventValidationError
+from recommendations.tracking.consent import set_opt_out
 from recommendations.tracking.recorder import record
-from recommendations.tracking.schema import EventValidationError
 from recommendations.tracking.visitors import get_visitor, is_bot, set_visitor_cookie
 
 
@@ -134,7 +134,7 @@ class MyDataView(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
-        from recommendations.services.privacy import export_user_data
+        from recommendations.privacy.service import export_user_data
 
         response = Response(export_user_data(**self._owner(request)))
         response["Cache-Control"] = "private, no-store"
@@ -143,6 +143,6 @@ class MyDataView(APIView):
 
     @extend_schema(responses={200: dict})
     def delete(self, request: Request) -> Response:
-        from recommendations.services.privacy import erase_user_data
+        from recommendations.privacy.service import erase_user_data
 
         return Response({"erased": erase_user_data(**self._owner(request))})

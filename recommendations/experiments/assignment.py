@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 
 from recommendations.models import VisitorLink
-from recommendations.serving.types import VisitorRef
+from recommendations.subjects import Subject
 
 _LINK_TTL = 300.0
 _links: dict[str, tuple[float, str]] = {}
@@ -67,7 +67,7 @@ def first_linked_visitor(user_id: str) -> str | None:
     return str(first)
 
 
-def identity_of(visitor: VisitorRef | None) -> str | None:
+def identity_of(visitor: Subject | None) -> str | None:
     """The experiment identity of a visitor (see the module docstring); None for nobody."""
     if visitor is None:
         return None

@@ -17,7 +17,7 @@ from django.utils import timezone
 from recommendations.conf import app_settings
 from recommendations.experiments.assignment import bucket, identity_of
 from recommendations.models import Assignment, Experiment, Variant
-from recommendations.serving.types import VisitorRef
+from recommendations.subjects import Subject
 
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -77,7 +77,7 @@ def running_experiment(slot: str) -> ExperimentSnapshot | None:
     return by_slot.get(slot)
 
 
-def variant_for(slot: str, visitor: VisitorRef | None) -> VariantSnapshot | None:
+def variant_for(slot: str, visitor: Subject | None) -> VariantSnapshot | None:
     """The visitor's variant in the experiment running on ``slot`` (None: no experiment, or
     nobody to assign)."""
     experiment = running_experiment(slot)
@@ -96,7 +96,7 @@ def variant_for(slot: str, visitor: VisitorRef | None) -> VariantSnapshot | None
     return variant
 
 
-def recipe_for(slot: str, visitor: VisitorRef | None) -> str:
+def recipe_for(slot: str, visitor: Subject | None) -> str:
     """The slot recipe to serve ``slot`` with: the variant's recipe under an experiment, else the
     slot's own. Never raises: a broken experiment serves the slot's own recipe."""
     try:

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 from django.db import IntegrityError, connections, router, transaction
 
+from recommendations import signals
 from recommendations.models import Event, VisitorLink
-from recommendations.tracking.schema import EventRow
+from recommendations.schema import EventRow
 
 logger = logging.getLogger(__name__)
 
@@ -118,18 +119,16 @@ def insert_rows(rows: Sequence[EventRow], *, batch_size: int = 2000) -> list[Eve
         inserted = insert(candidates, batch_size, using)
         new_rows = [row for row in candidates if row.event_id in inserted]
         if new_rows:
-            transaction.on_commit(lambda: _portraits_changed(new_rows), using=using)
+            transaction.on_commit(lambda: _announce(new_rows), using=using)
     return new_rows
 
 
-def _portraits_changed(rows: Sequence[EventRow]) -> None:
-    """Debounced portrait rebuild of the subjects of stored rows; never fails the write."""
-    from recommendations.services.portraits import schedule_for_rows
-
-    try:
-        schedule_for_rows(rows)
-    except Exception:
-        logger.exception("recommendations: could not schedule portrait rebuilds")
+def _announce(rows: Sequence[EventRow]) -> None:
+    """Tell the features above (portraits) that rows were stored; a failing receiver never fails
+    the write."""
+    for receiver, result in signals.events_stored.send_robust(sender=EventRow, rows=rows):
+        if isinstance(result, Exception):
+            logger.error("recommendations: events_stored receiver %r failed", receiver, exc_info=result)
 
 
 def insert_rows_isolating_failures(rows: Sequence[EventRow]) -> tuple[list[EventRow], list[EventRow]]:

@@ -20,10 +20,10 @@ from decimal import Decimal
 
 import redis
 
-from recommendations import runtime
 from recommendations.conf import app_settings
+from recommendations.connections import redis_client
 from recommendations.ingest.database import insert_rows_isolating_failures
-from recommendations.tracking.schema import EventRow
+from recommendations.schema import EventRow
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def drain(
     *, consumer: str | None = None, batch_size: int | None = None, max_batches: int | None = None
 ) -> DrainResult:
     """Move stream entries into the database until the stream is empty (or ``max_batches``)."""
-    client = runtime.redis_client()
+    client = redis_client()
     if client is None:
         return DrainResult()
     consumer = consumer or default_consumer()
@@ -143,7 +143,7 @@ def drain(
 
 def backlog() -> dict[str, int]:
     """Entries waiting in the stream and entries read but not yet acknowledged."""
-    client = runtime.redis_client()
+    client = redis_client()
     if client is None:
         return {"length": 0, "pending": 0}
     ensure_group(client)

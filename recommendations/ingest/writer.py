@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import redis
 
-from recommendations import runtime
 from recommendations.ingest.database import insert_rows
-from recommendations.tracking.schema import EventRow
+from recommendations.live import get_live_store
+from recommendations.schema import EventRow
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def write(rows: Sequence[EventRow]) -> WriteResult:
     """Store rows (all or nothing) and fold them into the live state."""
     if not rows:
         return WriteResult(0, 0, "none")
-    store = runtime.live_store()
+    store = get_live_store()
     from recommendations.live.redis import RedisLiveStore
 
     if isinstance(store, RedisLiveStore):

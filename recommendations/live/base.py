@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from recommendations.tracking.schema import PRODUCT_KINDS, EventRow
+from recommendations.schema import PRODUCT_KINDS, EventRow
 
 # Kinds kept in a visitor's recent items (impressions are too noisy to be "recent activity").
 RECENT_KINDS = PRODUCT_KINDS - {"impression"}

@@ -16,7 +16,7 @@ from recommendations.live.base import (
     VisitorState,
     decayed,
 )
-from recommendations.tracking.schema import EventRow
+from recommendations.schema import EventRow
 
 
 class _Visitor:

@@ -30,7 +30,7 @@ from recommendations.live.base import (
     VisitorState,
     decayed,
 )
-from recommendations.tracking.schema import EventRow
+from recommendations.schema import EventRow
 
 # ARGV: prefix, dedup ttl, recent items, recent searches, ttl, half-life, "1" to append to the
 # stream, the events as a JSON array of [id, kind, subject, product, [categories], query, ts], then

@@ -1,6 +1,6 @@
 """The shopper portrait (用户画像): one row per user, or per anonymous visitor while active.
 
-Rows are derived data: :mod:`recommendations.services.portraits` rebuilds them from the event log
+Rows are derived data: :mod:`recommendations.portraits.service` rebuilds them from the event log
 (debounced after a subject's events, and nightly in bulk) and they can be dropped at any time.
 Read them through :func:`recommendations.portraits.get_portrait`.
 """
@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from recommendations.tracking.schema import subject_key
+from recommendations.subjects import subject_key
 
 
 class Portrait(models.Model):

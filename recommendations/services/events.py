@@ -1,35 +1,11 @@
-"""Bulk import of historical events (seeding, migrating from another tool, backfills)."""
+"""Deprecated: moved to :mod:`recommendations.tracking.bulk` in 0.2 (kept as a re-export)."""
 
-from __future__ import annotations
+import warnings
 
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from recommendations.tracking.bulk import *  # noqa: F403
 
-from recommendations import runtime
-from recommendations.ingest.database import insert_rows
-from recommendations.models import Event
-from recommendations.tracking.recorder import build_rows
-from recommendations.tracking.schema import EventIn
-
-
-def _chunks(events: Iterable[EventIn], size: int) -> Iterator[list[EventIn]]:
-    iterator = iter(events)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-def import_events(events: Iterable[EventIn], batch_size: int = 5000) -> int:
-    """Validate and store events straight into the database, ``batch_size`` at a time.
-
-    Each event must name its ``user_id`` or ``visitor_id``. Idempotent on ``event_id``: running
-    an import twice stores every event once. Each batch is all-or-nothing; returns rows written.
-    The live state is updated with the new rows too.
-    """
-    written = 0
-    store = runtime.live_store()
-    for chunk in _chunks(events, batch_size):
-        rows = build_rows(chunk, source=Event.Source.IMPORT)
-        new_rows = insert_rows(rows, batch_size=batch_size)
-        store.apply(new_rows)
-        written += len(new_rows)
-    return written
+warnings.warn(
+    "recommendations.services.events is deprecated; import from recommendations.tracking.bulk",
+    DeprecationWarning,
+    stacklevel=2,
+)

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from recommendations import modelstore as storage
 from recommendations.engine.session import SequenceBlend, SessionKNN, Sessions, Transitions
-from recommendations.services import storage
-from recommendations.services.similarity import csr_from
+from recommendations.engine.similarity import csr_from
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from datetime import timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from recommendations.catalogue.products import ProductInfo, get_adapter, product_info
 from recommendations.live import product_counters
 from recommendations.models import Event
-from recommendations.products import ProductInfo, get_adapter, product_info
 from recommendations.serving.explain import reason
 from recommendations.serving.types import Recommendation
 from recommendations.serving.visitor import Facts

@@ -13,14 +13,14 @@ import zlib
 
 import numpy as np
 
+from recommendations.catalogue.products import product_info
 from recommendations.conf import app_settings
 from recommendations.engine.hybrid import SlotContext, SlotRecipe, SourceScores, blend
-from recommendations.products import product_info
 from recommendations.serving import bundle as bundles
 from recommendations.serving import cold, deep_source, slots, sources
 from recommendations.serving.bundle import Bundle
 from recommendations.serving.explain import to_recommendation
-from recommendations.serving.types import Recommendation, VisitorRef
+from recommendations.serving.types import Recommendation, Subject
 from recommendations.serving.visitor import Facts, gather
 
 logger = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ _NOT = _Unknown()
 
 
 def recommend(
-    visitor: VisitorRef | None, slot: str, context: dict | None = None, limit: int | None = None
+    visitor: Subject | None, slot: str, context: dict | None = None, limit: int | None = None
 ) -> list[Recommendation]:
     """Up to ``limit`` explained recommendations for ``slot`` (see ``DEFAULT_SLOTS``).
 

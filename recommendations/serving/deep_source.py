@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recommendations import modelstore as storage
 from recommendations.engine import deep
 from recommendations.engine.hybrid import SourceScores
 from recommendations.models import ModelVersion
-from recommendations.services import storage
 from recommendations.serving.bundle import Bundle
 from recommendations.serving.visitor import Facts
 

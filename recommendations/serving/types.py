@@ -2,34 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from typing import Any
 
-from recommendations.tracking.schema import subject_key
-
-
-@dataclass(frozen=True)
-class VisitorRef:
-    """Who is asking: a logged-in user (preferred for history) and/or an anonymous visitor."""
-
-    user_id: str | None
-    visitor_id: uuid.UUID | None
-
-    @classmethod
-    def from_request(cls, request: Any) -> VisitorRef:
-        from recommendations.tracking.visitors import get_visitor
-
-        visitor = get_visitor(request)
-        user = visitor.user
-        return cls(user_id=None if user is None else str(user.pk), visitor_id=visitor.visitor_id)
-
-    @property
-    def subject(self) -> str | None:
-        """The live-state / training key: ``u:<user>`` or ``v:<visitor>``."""
-        if self.user_id in (None, "") and self.visitor_id is None:
-            return None
-        return subject_key(self.user_id, self.visitor_id)
+from recommendations.subjects import Subject
 
 
 @dataclass(frozen=True)
@@ -47,3 +22,7 @@ class Recommendation:
     reason: str
     evidence: tuple[str, ...] = ()
     reason_code: str = ""
+
+
+# Deprecated spelling of :class:`recommendations.subjects.Subject` (0.1); use Subject.
+VisitorRef = Subject

@@ -10,7 +10,7 @@ from recommendations.conf import app_settings
 from recommendations.live import get_live_store
 from recommendations.live.base import RecentItem, VisitorState
 from recommendations.serving.bundle import Bundle
-from recommendations.serving.types import VisitorRef
+from recommendations.subjects import Subject
 
 CART_KINDS = frozenset({"add_to_cart", "remove_from_cart", "purchase"})
 MAX_TRAINED_HISTORY = 50
@@ -29,8 +29,8 @@ class Facts:
     purchased_idx: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
-def live_state(visitor: VisitorRef | None) -> VisitorState:
-    subject = None if visitor is None else visitor.subject
+def live_state(visitor: Subject | None) -> VisitorState:
+    subject = None if visitor is None else visitor.key
     return VisitorState() if subject is None else get_live_store().visitor_state(subject)
 
 
@@ -46,7 +46,7 @@ def _cart_and_purchases(recent: list[RecentItem]) -> tuple[set[str], set[str]]:
     return in_cart, purchased
 
 
-def gather(visitor: VisitorRef | None, bundle: Bundle | None) -> Facts:
+def gather(visitor: Subject | None, bundle: Bundle | None) -> Facts:
     state = live_state(visitor)
     recent = state.recent_items
     recent_ids = list(dict.fromkeys(item.product_id for item in recent))
@@ -66,7 +66,7 @@ def gather(visitor: VisitorRef | None, bundle: Bundle | None) -> Facts:
         kind_weight = max(float(weights.get(item.kind, 0.0)), 0.0) or 0.5
         scores[idx] = scores.get(idx, 0.0) + kind_weight * 0.5 ** (rank / 10.0)
     live_top = max(scores.values(), default=1.0)
-    row = bundle.user_row.get(visitor.subject) if visitor is not None and visitor.subject else None
+    row = bundle.user_row.get(visitor.key) if visitor is not None and visitor.key else None
     if row is not None:
         lo, hi = bundle.history.indptr[row], bundle.history.indptr[row + 1]
         cols, vals = bundle.history.indices[lo:hi], bundle.history.data[lo:hi]

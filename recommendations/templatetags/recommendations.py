@@ -18,7 +18,7 @@ from django import template
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from recommendations.selectors import SlotItem, slot_items
+from recommendations.serving.render import SlotItem, slot_items
 
 logger = logging.getLogger(__name__)
 register = template.Library()
@@ -53,7 +53,7 @@ def _ids(value: Any) -> list[str]:
 def _category_key(value: Any) -> str:
     """A category object is named the way the product adapter names categories."""
     if hasattr(value, "pk"):
-        from recommendations.products import get_adapter
+        from recommendations.catalogue.products import get_adapter
 
         return get_adapter().category_key(value)
     return str(value)

@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 from recommendations.ads.blending import blend
 from recommendations.ads.serving import SPONSORED_LABEL, serve_ads
 from recommendations.conf import app_settings
-from recommendations.selectors import slot_items
+from recommendations.serving.render import slot_items
 from recommendations.templatetags.recommendations import TITLES, _context_from, _parse
 
 logger = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import sync_and_async_middleware
 
+from recommendations.catalogue.products import get_adapter
 from recommendations.conf import app_settings
 from recommendations.models import Event
-from recommendations.products import get_adapter
+from recommendations.schema import EventIn, EventValidationError
 from recommendations.tracking.recorder import record_for_request
-from recommendations.tracking.schema import EventIn, EventValidationError
 from recommendations.tracking.visitors import get_visitor, is_bot, is_prefetch, set_visitor_cookie
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from django.db.models.signals import post_delete, post_save
 from recommendations import signals
 from recommendations.conf import app_settings
 from recommendations.models import Event
+from recommendations.schema import EventIn, EventValidationError
 from recommendations.tracking.recorder import record
-from recommendations.tracking.schema import EventIn, EventValidationError
 from recommendations.tracking.visitors import Visitor, get_visitor, refresh_user, start_new_visitor
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def _visitor(request: Any, user: Any, visitor_id: uuid.UUID | str | None) -> Vis
         return get_visitor(request)
     if user is None and visitor_id is None:
         raise ValueError("Sent without a request: pass user= or visitor_id= so the event has an owner.")
-    from recommendations.services.consent import user_opted_out
+    from recommendations.tracking.consent import user_opted_out
 
     return Visitor(
         visitor_id=uuid.UUID(str(visitor_id)) if visitor_id else None,  # type: ignore[arg-type]
@@ -155,7 +155,7 @@ def on_order_saved(
 def on_user_logged_in(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
     if request is None or not app_settings.ENABLED:
         return
-    from recommendations.services.visitors import merge_visitor
+    from recommendations.tracking.merge import merge_visitor
 
     visitor = refresh_user(request)
     if not visitor.opted_out:
@@ -170,16 +170,16 @@ def on_user_logged_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
 def on_product_changed(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
     """A saved or deleted product: drop its cached facts and display fields (title, URL, image,
     price) in this process, so the next slot reads them again."""
-    from recommendations import runtime
+    from recommendations.catalogue.products import product_cache
 
-    runtime.product_cache().invalidate(str(instance.pk))
+    product_cache().invalidate(str(instance.pk))
 
 
 def connect() -> None:
     """Connect every receiver (called from AppConfig.ready)."""
     from django.apps import apps
 
-    from recommendations.products import get_product_model
+    from recommendations.catalogue.products import get_product_model
 
     uid = "recommendations"
     signals.product_viewed.connect(on_product_viewed, dispatch_uid=f"{uid}.product_viewed")

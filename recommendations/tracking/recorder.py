@@ -15,10 +15,10 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
+from recommendations.catalogue.products import product_info, product_keys
 from recommendations.conf import app_settings
 from recommendations.ingest import writer
-from recommendations.products import product_info, product_keys
-from recommendations.tracking.schema import (
+from recommendations.schema import (
     PRODUCT_KINDS,
     EventIn,
     EventRow,

@@ -1,97 +1,12 @@
-"""Plain data shapes of the capture pipeline (no ORM)."""
+"""Deprecated: the event contract moved to :mod:`recommendations.schema` in 0.2 (re-export)."""
 
-from __future__ import annotations
+import warnings
 
-import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from recommendations.schema import *  # noqa: F403
+from recommendations.schema import EventIn, EventRow, EventValidationError, subject_key  # noqa: F401
 
-# Kinds that name a product (and so need one); others ("search") do not.
-PRODUCT_KINDS = frozenset({"view", "add_to_cart", "remove_from_cart", "purchase", "impression", "click"})
-
-# Namespace of idempotency keys derived from a client's event_id.
-EVENT_ID_NAMESPACE = uuid.UUID("6f1c2a1e-8a0e-4b61-9a43-1f0d5cf3a1b7")
-
-
-@dataclass(slots=True)
-class EventIn:
-    """One event as the shop (or the HTTP API) describes it, before validation."""
-
-    kind: str
-    product_id: str | None = None
-    user_id: str | int | None = None
-    visitor_id: uuid.UUID | None = None
-    created_at: datetime | None = None
-    query: str = ""
-    result_count: int | None = None
-    quantity: int | None = None
-    unit_price: Decimal | None = None
-    order_id: str = ""
-    slot: str = ""
-    position: int | None = None
-    token: str = ""
-    event_id: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class EventRow:
-    """A validated event, ready for the stream or the database (all ids canonical)."""
-
-    event_id: uuid.UUID
-    kind: str
-    created_at: datetime
-    source: str
-    visitor_id: uuid.UUID | None = None
-    user_id: str | None = None
-    product_id: str | None = None
-    categories: tuple[str, ...] = ()
-    query: str = ""
-    result_count: int | None = None
-    quantity: int | None = None
-    unit_price: Decimal | None = None
-    order_id: str = ""
-    slot: str = ""
-    position: int | None = None
-    token: str = ""
-    ip: str = ""
-    device: str = ""
-    context: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def subject(self) -> str:
-        """The live-state key: the user when known, else the anonymous visitor."""
-        return subject_key(self.user_id, self.visitor_id)
-
-
-def subject_key(user_id: Any, visitor_id: Any) -> str:
-    if user_id is not None and user_id != "":
-        return f"u:{user_id}"
-    if visitor_id is not None:
-        return f"v:{visitor_id}"
-    raise ValueError("An event needs a user or a visitor id.")
-
-
-def derive_event_id(client_event_id: str | None, scope: str) -> uuid.UUID:
-    """The stored idempotency key: a client's id scoped to its visitor, or a fresh one."""
-    if not client_event_id:
-        return uuid.uuid4()
-    return uuid.uuid5(EVENT_ID_NAMESPACE, f"{scope}|{client_event_id}")
-
-
-class EventValidationError(ValueError):
-    """Raised with per-item, per-field messages; nothing of the batch was written."""
-
-    def __init__(self, errors: dict[int, dict[str, str]]) -> None:
-        self.errors = errors
-        first = next(iter(errors.items()))
-        super().__init__(f"event {first[0]}: {first[1]}")
-
-    def as_list(self) -> list[dict[str, Any]]:
-        return [
-            {"index": index, "field": name, "message": message}
-            for index, fields in sorted(self.errors.items())
-            for name, message in fields.items()
-        ]
+warnings.warn(
+    "recommendations.tracking.schema is deprecated; import from recommendations.schema",
+    DeprecationWarning,
+    stacklevel=2,
+)

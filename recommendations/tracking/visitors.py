@@ -16,6 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from recommendations.conf import app_settings
+from recommendations.subjects import Subject
 
 COOKIE_SALT = "recommendations.visitor"
 REQUEST_ATTR = "recommendations_visitor"
@@ -36,6 +37,11 @@ class Visitor:
     @property
     def user_id(self) -> str | None:
         return None if self.user is None else str(self.user.pk)
+
+    @property
+    def subject(self) -> Subject:
+        """This request's shopper as the app's one :class:`~recommendations.subjects.Subject`."""
+        return Subject(user_id=self.user_id, visitor_id=self.visitor_id)
 
 
 @cache
@@ -93,7 +99,7 @@ def _opted_out(request: HttpRequest, user: Any) -> bool:
     if app_settings.HONOUR_GPC and request.META.get("HTTP_SEC_GPC") == "1":
         return True
     if user is not None:
-        from recommendations.services.consent import user_opted_out
+        from recommendations.tracking.consent import user_opted_out
 
         return user_opted_out(user)
     return False
@@ -179,3 +185,8 @@ def set_visitor_cookie(response: Any, visitor: Visitor) -> None:
         httponly=True,
         samesite=app_settings.VISITOR_COOKIE_SAMESITE,
     )
+
+
+def subject_of_request(request: HttpRequest) -> Subject:
+    """Who is asking: the request's user (preferred for history) and its visitor cookie."""
+    return get_visitor(request).subject

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from recommendations.products import ProductAdapter
+from recommendations.catalogue import ProductAdapter
 
 from .models import Product
 

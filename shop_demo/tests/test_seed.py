@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.utils import timezone
 
+from recommendations import modelstore as storage
 from recommendations.models import Event, ModelVersion
-from recommendations.services import storage
 from shop_demo.shop.models import Brand, Category, Order, OrderLine, Product
 from shop_demo.shop.seeding import seed_demo
 

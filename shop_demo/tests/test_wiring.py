@@ -21,7 +21,7 @@ def test_shop_migrations_are_current():
 
 
 def test_the_app_reads_products_through_the_shop_adapter(catalogue):
-    from recommendations.products import get_adapter
+    from recommendations.catalogue.products import get_adapter
 
     adapter = get_adapter()
     assert isinstance(adapter, ShopProductAdapter)

@@ -15,7 +15,7 @@ from recommendations.engine.stats import chi_square_balance
 from recommendations.experiments import assignment, registry
 from recommendations.experiments.report import experiment_report
 from recommendations.models import Experiment, Variant
-from recommendations.serving.types import VisitorRef
+from recommendations.subjects import Subject
 
 
 def test_bucketing_is_deterministic_and_salted():
@@ -36,22 +36,22 @@ def test_bucketing_is_balanced_on_10k_ids(weights):
 
 @pytest.mark.django_db
 def test_assignment_is_stable_from_anonymous_to_logged_in():
-    from recommendations.services.visitors import merge_visitor
+    from recommendations.tracking.merge import merge_visitor
 
     experiment = Experiment.objects.create(name="e", slot="for_you", status="running")
     for n in range(4):
         Variant.objects.create(experiment=experiment, name=f"v{n}", recipe="for_you")
     user = get_user_model().objects.create_user("shopper")
     first_device, second_device = uuid.uuid4(), uuid.uuid4()
-    anonymous = registry.variant_for("for_you", VisitorRef(None, first_device))
+    anonymous = registry.variant_for("for_you", Subject(None, first_device))
     merge_visitor(first_device, user)  # login
-    logged_in = registry.variant_for("for_you", VisitorRef(str(user.pk), first_device))
+    logged_in = registry.variant_for("for_you", Subject(str(user.pk), first_device))
     assert logged_in == anonymous
-    assert assignment.identity_of(VisitorRef(str(user.pk), first_device)) == f"v:{first_device}"
+    assert assignment.identity_of(Subject(str(user.pk), first_device)) == f"v:{first_device}"
     merge_visitor(second_device, user)  # the same user on another device: still the first visitor id
-    assert registry.variant_for("for_you", VisitorRef(str(user.pk), second_device)) == anonymous
+    assert registry.variant_for("for_you", Subject(str(user.pk), second_device)) == anonymous
     nobody_linked = get_user_model().objects.create_user("api-only")
-    assert assignment.identity_of(VisitorRef(str(nobody_linked.pk), None)) == f"u:{nobody_linked.pk}"
+    assert assignment.identity_of(Subject(str(nobody_linked.pk), None)) == f"u:{nobody_linked.pk}"
     assert assignment.identities_of_users([str(user.pk), str(nobody_linked.pk)]) == {
         str(user.pk): f"v:{first_device}",
         str(nobody_linked.pk): f"u:{nobody_linked.pk}",
@@ -60,12 +60,12 @@ def test_assignment_is_stable_from_anonymous_to_logged_in():
 
 @pytest.mark.django_db
 def test_slot_items_serves_the_variant_recipe(monkeypatch, settings):
-    import recommendations.selectors as selectors
+    import recommendations.serving.render as selectors
 
     settings.RECOMMENDATIONS_SLOTS = {"trending_b": {"sources": {"trending": 1.0}}}
     seen = []
     monkeypatch.setattr(selectors, "recommend", lambda visitor, slot, context, limit: seen.append(slot) or [])
-    visitor = VisitorRef(None, uuid.uuid4())
+    visitor = Subject(None, uuid.uuid4())
     selectors.slot_items(None, "trending", visitor=visitor)
     experiment = Experiment.objects.create(name="e", slot="trending", status="running")
     Variant.objects.create(experiment=experiment, name="a", recipe="trending")
@@ -95,8 +95,8 @@ def test_ad_slot_experiment_sets_the_ranking_policy(make_campaign, browser_reque
 
 @pytest.mark.django_db
 def test_report_counts_from_events_match_hand_computation(items):
-    from recommendations.services.events import import_events
-    from recommendations.tracking.schema import EventIn
+    from recommendations.schema import EventIn
+    from recommendations.tracking.bulk import import_events
 
     start = timezone.now() - timedelta(days=1)
     experiment = Experiment.objects.create(name="e", slot="for_you", status="running", started_at=start)

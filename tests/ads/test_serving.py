@@ -66,8 +66,8 @@ def test_ranked_by_expected_value(make_campaign, browser_request):
 
 
 def test_affinity_lifts_a_targeted_campaign(make_campaign, browser_request, item, category):
+    from recommendations.schema import EventIn
     from recommendations.tracking.recorder import record_for_request
-    from recommendations.tracking.schema import EventIn
 
     plain = make_campaign(name="plain", bid_amount=Decimal("0.60"))
     tents = make_campaign(name="tents", bid_amount=Decimal("0.50"), target_categories=[str(category.pk)])

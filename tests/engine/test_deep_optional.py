@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommendations import deep_tasks
+from recommendations import tasks
 from recommendations.engine import deep
 from recommendations.engine.deep import holdout_last_items, should_serve
 from recommendations.engine.session import Sessions
+from recommendations.training import deep as deep_tasks
 
 
 @pytest.fixture
@@ -52,7 +53,8 @@ def test_task_skips_without_torch_and_touches_nothing(monkeypatch: pytest.Monkey
     monkeypatch.setattr(deep_tasks, "visitor_sequences", fail)
     # a direct call runs the task body synchronously; no database access is allowed here either
     assert deep_tasks.train_deep_model() == {"skipped": "torch not installed"}
-    assert deep_tasks.train_deep_model.name == "recommendations.train_deep_model"
+    assert tasks.train_deep_model() == {"skipped": "torch not installed"}
+    assert tasks.train_deep_model.name == "recommendations.train_deep_model"
 
 
 def test_holdout_removes_exactly_the_targets() -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from recommendations.models import Event
-from recommendations.tracking.schema import derive_event_id
+from recommendations.schema import derive_event_id
 
 START = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

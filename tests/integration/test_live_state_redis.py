@@ -13,7 +13,7 @@ from recommendations import runtime
 from recommendations.ingest.stream import drain
 from recommendations.live import product_counters, visitor_state
 from recommendations.models import Event, VisitorLink
-from recommendations.tracking.schema import EventRow
+from recommendations.schema import EventRow
 from recommendations.tracking.visitors import get_visitor
 from tests.integration.httpclient import BROWSER_UA
 

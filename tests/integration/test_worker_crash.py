@@ -22,7 +22,7 @@ from django.db import connection
 from recommendations import runtime
 from recommendations.ingest import stream
 from recommendations.models import Event
-from recommendations.tracking.schema import EventRow
+from recommendations.schema import EventRow
 from tests.integration.conftest import backlog_of
 from tests.integration.processes import wait_for
 from tests.integration.scenario import START

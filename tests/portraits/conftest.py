@@ -11,10 +11,10 @@ from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.utils import timezone
 
-from recommendations.services.events import import_events
+from recommendations.schema import EventIn
 from recommendations.serving import bundle as bundles
 from recommendations.serving import cold
-from recommendations.tracking.schema import EventIn
+from recommendations.tracking.bulk import import_events
 from tests.serving.conftest import Shop
 
 

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from recommendations.models import Event, Portrait
-from recommendations.services import portraits as service
-from recommendations.services import training
+from recommendations.portraits import service
 from recommendations.serving.slots import recipes
+from recommendations.training import pipeline as training
 from tests.portraits.conftest import grant
 
 

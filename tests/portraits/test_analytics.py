@@ -11,10 +11,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from recommendations import selectors_analytics as analytics
-from recommendations.services import training
-from recommendations.services.events import import_events
-from recommendations.tracking.schema import EventIn
+from recommendations.analytics import dashboard as analytics
+from recommendations.schema import EventIn
+from recommendations.tracking.bulk import import_events
+from recommendations.training import pipeline as training
 from tests.portraits.conftest import grant
 
 H = timedelta(hours=1)

@@ -8,13 +8,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from recommendations import tasks
+from recommendations import taskqueue, tasks
 from recommendations.models import Portrait, TrackingPreference
-from recommendations.portraits import get_portrait
-from recommendations.services import dispatch
-from recommendations.services import portraits as service
-from recommendations.services.events import import_events
-from recommendations.tracking.schema import EventIn
+from recommendations.portraits import get_portrait, service
+from recommendations.schema import EventIn
+from recommendations.tracking.bulk import import_events
 from tests.portraits.conftest import anonymous_views
 
 
@@ -72,9 +70,13 @@ def test_segment_thresholds_come_from_settings(camper, settings):
 def test_debounced_rebuild_enqueues_once_per_subject_window(camper, monkeypatch, settings):
     settings.RECOMMENDATIONS_PORTRAIT_DEBOUNCE_SECONDS = 30
     sent = []
-    monkeypatch.setattr(dispatch, "eager", lambda: False)
+    monkeypatch.setattr(taskqueue, "eager", lambda: False)
+    # portraits send the task by name (they never import the task module): the registered task's
+    # apply_async receives the call
     monkeypatch.setattr(
-        tasks.rebuild_portrait, "apply_async", lambda args, countdown: sent.append((args, countdown))
+        tasks.rebuild_portrait,
+        "apply_async",
+        lambda args=None, kwargs=None, countdown=None, **options: sent.append((tuple(args), countdown)),
     )
     subject = f"u:{camper.pk}"
     for _ in range(3):
@@ -93,7 +95,7 @@ def test_eager_mode_rebuilds_on_read_after_new_events(camper, shop):
     rows = [EventIn(kind="view", product_id=str(shop.b[1].pk), user_id=camper.pk, created_at=timezone.now())]
     import_events(rows)
     assert get_portrait(camper).n_events == 7  # not scheduled: the stored row is served
-    from recommendations.tracking.schema import subject_key
+    from recommendations.schema import subject_key
 
     assert service.schedule([subject_key(camper.pk, None)]) == 0  # eager: marked stale
     assert get_portrait(camper).n_events == 8

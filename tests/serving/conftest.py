@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from recommendations.services.events import import_events
+from recommendations.schema import EventIn
 from recommendations.serving import bundle as bundles
 from recommendations.serving import cold
-from recommendations.tracking.schema import EventIn
+from recommendations.tracking.bulk import import_events
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommendations.engine.itemknn import ItemKNN
+from recommendations.engine.similarity import assemble_triples, chunk_bounds, knn_block, prepare
 from recommendations.schedules import beat_schedule
-from recommendations.services.events import import_events
-from recommendations.services.similarity import assemble_triples, chunk_bounds, knn_block, prepare
-from recommendations.serving import VisitorRef, recommend
+from recommendations.serving import recommend
+from recommendations.subjects import Subject
+from recommendations.tracking.bulk import import_events
 
 
 def test_cold_start_without_models_returns_live_trending_then_catalogue(shop):
@@ -19,16 +20,14 @@ def test_cold_start_without_models_returns_live_trending_then_catalogue(shop):
     visitor = uuid.uuid4()
     import_events([shop.event("view", shop.b[6], uuid.uuid4()) for _ in range(3)])
     import_events([shop.event("view", shop.a[5], visitor)])
-    recs = recommend(VisitorRef(None, visitor), "for_you", limit=5)
+    recs = recommend(Subject(None, visitor), "for_you", limit=5)
     # the just-viewed product is left to the recently-viewed slot (for_you's exclude_recent)
     assert str(shop.a[5].pk) not in [r.product_id for r in recs]
     assert str(shop.b[6].pk) in [r.product_id for r in recs]
     assert all(r.reason for r in recs)
     for slot in ("similar", "bought_together", "cart", "trending", "search"):
-        assert recommend(VisitorRef(None, visitor), slot, {"product": str(shop.a[0].pk)})
-    assert [r.product_id for r in recommend(VisitorRef(None, visitor), "recently_viewed")] == [
-        str(shop.a[5].pk)
-    ]
+        assert recommend(Subject(None, visitor), slot, {"product": str(shop.a[0].pk)})
+    assert [r.product_id for r in recommend(Subject(None, visitor), "recently_viewed")] == [str(shop.a[5].pk)]
 
 
 def _random_matrix(seed: int = 3) -> sp.csr_matrix:

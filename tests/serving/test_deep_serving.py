@@ -6,17 +6,19 @@ import pytest
 
 pytest.importorskip("torch")
 
+from recommendations import modelstore as storage
 from recommendations.engine import deep
 from recommendations.models import ModelVersion
-from recommendations.services import storage, training
-from recommendations.serving import VisitorRef, deep_source, recommend
 from recommendations.serving import bundle as bundles
+from recommendations.serving import deep_source, recommend
 from recommendations.serving.visitor import gather
+from recommendations.subjects import Subject
+from recommendations.training import pipeline as training
 
 
 @pytest.fixture
 def trained_with_deep(shop):
-    from recommendations.deep_tasks import train_and_evaluate
+    from recommendations.training.deep import train_and_evaluate
 
     visitors = shop.history()
     training.rebuild()
@@ -39,7 +41,7 @@ def _set_gate(passed: bool) -> None:
 def test_gate_decides_whether_the_deep_source_scores(trained_with_deep):
     _, visitors, result = trained_with_deep
     assert "serve" in result
-    visitor = VisitorRef(None, visitors[0])
+    visitor = Subject(None, visitors[0])
     facts = gather(visitor, bundles.current())
     _set_gate(False)
     assert deep_source.deep_scores(bundles.current(), facts) is None
@@ -53,7 +55,7 @@ def test_gate_decides_whether_the_deep_source_scores(trained_with_deep):
 def test_a_slot_serves_deep_items_only_when_the_gate_passed(trained_with_deep, settings):
     _, visitors, _ = trained_with_deep
     settings.RECOMMENDATIONS_SLOTS = {"next_up": {"sources": {"deep": 1.0}, "fallbacks": []}}
-    visitor = VisitorRef(None, visitors[0])
+    visitor = Subject(None, visitors[0])
     _set_gate(False)
     assert recommend(visitor, "next_up", limit=5) == []
     _set_gate(True)

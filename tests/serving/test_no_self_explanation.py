@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from recommendations.services import training
-from recommendations.services.events import import_events
-from recommendations.serving import VisitorRef, recommend
+from recommendations.serving import recommend
+from recommendations.subjects import Subject
+from recommendations.tracking.bulk import import_events
+from recommendations.training import pipeline as training
 
 
 def test_for_you_never_recommends_the_just_viewed_product_because_of_itself(shop):
@@ -16,7 +17,7 @@ def test_for_you_never_recommends_the_just_viewed_product_because_of_itself(shop
         for last in group[:4]:
             visitor = uuid.uuid4()
             import_events([shop.event("view", group[5], visitor), shop.event("view", last, visitor)])
-            recs = recommend(VisitorRef(None, visitor), "for_you", limit=16)
+            recs = recommend(Subject(None, visitor), "for_you", limit=16)
             assert recs
             for rec in recs:
                 assert not (rec.reason_code == "session" and rec.product_id in rec.evidence), rec

@@ -15,10 +15,11 @@ from django.utils import timezone
 from recommendations import runtime
 from recommendations.live import visitor_state
 from recommendations.models import DailyEventCount, Event, ModelPart, VisitorLink
-from recommendations.services import privacy, training
-from recommendations.services.events import import_events
-from recommendations.services.storage import unpack
-from recommendations.tracking.schema import EventIn
+from recommendations.modelstore import unpack
+from recommendations.privacy import service as privacy
+from recommendations.schema import EventIn
+from recommendations.tracking.bulk import import_events
+from recommendations.training import pipeline as training
 
 API = "/api/recommendations"
 

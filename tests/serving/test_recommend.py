@@ -7,10 +7,13 @@ import uuid
 import pytest
 from django.core.management import call_command
 
+from recommendations import modelstore as storage
+from recommendations import tasks as dispatch
 from recommendations.models import ActiveModel, ModelVersion
-from recommendations.services import dispatch, storage, training
-from recommendations.services.events import import_events
-from recommendations.serving import Recommendation, VisitorRef, recommend
+from recommendations.serving import Recommendation, recommend
+from recommendations.subjects import Subject
+from recommendations.tracking.bulk import import_events
+from recommendations.training import pipeline as training
 
 SLOTS = ["for_you", "similar", "bought_together", "cart", "trending", "recently_viewed", "search"]
 
@@ -36,7 +39,7 @@ def test_rebuild_through_celery_activates_a_ready_version(trained):
 def test_disjoint_taste_groups_get_their_own_items(trained):
     shop, visitors = trained
     for visitor, own, other in ((visitors[0], shop.a, shop.b), (visitors[-1], shop.b, shop.a)):
-        recs = recommend(VisitorRef(None, visitor), "for_you", limit=4)
+        recs = recommend(Subject(None, visitor), "for_you", limit=4)
         assert len(recs) == 4
         assert set(_ids(recs)) <= shop.ids(own)
         assert not set(_ids(recs)) & shop.ids(other)
@@ -52,7 +55,7 @@ def test_similar_and_bought_together_stay_in_the_group(trained):
 
 def test_last_click_changes_for_you_without_a_rebuild(trained):
     shop, visitors = trained
-    visitor = VisitorRef(None, visitors[0])  # a camping shopper
+    visitor = Subject(None, visitors[0])  # a camping shopper
     before = recommend(visitor, "for_you", limit=3)
     assert set(_ids(before)) <= shop.ids(shop.a)
     version = storage.active_version_id()
@@ -80,7 +83,7 @@ def test_filters_purchased_in_cart_unavailable_and_excluded(trained):
     banned = {str(shop.a[i].pk) for i in (1, 2, 3, 4)}
     for slot in ("for_you", "similar", "bought_together", "cart", "search"):
         recs = recommend(
-            VisitorRef(None, visitor),
+            Subject(None, visitor),
             slot,
             {"product": str(shop.a[0].pk), "exclude": [str(shop.a[4].pk)], "query": "tent"},
             limit=16,
@@ -92,18 +95,18 @@ def test_every_item_has_a_reason_in_every_slot(trained):
     shop, visitors = trained
     context = {"product": str(shop.a[0].pk), "cart": [str(shop.a[1].pk)], "query": "pan"}
     for slot in SLOTS:
-        recs = recommend(VisitorRef(None, visitors[1]), slot, context)
+        recs = recommend(Subject(None, visitors[1]), slot, context)
         assert recs, slot
         assert all(r.reason and r.reason_code and r.source for r in recs), slot
         assert len(set(_ids(recs))) == len(recs)
-    viewed = [r for r in recommend(VisitorRef(None, visitors[1]), "for_you") if r.reason_code == "viewed"]
+    viewed = [r for r in recommend(Subject(None, visitors[1]), "for_you") if r.reason_code == "viewed"]
     assert viewed
     assert all(r.evidence and r.reason.startswith("Because you viewed Tent") for r in viewed)
 
 
 def test_category_and_price_constraints(trained):
     shop, visitors = trained
-    recs = recommend(VisitorRef(None, visitors[0]), "trending", {"category": shop.outdoor.pk})
+    recs = recommend(Subject(None, visitors[0]), "trending", {"category": shop.outdoor.pk})
     assert recs
     assert set(_ids(recs)) <= shop.ids(shop.a)
     cheap = recommend(None, "trending", {"max_price": 24})
@@ -124,7 +127,7 @@ def test_unknown_slot_names_the_valid_ones(trained):
 def test_a_failed_build_never_replaces_the_active_version(trained, monkeypatch):
     _shop, visitors = trained
     good = storage.active_version_id()
-    expected = _ids(recommend(VisitorRef(None, visitors[0]), "for_you"))
+    expected = _ids(recommend(Subject(None, visitors[0]), "for_you"))
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full halfway")
@@ -138,7 +141,7 @@ def test_a_failed_build_never_replaces_the_active_version(trained, monkeypatch):
     assert failed.parts.exists()  # it was half written ...
     storage.clear_cache()
     assert storage.active_version_id() == good  # ... and never served
-    assert _ids(recommend(VisitorRef(None, visitors[0]), "for_you")) == expected
+    assert _ids(recommend(Subject(None, visitors[0]), "for_you")) == expected
 
 
 def test_swap_is_seen_and_old_versions_are_pruned(trained, settings):
@@ -151,7 +154,7 @@ def test_swap_is_seen_and_old_versions_are_pruned(trained, settings):
 
 def test_query_count_is_bounded_once_models_are_cached(trained, django_assert_max_num_queries):
     shop, visitors = trained
-    visitor = VisitorRef(None, visitors[2])
+    visitor = Subject(None, visitors[2])
     for slot in SLOTS:
         recommend(visitor, slot, {"product": str(shop.a[0].pk)})  # warm: model + product info
     with django_assert_max_num_queries(0):

@@ -18,10 +18,11 @@ from recommendations.api.recommendation_serializers import (
     item_dicts,
     slot_query,
 )
-from recommendations.selectors import slot_items
-from recommendations.services import training
-from recommendations.services.events import import_events
-from recommendations.serving import VisitorRef, recommend
+from recommendations.serving import recommend
+from recommendations.serving.render import slot_items
+from recommendations.subjects import Subject
+from recommendations.tracking.bulk import import_events
+from recommendations.training import pipeline as training
 
 
 @pytest.fixture
@@ -31,10 +32,10 @@ def trained(shop):
     return shop, visitors
 
 
-def _viewer(shop, items) -> VisitorRef:
+def _viewer(shop, items) -> Subject:
     visitor = uuid.uuid4()
     import_events([shop.event("view", item, visitor) for item in items])
-    return VisitorRef(None, visitor)
+    return Subject(None, visitor)
 
 
 def test_slot_items_cost_no_query_and_the_product_one_query_for_the_whole_slot(

@@ -11,8 +11,8 @@ from django.test import RequestFactory
 
 from recommendations.attribution import unsign
 from recommendations.models import Event
-from recommendations.services import training
 from recommendations.tracking.visitors import get_visitor
+from recommendations.training import pipeline as training
 
 API = "/api/recommendations"
 
@@ -172,7 +172,7 @@ def test_every_tag_renders_before_any_model_is_trained(shop, client, browser_ua)
 
 
 def test_a_failing_slot_renders_nothing_and_never_breaks_the_page(trained, monkeypatch, caplog, settings):
-    from recommendations import selectors
+    from recommendations.serving import render as selectors
 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")

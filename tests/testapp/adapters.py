@@ -1,4 +1,4 @@
-from recommendations.products import ProductAdapter
+from recommendations.catalogue import ProductAdapter
 
 
 class ItemAdapter(ProductAdapter):

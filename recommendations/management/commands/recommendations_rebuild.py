@@ -20,7 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-items", type=int, default=None, help="Items per similarity chunk.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from recommendations.services import dispatch, storage, training
+        from recommendations import modelstore as storage
+        from recommendations import tasks as dispatch
+        from recommendations.training import pipeline as training
 
         started = time.perf_counter()
         if options["celery"]:

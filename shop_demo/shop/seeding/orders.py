@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from recommendations.tracking.schema import EventIn
+from recommendations.schema import EventIn
 
 from ..models import Order, OrderLine
 from .catalogue import CataloguePlan

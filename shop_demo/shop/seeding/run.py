@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from recommendations import modelstore as storage
+from recommendations import tasks as dispatch
 from recommendations.models import Event
-from recommendations.services import dispatch, storage
-from recommendations.services.events import import_events
+from recommendations.tracking.bulk import import_events
 
 from ..models import Brand, Category, Order, Product
 from . import catalogue, history, orders, shoppers

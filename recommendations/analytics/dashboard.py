@@ -22,7 +22,7 @@ from django.db.models.functions import TruncDate
 
 from recommendations.conf import app_settings
 from recommendations.models import ActiveModel, DailyEventCount, Event
-from recommendations.tracking.schema import subject_key
+from recommendations.schema import subject_key
 
 # (subject, product id, timestamp, slot, source) of a click; (subject, product id, timestamp, revenue)
 Click = tuple[str, str, datetime, str, str]

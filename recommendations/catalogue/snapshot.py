@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from recommendations.catalogue.products import get_adapter
 from recommendations.engine.interactions import IdIndex
-from recommendations.products import get_adapter
 
 
 def category_labels(product: Any, path: list[str]) -> list[str]:

@@ -10,8 +10,8 @@ from decimal import Decimal
 import numpy as np
 from django.core.cache import cache
 
-from recommendations.products import get_adapter, pk_values
-from recommendations.services.catalogue import category_labels
+from recommendations.catalogue.products import get_adapter, pk_values
+from recommendations.catalogue.snapshot import category_labels
 
 PRICES_KEY = "portrait:catalogue-prices"
 PRICES_SECONDS = 3600

@@ -18,8 +18,8 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from recommendations import runtime
 from recommendations.conf import app_settings
+from recommendations.connections import redis_client
 from recommendations.models import ActiveModel, ModelPart, ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def _redis_key(kind: str) -> str:
 def _publish(kind: str, version_id: int) -> None:
     with _lock:
         _active[kind] = (time.monotonic(), version_id)
-    client = runtime.redis_client()
+    client = redis_client()
     if client is not None:
         try:
             client.set(_redis_key(kind), version_id)
@@ -117,7 +117,7 @@ def _publish(kind: str, version_id: int) -> None:
 
 
 def _read_active(kind: str) -> int | None:
-    client = runtime.redis_client()
+    client = redis_client()
     if client is not None:
         try:
             value = client.get(_redis_key(kind))

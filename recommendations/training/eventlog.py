@@ -18,7 +18,7 @@ from recommendations.conf import app_settings
 from recommendations.engine.base import EventLog
 from recommendations.engine.interactions import IdIndex
 from recommendations.models import Event
-from recommendations.tracking.schema import subject_key
+from recommendations.schema import subject_key
 
 
 @dataclass(frozen=True)

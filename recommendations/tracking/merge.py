@@ -7,9 +7,10 @@ from typing import Any
 
 from django.db import transaction
 
-from recommendations import runtime, signals
+from recommendations import signals
+from recommendations.live import get_live_store
 from recommendations.models import Event, VisitorLink
-from recommendations.tracking.schema import subject_key
+from recommendations.schema import subject_key
 
 
 def merge_visitor(visitor_id: uuid.UUID, user: Any) -> int:
@@ -21,6 +22,6 @@ def merge_visitor(visitor_id: uuid.UUID, user: Any) -> int:
     with transaction.atomic():
         VisitorLink.objects.update_or_create(visitor_id=visitor_id, defaults={"user": user})
         merged = Event.objects.filter(visitor_id=visitor_id, user__isnull=True).update(user=user)
-    runtime.live_store().merge(subject_key(None, visitor_id), subject_key(user.pk, None))
+    get_live_store().merge(subject_key(None, visitor_id), subject_key(user.pk, None))
     signals.visitor_merged.send(sender=VisitorLink, visitor_id=visitor_id, user=user, events_merged=merged)
     return merged

@@ -28,12 +28,13 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from recommendations import runtime
+from recommendations import taskqueue
 from recommendations.conf import app_settings
+from recommendations.connections import redis_client
 from recommendations.engine import portrait as engine
 from recommendations.models import Event, Portrait, TrackingPreference
-from recommendations.services.portrait_facts import catalogue_prices, product_facts
-from recommendations.tracking.schema import subject_key
+from recommendations.portraits.facts import catalogue_prices, product_facts
+from recommendations.schema import subject_key
 
 logger = logging.getLogger(__name__)
 
@@ -294,7 +295,7 @@ def _flag_key(name: str, subject: str) -> str:
 def _claim(subject: str, seconds: int) -> bool:
     """True for the first caller within ``seconds`` (one rebuild per subject per window)."""
     key = _flag_key("scheduled", subject)
-    client = runtime.redis_client()
+    client = redis_client()
     if client is not None:
         try:
             return bool(client.set(key, "1", nx=True, ex=max(seconds, 1) + 60))
@@ -305,7 +306,7 @@ def _claim(subject: str, seconds: int) -> bool:
 
 def _clear_flags(subject: str) -> None:
     keys = [_flag_key("scheduled", subject), _flag_key("stale", subject)]
-    client = runtime.redis_client()
+    client = redis_client()
     if client is not None:
         try:
             client.delete(*keys)
@@ -321,19 +322,15 @@ def is_stale(subject: str) -> bool:
 
 def schedule(subjects: Iterable[str]) -> int:
     """Debounced rebuild of each subject after new events; returns tasks enqueued."""
-    from recommendations.services.dispatch import eager
-
     delay = int(app_settings.PORTRAIT_DEBOUNCE_SECONDS)
-    if eager():
+    if taskqueue.eager():
         for subject in set(subjects):
             cache.set(_flag_key("stale", subject), 1, timeout=None)
         return 0
-    from recommendations import tasks
-
     enqueued = 0
     for subject in sorted(set(subjects)):
         if _claim(subject, delay):
-            tasks.rebuild_portrait.apply_async((subject,), countdown=delay)
+            taskqueue.send("recommendations.rebuild_portrait", subject, countdown=delay)
             enqueued += 1
     return enqueued
 

@@ -31,7 +31,7 @@ from recommendations.models import Portrait
 def get_portrait(user: Any = None, *, visitor_id: Any = None, refresh: bool = False) -> Portrait | None:
     """The portrait of a user (preferred) or an anonymous visitor; ``refresh=True`` recomputes it
     now. Returns ``None`` for an opted-out user or a subject without events."""
-    from recommendations.services import portraits
+    from recommendations.portraits import service as portraits
 
     if user is not None and not getattr(user, "is_authenticated", True):
         user = None

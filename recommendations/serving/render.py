@@ -14,11 +14,12 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from recommendations import attribution
+from recommendations.catalogue.products import get_adapter, get_product_model, product_display
 from recommendations.experiments.registry import recipe_for
-from recommendations.products import get_adapter, get_product_model, product_display
-from recommendations.serving import VisitorRef, recommend
+from recommendations.serving import recommend
+from recommendations.subjects import Subject
 from recommendations.tracking.middleware import TOKEN_PARAM
-from recommendations.tracking.visitors import get_visitor
+from recommendations.tracking.visitors import get_visitor, subject_of_request
 
 logger = logging.getLogger(__name__)
 _PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_.~:-]*")
@@ -82,14 +83,14 @@ def slot_items(
     *,
     context: dict[str, Any] | None = None,
     limit: int | None = None,
-    visitor: VisitorRef | None = None,
+    visitor: Subject | None = None,
 ) -> list[SlotItem]:
     """Recommended products for the visitor behind ``request`` (or the explicit ``visitor``;
     neither, or a visitor who opted out: non-personal). Display fields come from the process
     cache the serving core has just filled, so this costs no query beyond the serving core's
     cached reads; reading an item's ``product`` costs one query for the whole slot."""
     if visitor is None and request is not None and not get_visitor(request).opted_out:
-        visitor = VisitorRef.from_request(request)  # opted-out visitors get non-personal slots only
+        visitor = subject_of_request(request)  # opted-out visitors get non-personal slots only
     # A running experiment on this slot serves the visitor's variant recipe; items keep ``slot``.
     recommendations = recommend(visitor, recipe_for(slot, visitor), context or {}, limit)
     if not recommendations:

@@ -1,7 +1,7 @@
 """Fit every serving model from a training log and turn each into storable arrays (one part each).
 
 Pure glue: settings in, engine calls, arrays out. Item-kNN is not here: it is built in chunks by
-:mod:`recommendations.services.training` so several workers can share it.
+:mod:`recommendations.training.pipeline` so several workers can share it.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from recommendations.engine.content import ContentModel
 from recommendations.engine.ease import EASE, choose_item_model
 from recommendations.engine.popularity import trending
 from recommendations.engine.session import Sessions
-from recommendations.services.eventlog import TrainingLog
-from recommendations.services.similarity import (
+from recommendations.engine.similarity import (
     assemble_triples,
     content_neighbours,
     csr_arrays,
     topk_dense,
     topk_per_row,
 )
+from recommendations.training.eventlog import TrainingLog
 
 Arrays = dict[str, np.ndarray]
 

@@ -1,11 +1,12 @@
-"""Celery task of the optional deep sequential model (``pip install recommendations[deep]``).
+"""Training of the optional deep sequential model (``pip install recommendations[deep]``).
 
 :func:`train_deep_model` reads the ``Event`` table into per-visitor sequences, holds out the last
 item of the most recent sessions, trains the GRU model and the non-deep session blend on the rest,
 evaluates both on the holdout and stores a ``deep_sequential`` model version (the model bytes, the
 item ids and both sets of metrics, plus the gate decision on MRR@20). Serving decides per slot with
 :func:`recommendations.engine.deep.should_serve` on the stored metrics. Without PyTorch the task
-returns ``{"skipped": "torch not installed"}`` and touches nothing.
+returns ``{"skipped": "torch not installed"}`` and touches nothing. The Celery task
+``recommendations.train_deep_model`` (:mod:`recommendations.tasks`) calls :func:`train_deep_model`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import logging
 from typing import Any
 
 import numpy as np
-from celery import shared_task
 
+from recommendations import modelstore as storage
 from recommendations.engine import deep
+from recommendations.engine.session import SequenceBlend, Sessions, Transitions
+from recommendations.models import Event
+from recommendations.offline.algorithms import SESSION_WEIGHTS, stan
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +29,6 @@ SKIPPED = {"skipped": "torch not installed"}
 
 def visitor_sequences() -> tuple[list[str], list[list[int]], list[list[float]]]:
     """Product ids (index -> id) and each visitor's item indices and timestamps, oldest first."""
-    from recommendations.models import Event
-
     rows = (
         Event.objects.filter(product__isnull=False, visitor_id__isnull=False)
         .order_by("visitor_id", "created_at", "id")
@@ -48,9 +50,6 @@ def visitor_sequences() -> tuple[list[str], list[list[int]], list[list[float]]]:
 
 def _session_blend() -> Any:
     """The non-deep session blend, with the production hybrid's session weights."""
-    from recommendations.engine.session import SequenceBlend, Transitions
-    from recommendations.offline.algorithms import SESSION_WEIGHTS, stan
-
     return SequenceBlend(
         [(stan(), SESSION_WEIGHTS["stan"]), (Transitions(steps=10), SESSION_WEIGHTS["sequential_rules"])]
     )
@@ -59,8 +58,6 @@ def _session_blend() -> Any:
 def _store(
     item_ids: list[str], model: deep.GRU4Rec, metrics: dict[str, Any], n_events: int, n_visitors: int
 ) -> int:
-    from recommendations.services import storage
-
     version = storage.create_version(deep.KIND)
     try:
         arrays = {
@@ -88,8 +85,6 @@ def train_and_evaluate(
     """Train deep vs blend on the Event table, evaluate on the holdout, optionally store the version."""
     if not deep.is_available():
         return dict(SKIPPED)
-    from recommendations.engine.session import Sessions
-
     item_ids, items, stamps = visitor_sequences()
     if not item_ids or not any(len(seq) >= 2 for seq in items):
         return {"skipped": "not enough events"}
@@ -112,7 +107,6 @@ def train_and_evaluate(
     return result
 
 
-@shared_task(name="recommendations.train_deep_model")
 def train_deep_model(holdout_sessions: int = 1000) -> dict[str, Any]:
     """Train and gate the deep model; ``{"skipped": ...}`` when torch is missing, never raises for it."""
     return train_and_evaluate(holdout_sessions=holdout_sessions)

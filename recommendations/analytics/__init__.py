@@ -1,0 +1,1 @@
+"""Analytics: the admin dashboard's read model (:mod:`.dashboard`)."""
