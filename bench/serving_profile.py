@@ -48,7 +48,7 @@ def layers(
     blocks: int = 6,
 ) -> dict[str, float]:
     """Median ms per call of each layer, alternating blocks over ``visitors``."""
-    from recommendations.api.recommendation_serializers import item_dicts
+    from recommendations.api.slots import item_dicts
     from recommendations.serving import recommend
     from recommendations.serving.render import slot_items
     from recommendations.subjects import Subject

@@ -14,6 +14,9 @@ from recommendations.subjects import subject_key
 # Kinds that name a product (and so need one); others ("search") do not.
 PRODUCT_KINDS = frozenset({"view", "add_to_cart", "remove_from_cart", "purchase", "impression", "click"})
 
+# Largest JSON ``context`` an event may carry (serialised), whatever path it arrives by.
+MAX_CONTEXT_BYTES = 2048
+
 # Namespace of idempotency keys derived from a client's event_id.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c2a1e-8a0e-4b61-9a43-1f0d5cf3a1b7")
 

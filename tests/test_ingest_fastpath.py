@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from recommendations import runtime
-from recommendations.api.serializers import EventSerializer
-from recommendations.api.validation import parse_event, parse_events
+from recommendations.api.event_parsing import parse_event, parse_events
+from recommendations.api.events import EventSerializer
 from recommendations.ingest.database import insert_rows
 from recommendations.live import product_counters, visitor_state
 from recommendations.models import Event

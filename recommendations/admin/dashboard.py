@@ -19,17 +19,10 @@ from django.utils.translation import gettext_lazy as _
 
 from recommendations.admin import charts
 from recommendations.analytics import dashboard as analytics
-from recommendations.catalogue.products import get_adapter, get_product_model
+from recommendations.catalogue.products import product_titles
 from recommendations.models import AnalyticsDashboard
 
 PERIODS = (7, 30, 90)
-
-
-def _titles(ids: list[str]) -> dict[str, str]:
-    adapter = get_adapter()
-    pk_field = get_product_model()._meta.pk
-    keys = [pk_field.to_python(i) for i in ids]
-    return {str(p.pk): adapter.title(p) for p in adapter.queryset().filter(pk__in=keys)}
 
 
 def dashboard_context(days: int) -> dict[str, Any]:
@@ -41,7 +34,7 @@ def dashboard_context(days: int) -> dict[str, Any]:
     series = {kind: [counts.get(d, 0) for d in day_list] for kind, counts in per_day.items()}
     performance = analytics.slot_performance(since, now)
     top = analytics.top_products(now - timedelta(days=min(days, 7)))
-    titles = _titles([row["product_id"] for row in top])
+    titles = product_titles([row["product_id"] for row in top])
     models = analytics.model_freshness()
     for row in models:
         row["age"] = now - row["finished_at"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from recommendations.catalogue.products import get_adapter, pk_values
+from recommendations.catalogue.products import product_titles
 from recommendations.serving import Recommendation, recommend
 from recommendations.serving.slots import recipes
 from recommendations.subjects import Subject
@@ -36,12 +36,6 @@ class SlotWhy:
     error: str = ""
 
 
-def _titles(ids: set[str]) -> dict[str, str]:
-    adapter = get_adapter()
-    # category ids in evidence are not product keys: pk_values() leaves them out
-    return {str(p.pk): adapter.title(p) for p in adapter.queryset().filter(pk__in=pk_values(ids))}
-
-
 def why(visitor: Subject, limit: int | None = None) -> list[SlotWhy]:
     """Every configured slot's current recommendations for ``visitor``."""
     raw: dict[str, list[Recommendation]] = {}
@@ -54,7 +48,7 @@ def why(visitor: Subject, limit: int | None = None) -> list[SlotWhy]:
             raw[slot], errors[slot] = [], f"{type(exc).__name__}: {exc}"
     ids = {rec.product_id for recs in raw.values() for rec in recs}
     ids |= {e for recs in raw.values() for rec in recs for e in rec.evidence}
-    titles = _titles(ids)
+    titles = product_titles(ids)
     return [
         SlotWhy(
             slot=slot,

@@ -255,6 +255,13 @@ class ProductInfoCache:
         return out
 
 
+def product_titles(ids: Iterable[str]) -> dict[str, str]:
+    """Product id -> title for the ids that name a product (one query); others (a category id in
+    evidence, an ad click without a product, a malformed key) are left out, never an error."""
+    adapter = get_adapter()
+    return {str(p.pk): adapter.title(p) for p in adapter.queryset().filter(pk__in=pk_values(ids))}
+
+
 @built_from("PRODUCT_MODEL", "PRODUCT_ADAPTER", "PRODUCT_INFO_TTL_SECONDS")
 def product_cache() -> ProductInfoCache:
     """The process-wide cache of product facts and display fields."""

@@ -12,7 +12,7 @@ from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
 from recommendations import attribution
-from recommendations.api.recommendation_serializers import (
+from recommendations.api.slots import (
     RecommendedItemSerializer,
     SlotQuerySerializer,
     item_dicts,

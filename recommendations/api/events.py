@@ -1,15 +1,32 @@
+"""``POST events/``: the ingest endpoint, its serializers (the OpenAPI contract) and result.
+
+The hot path parses with :mod:`.event_parsing` (same rules as :class:`EventSerializer`, no DRF
+field machinery); the serializers describe the contract for the schema and third-party clients.
+"""
+
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 from typing import Any
 
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from recommendations.api.schema import extend_schema_field
-from recommendations.schema import EventIn
-
-MAX_CONTEXT_BYTES = 2048
+from recommendations.api.authentication import BeaconSessionAuthentication
+from recommendations.api.errors import error_response
+from recommendations.api.event_parsing import parse_events
+from recommendations.api.schema import extend_schema, extend_schema_field
+from recommendations.api.throttling import VisitorEventThrottle
+from recommendations.conf import app_settings
+from recommendations.models import Event
+from recommendations.schema import MAX_CONTEXT_BYTES, EventIn, EventValidationError
+from recommendations.tracking.recorder import record
+from recommendations.tracking.visitors import get_visitor, is_bot, set_visitor_cookie
 
 
 @extend_schema_field({"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}]})
@@ -125,5 +142,65 @@ class IngestResultSerializer(serializers.Serializer):
     skipped = serializers.CharField(required=False, help_text="Why nothing was stored, e.g. 'opted_out'.")
 
 
-class ConsentSerializer(serializers.Serializer):
-    opt_out = serializers.BooleanField()
+class EventIngestView(APIView):
+    """``POST`` one event (a JSON object) or a batch (a JSON array, or ``{"events": [...]}``).
+
+    The batch is all-or-nothing: if any item is invalid the response is 400 with one entry per
+    bad field (``{"index", "field", "message"}``) and nothing is stored. Retrying events that carry
+    an ``event_id`` is safe: they are stored once (``duplicates`` counts the repeats). Clients whose
+    User-Agent declares a bot get 202 with ``"skipped": "bot"`` and nothing is stored.
+    """
+
+    authentication_classes = [BeaconSessionAuthentication]
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
+    throttle_classes = [VisitorEventThrottle]
+
+    @extend_schema(
+        request=EventSerializer(many=True),
+        responses={202: IngestResultSerializer, 400: None, 413: None, 415: None, 429: None},
+        description='One event object, an array of up to 500, or {"events": [...]}; all-or-nothing.',
+    )
+    def post(self, request: Request) -> Response:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > app_settings.MAX_BODY_BYTES:
+            return error_response(
+                "too_large", f"Request body is larger than {app_settings.MAX_BODY_BYTES} bytes.", 413
+            )
+        payload = request.data
+        if isinstance(payload, dict) and "events" in payload and set(payload) == {"events"}:
+            payload = payload["events"]
+        items = payload if isinstance(payload, list) else [payload]
+        if len(items) > app_settings.MAX_BATCH_SIZE:
+            return error_response(
+                "batch_too_large",
+                f"A batch holds at most {app_settings.MAX_BATCH_SIZE} events; this one has {len(items)}.",
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        if not items:
+            return error_response("empty", "No events in the request.", 400)
+        events, errors = parse_events(items)
+        if errors:
+            return error_response("invalid", "Some events are invalid; none were stored.", 400, errors=errors)
+        user_agent = request.META.get("HTTP_USER_AGENT", "")
+        if user_agent and is_bot(user_agent):
+            # A declared crawler or monitor; an empty User-Agent is a server-side client and counts.
+            return Response(
+                {"accepted": 0, "duplicates": 0, "skipped": "bot"}, status=status.HTTP_202_ACCEPTED
+            )
+        visitor = get_visitor(request._request)
+        try:
+            result = record(events, source=Event.Source.API, visitor=visitor)
+        except EventValidationError as exc:
+            return error_response(
+                "invalid", "Some events are invalid; none were stored.", 400, errors=exc.as_list()
+            )
+        body = {"accepted": result.accepted, "duplicates": result.duplicates}
+        if result.skipped:
+            body["skipped"] = result.skipped
+        response = Response(body, status=status.HTTP_202_ACCEPTED)
+        if visitor.set_cookie and not visitor.opted_out:
+            # Any client that posts events gets a visitor id, so its retries share one scope.
+            set_visitor_cookie(response, visitor)
+            visitor.set_cookie = False
+        return response

@@ -1,6 +1,6 @@
 """Field validation of client events posted to the ingest API, written by hand for speed.
 
-Accepts exactly what :class:`recommendations.api.serializers.EventSerializer` describes (that
+Accepts exactly what :class:`recommendations.api.events.EventSerializer` describes (that
 serializer stays the OpenAPI description of an event): the same field types, coercions (numbers as
 strings, ``"5.0"`` as an integer, trimmed strings), limits and null/blank rules, and unknown fields
 are rejected. DRF builds and runs a dozen field objects per event, which cost ~200 µs per event; this
@@ -16,9 +16,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from recommendations.schema import EventIn
+from recommendations.schema import MAX_CONTEXT_BYTES, EventIn
 
-MAX_CONTEXT_BYTES = 2048
 _MAX_NUMBER_STRING = 1000  # DRF's MAX_STRING_LENGTH for numeric input
 _TRAILING_ZEROS = re.compile(r"\.0*\s*$")  # "5.0" and 5.0 are the integer 5 (as in DRF)
 _DECIMAL_INFINITIES = (decimal.Decimal("Inf"), decimal.Decimal("-Inf"))
