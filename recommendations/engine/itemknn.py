@@ -54,6 +54,35 @@ def bm25_weight(interactions: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -
     return out.astype(np.float32)
 
 
+def weigh(
+    matrix: sp.csr_matrix,
+    similarity: Similarity,
+    alpha: float = 0.5,
+    shrink: float = 0.0,
+    bm25_k1: float = 1.2,
+    bm25_b: float = 0.75,
+) -> tuple[sp.csr_matrix, np.ndarray | None, np.ndarray | None]:
+    """The matrix whose column dot products are needed and the row/column denominators: the one
+    definition of item-kNN weighting, shared by :class:`ItemKNN` and the chunked build
+    (:mod:`.similarity`).
+
+    Returns ``(weighted, left, right)``; when ``left``/``right`` are None the columns were scaled
+    up front and the dot products are already the similarities.
+    """
+    if similarity == "bm25":
+        return bm25_weight(matrix, bm25_k1, bm25_b), None, None
+    if similarity not in ("cosine", "asymmetric"):
+        raise ValueError(f"unknown similarity {similarity!r}")
+    norms = column_norms(matrix)
+    if similarity == "cosine":
+        left = right = norms
+    else:
+        left, right = norms ** (2 * alpha), norms ** (2 * (1 - alpha))
+    if shrink == 0 and similarity == "cosine":
+        return scale_columns(matrix, safe_inverse(norms)), None, None
+    return matrix, left, right
+
+
 def block_bounds(cost: np.ndarray, budget: float, max_rows: int) -> list[tuple[int, int]]:
     """Split ``0..len(cost)`` into consecutive blocks of total ``cost`` <= budget (>= 1 row each)."""
     bounds = []
@@ -95,21 +124,7 @@ class ItemKNN:
         self.similarity: sp.csr_matrix | None = None
 
     def _prepare(self, matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray | None, np.ndarray | None]:
-        """The matrix whose column dot products are needed and the row/column denominators.
-
-        Returns ``(weighted, left, right)``; when ``left``/``right`` are None the columns were
-        scaled up front and the dot products are already the similarities.
-        """
-        if self.similarity_kind == "bm25":
-            return bm25_weight(matrix, self.bm25_k1, self.bm25_b), None, None
-        norms = column_norms(matrix)
-        if self.similarity_kind == "cosine":
-            left = right = norms
-        else:
-            left, right = norms ** (2 * self.alpha), norms ** (2 * (1 - self.alpha))
-        if self.shrink == 0 and self.similarity_kind == "cosine":
-            return scale_columns(matrix, safe_inverse(norms)), None, None
-        return matrix, left, right
+        return weigh(matrix, self.similarity_kind, self.alpha, self.shrink, self.bm25_k1, self.bm25_b)
 
     def fit(self, interactions: sp.csr_matrix) -> Self:
         matrix = as_csr(interactions)

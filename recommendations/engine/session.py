@@ -320,3 +320,15 @@ class SequenceBlend:
             if weight:
                 total += weight * _normalise_max(model.score_sequence(items, timestamps))  # type: ignore[attr-defined]
         return total
+
+
+# STAN's hyper-parameters, written once: serving's session model and the offline registry both
+# build it here (tuned on yoochoose train_tr -> train_valid only, never on test data).
+STAN_PARAMS: dict[str, object] = {
+    "k": 200, "sample_size": 1000, "weighting": "exp", "lambda_spw": 0.75, "lambda_ipw": 3.0, "idf": True,
+}  # fmt: skip
+
+
+def stan(**overrides: object) -> SessionKNN:
+    """STAN-style session kNN with :data:`STAN_PARAMS` (``overrides`` replace single values)."""
+    return SessionKNN(**{**STAN_PARAMS, "name": "stan", **overrides})  # type: ignore[arg-type]

@@ -11,18 +11,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommendations.engine._sparse import assemble
+from recommendations.engine._sparse import assemble, safe_inverse
 from recommendations.engine._sparse import topk_per_row as _engine_topk
-from recommendations.engine.itemknn import bm25_weight
+from recommendations.engine.itemknn import weigh
 
 Triples = tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def _inverse(values: np.ndarray) -> np.ndarray:
-    out = np.zeros_like(values, dtype=np.float64)
-    nz = values != 0
-    out[nz] = 1.0 / values[nz]
-    return out
 
 
 def topk_per_row(matrix: sp.csr_matrix, k: int, row_offset: int = 0, drop_diagonal: bool = False) -> Triples:
@@ -41,24 +34,9 @@ def topk_per_row(matrix: sp.csr_matrix, k: int, row_offset: int = 0, drop_diagon
 def prepare(
     matrix: sp.csr_matrix, similarity: str, alpha: float = 0.5, shrink: float = 0.0
 ) -> tuple[sp.csr_matrix, np.ndarray | None, np.ndarray | None]:
-    """The weighted users x items matrix and the left/right denominators (None: pre-scaled)."""
-    matrix = sp.csr_matrix(matrix, dtype=np.float32)
-    if similarity == "bm25":
-        return bm25_weight(matrix), None, None
-    norms = np.sqrt(
-        np.bincount(
-            matrix.indices, weights=np.square(matrix.data, dtype=np.float64), minlength=matrix.shape[1]
-        )
-    )
-    if similarity == "cosine" and shrink == 0:
-        scaled = matrix.copy()
-        scaled.data = (scaled.data * _inverse(norms)[scaled.indices]).astype(np.float32)
-        return scaled, None, None
-    if similarity == "cosine":
-        return matrix, norms, norms
-    if similarity == "asymmetric":
-        return matrix, norms ** (2 * alpha), norms ** (2 * (1 - alpha))
-    raise ValueError(f"unknown similarity {similarity!r}")
+    """The weighted users x items matrix and the left/right denominators (None: pre-scaled),
+    exactly as :class:`~recommendations.engine.itemknn.ItemKNN` weighs it."""
+    return weigh(sp.csr_matrix(matrix, dtype=np.float32), similarity, alpha, shrink)  # type: ignore[arg-type]
 
 
 def knn_block(
@@ -76,7 +54,9 @@ def knn_block(
     block.sort_indices()
     if left is not None and right is not None:
         rows = np.repeat(np.arange(start, stop), np.diff(block.indptr))
-        block.data = (block.data * _inverse(left[rows] * right[block.indices] + shrink)).astype(np.float32)
+        block.data = (block.data * safe_inverse(left[rows] * right[block.indices] + shrink)).astype(
+            np.float32
+        )
     return topk_per_row(block, k, row_offset=start, drop_diagonal=True)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommendations.engine import deep
+from recommendations.engine import deep, session
 from recommendations.engine.base import EventLog, top_k
 from recommendations.engine.hybrid import SlotContext, SlotRecipe, SourceScores, blend, blend_scores
 from recommendations.engine.session import SessionKNN, Sessions, Transitions
@@ -132,10 +132,8 @@ def _ease() -> Any:
 
 
 def stan() -> SessionKNN:
-    """STAN-style session kNN, parameters tuned on yoochoose train_tr -> train_valid."""
-    return SessionKNN(
-        k=200, sample_size=1000, weighting="exp", lambda_spw=0.75, lambda_ipw=3.0, idf=True, name="stan"
-    )
+    """STAN-style session kNN with the engine's parameters (:data:`engine.session.STAN_PARAMS`)."""
+    return session.stan()
 
 
 # Hybrid weights per context type. "session": an anonymous live visitor (tuned on yoochoose

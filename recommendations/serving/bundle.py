@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommendations import modelstore as storage
-from recommendations.engine.session import SequenceBlend, SessionKNN, Sessions, Transitions
+from recommendations.engine.session import SequenceBlend, Sessions, Transitions, stan
 from recommendations.engine.similarity import csr_from
 
 logger = logging.getLogger(__name__)
@@ -59,10 +59,7 @@ def _session_model(arrays: dict[str, np.ndarray], n_items: int) -> SequenceBlend
     if arrays["items"].size == 0:
         return None
     sessions = Sessions(arrays["indptr"], arrays["items"], arrays["timestamps"], n_items)
-    stan = SessionKNN(
-        k=200, sample_size=1000, weighting="exp", lambda_spw=0.75, lambda_ipw=3.0, idf=True, name="stan"
-    )
-    model = SequenceBlend([(stan, 1.0), (Transitions(steps=10), 0.1)])
+    model = SequenceBlend([(stan(), 1.0), (Transitions(steps=10), 0.1)])
     return model.fit(sessions)
 
 
