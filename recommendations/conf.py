@@ -144,7 +144,7 @@ DEFAULTS: dict[str, Any] = {
     # "category_cap", "max_per_category": 3, "mmr_lambda": 0.7}), "fallbacks"
     # (["trending_in_category", "trending"]) and "exploration_share" (0..1, new items).
     "SLOTS": {},
-    # --- portraits (recommendations.portraits.service) and analytics --------------------------
+    # --- portraits (recommendations.portraits) and analytics --------------------------
     # Half-life of an event's weight in a portrait's category and brand affinities (days).
     "PORTRAIT_HALF_LIFE_DAYS": 30.0,
     # Segment rules, checked in this order: churned (no activity for churned_days), at_risk

@@ -7,8 +7,8 @@ from typing import Any
 
 from celery import chord, group, shared_task
 
+from recommendations import portraits
 from recommendations.ingest.stream import drain
-from recommendations.portraits import service as portraits
 from recommendations.privacy import service as privacy
 from recommendations.taskqueue import eager, run
 from recommendations.training import deep

@@ -223,7 +223,7 @@ class PortraitAdmin(admin.ModelAdmin):
         return TemplateResponse(request, self.detail_template, context)
 
     def rebuild_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        from recommendations.portraits import service as portraits
+        from recommendations import portraits
 
         portrait = self._get(request, object_id)
         if request.method != "POST":
@@ -268,7 +268,7 @@ class PortraitAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Rebuild selected portraits now"), permissions=["view"])
     def rebuild_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        from recommendations.portraits import service as portraits
+        from recommendations import portraits
 
         kept = sum(
             portraits.rebuild(**_subject_kwargs(p)) is not None for p in queryset.select_related("user")

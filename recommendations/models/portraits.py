@@ -1,6 +1,6 @@
 """The shopper portrait (用户画像): one row per user, or per anonymous visitor while active.
 
-Rows are derived data: :mod:`recommendations.portraits.service` rebuilds them from the event log
+Rows are derived data: :mod:`recommendations.portraits.build` rebuilds them from the event log
 (debounced after a subject's events, and nightly in bulk) and they can be dropped at any time.
 Read them through :func:`recommendations.portraits.get_portrait`.
 """

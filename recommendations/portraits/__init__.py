@@ -26,25 +26,40 @@ from __future__ import annotations
 from typing import Any
 
 from recommendations.models import Portrait
+from recommendations.portraits.build import opted_out, rebuild, rebuild_all, rebuild_subject, rescore
+from recommendations.portraits.export import erase_portraits, portrait_export
+from recommendations.portraits.scheduling import is_stale, schedule, schedule_for_rows
+from recommendations.subjects import Subject
 
 
 def get_portrait(user: Any = None, *, visitor_id: Any = None, refresh: bool = False) -> Portrait | None:
     """The portrait of a user (preferred) or an anonymous visitor; ``refresh=True`` recomputes it
     now. Returns ``None`` for an opted-out user or a subject without events."""
-    from recommendations.portraits import service as portraits
-
     if user is not None and not getattr(user, "is_authenticated", True):
         user = None
     if user is None and visitor_id is None:
         return None
-    subject = portraits.subject_of(user=user, visitor_id=visitor_id)
+    subject = Subject.of(user=user, visitor_id=visitor_id).key
     lookup = {"user": user} if user is not None else {"visitor_id": visitor_id}
     found = Portrait.objects.filter(**lookup).first()
-    if refresh or found is None or portraits.is_stale(subject):
-        return portraits.rebuild(user=user, visitor_id=visitor_id)
-    if user is not None and portraits.opted_out(user):
+    if refresh or found is None or is_stale(subject):
+        return rebuild(user=user, visitor_id=visitor_id)
+    if user is not None and opted_out(user):
         return None
     return found
 
 
-__all__ = ["Portrait", "get_portrait"]
+__all__ = [
+    "Portrait",
+    "erase_portraits",
+    "get_portrait",
+    "is_stale",
+    "opted_out",
+    "portrait_export",
+    "rebuild",
+    "rebuild_all",
+    "rebuild_subject",
+    "rescore",
+    "schedule",
+    "schedule_for_rows",
+]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from recommendations import signals
-from recommendations.portraits.service import schedule_for_rows
+from recommendations.portraits.scheduling import schedule_for_rows
 
 
 def events_stored(sender: Any, rows: Sequence[Any], **kwargs: Any) -> None:

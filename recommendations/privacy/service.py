@@ -92,7 +92,7 @@ def _live_state(subject: str) -> dict[str, Any]:
 
 def _portrait_module() -> Any:
     try:
-        from recommendations.portraits import service as portraits
+        from recommendations import portraits
     except ImportError:  # portraits are optional until their module is installed
         return None
     return portraits

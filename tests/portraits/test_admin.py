@@ -8,8 +8,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from recommendations import portraits as service
 from recommendations.models import Event, Portrait
-from recommendations.portraits import service
 from recommendations.serving.slots import recipes
 from recommendations.training import pipeline as training
 from tests.portraits.conftest import grant

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
 
-from recommendations.portraits import service
+from recommendations import portraits as service
 from tests.conftest import _missing
 
 CHROMIUM = "/usr/bin/chromium"

@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from recommendations import portraits as service
 from recommendations import taskqueue, tasks
 from recommendations.models import Portrait, TrackingPreference
-from recommendations.portraits import get_portrait, service
+from recommendations.portraits import get_portrait, scheduling
 from recommendations.schema import EventIn
 from recommendations.tracking.bulk import import_events
 from tests.portraits.conftest import anonymous_views
@@ -103,7 +104,7 @@ def test_eager_mode_rebuilds_on_read_after_new_events(camper, shop):
 
 def test_schedule_for_rows_uses_the_rows_subjects(monkeypatch):
     seen = []
-    monkeypatch.setattr(service, "schedule", lambda subjects: seen.append(set(subjects)) or 0)
+    monkeypatch.setattr(scheduling, "schedule", lambda subjects: seen.append(set(subjects)) or 0)
 
     class Row:
         def __init__(self, subject):
@@ -113,7 +114,7 @@ def test_schedule_for_rows_uses_the_rows_subjects(monkeypatch):
         def subject(self):
             return self._subject
 
-    service.schedule_for_rows([Row("u:1"), Row("u:1"), Row("v:x")])
+    scheduling.schedule_for_rows([Row("u:1"), Row("u:1"), Row("v:x")])
     assert seen == [{"u:1", "v:x"}]
 
 

@@ -1,15 +1,11 @@
 """Portraits: the event log -> the portrait engine -> ``Portrait`` rows (the only ORM/engine join).
 
 * :func:`rebuild` recomputes one subject (a user, or an anonymous visitor) now;
-* :func:`schedule` debounces rebuilds after new events: the first event of a subject sets a
-  short-lived "scheduled" flag (Redis ``SET NX`` when Redis is configured, else the Django cache)
-  and enqueues one Celery task with a countdown; events inside the countdown join that rebuild.
-  With eager Celery (embedded mode) nothing is enqueued: the subject is marked stale and rebuilt
-  the next time :func:`recommendations.portraits.get_portrait` reads it;
-* :func:`rebuild_all` is the nightly bulk pass (also re-scores RFM quintiles on the population);
-* :func:`portrait_export` and :func:`erase_portraits` serve the privacy service.
+* :func:`rebuild_subject` does it by ``u:``/``v:`` key (the Celery task's entry);
+* :func:`rebuild_all` is the nightly bulk pass (also re-scores RFM quintiles on the population).
 
-Opted-out users get no portrait (and lose the one they had).
+Opted-out users get no portrait (and lose the one they had). Debounced rebuilds after new events
+are :mod:`.scheduling`'s; export and erasure for the privacy feature are :mod:`.export`'s.
 """
 
 from __future__ import annotations
@@ -17,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,13 +23,12 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from recommendations import taskqueue
 from recommendations.conf import app_settings
-from recommendations.connections import redis_client
 from recommendations.engine import portrait as engine
 from recommendations.models import Event, Portrait, TrackingPreference
 from recommendations.portraits.facts import catalogue_prices, product_facts
-from recommendations.schema import subject_key
+from recommendations.portraits.scheduling import clear_flags
+from recommendations.subjects import Subject
 
 logger = logging.getLogger(__name__)
 
@@ -44,23 +38,12 @@ BREAKPOINTS_KEY = "portrait:rfm-breakpoints"
 # --- subjects ---------------------------------------------------------------------------------
 
 
-def subject_of(*, user: Any = None, visitor_id: Any = None) -> str:
-    if user is not None:
-        return subject_key(getattr(user, "pk", user), None)
-    if visitor_id is None:
-        raise ValueError("A portrait needs a user or a visitor id.")
-    return subject_key(None, uuid.UUID(str(visitor_id)))
-
-
-def _parse(subject: str) -> tuple[Any, uuid.UUID | None]:
+def _parse(key: str) -> tuple[Any, uuid.UUID | None]:
     """(user or None, visitor id or None) of a ``u:``/``v:`` key; unknown users give (None, None)."""
-    kind, _, value = subject.partition(":")
-    if kind == "u":
-        user = get_user_model()._default_manager.filter(pk=value).first()
-        return user, None
-    if kind == "v":
-        return None, uuid.UUID(value)
-    raise ValueError(f"Not a subject key: {subject!r}")
+    subject = Subject.from_key(key)
+    if subject.user_id is not None:
+        return get_user_model()._default_manager.filter(pk=subject.user_id).first(), None
+    return None, subject.visitor_id
 
 
 def opted_out(user: Any) -> bool:
@@ -217,7 +200,7 @@ def rebuild(*, user: Any = None, visitor_id: Any = None, now: float | None = Non
     no events, an opted-out user, or a visitor who has since logged in."""
     visitor = None if user is not None or visitor_id is None else uuid.UUID(str(visitor_id))
     lookup = {"user": user} if user is not None else {"visitor_id": visitor}
-    _clear_flags(subject_of(user=user, visitor_id=visitor))
+    clear_flags(Subject.of(user=user, visitor_id=visitor).key)
     if opted_out(user):
         Portrait.objects.filter(**lookup).delete()
         return None
@@ -235,7 +218,7 @@ def rebuild_subject(subject: str) -> bool:
     """Rebuild by ``u:<id>`` / ``v:<uuid>`` key (the Celery task's entry); True if a row exists."""
     user, visitor_id = _parse(subject)
     if user is None and visitor_id is None:
-        _clear_flags(subject)
+        clear_flags(subject)
         return False
     return rebuild(user=user, visitor_id=visitor_id) is not None
 
@@ -283,111 +266,3 @@ def rescore() -> int:
             changed.append(row)
     Portrait.objects.bulk_update(changed, ["r_score", "f_score", "m_score"], batch_size=500)
     return len(changed)
-
-
-# --- debouncing -----------------------------------------------------------------------------------
-
-
-def _flag_key(name: str, subject: str) -> str:
-    return f"{app_settings.REDIS_KEY_PREFIX}portrait:{name}:{subject}"
-
-
-def _claim(subject: str, seconds: int) -> bool:
-    """True for the first caller within ``seconds`` (one rebuild per subject per window)."""
-    key = _flag_key("scheduled", subject)
-    client = redis_client()
-    if client is not None:
-        try:
-            return bool(client.set(key, "1", nx=True, ex=max(seconds, 1) + 60))
-        except Exception:  # Redis outage: fall back to the cache, a duplicate rebuild is harmless
-            logger.warning("portraits: Redis unreachable; debouncing through the Django cache")
-    return cache.add(key, 1, timeout=max(seconds, 1) + 60)
-
-
-def _clear_flags(subject: str) -> None:
-    keys = [_flag_key("scheduled", subject), _flag_key("stale", subject)]
-    client = redis_client()
-    if client is not None:
-        try:
-            client.delete(*keys)
-        except Exception:
-            logger.warning("portraits: Redis unreachable; scheduled flag of %s expires by itself", subject)
-    cache.delete_many(keys)
-
-
-def is_stale(subject: str) -> bool:
-    """Marked by :func:`schedule` in eager mode: the next read rebuilds."""
-    return bool(cache.get(_flag_key("stale", subject)))
-
-
-def schedule(subjects: Iterable[str]) -> int:
-    """Debounced rebuild of each subject after new events; returns tasks enqueued."""
-    delay = int(app_settings.PORTRAIT_DEBOUNCE_SECONDS)
-    if taskqueue.eager():
-        for subject in set(subjects):
-            cache.set(_flag_key("stale", subject), 1, timeout=None)
-        return 0
-    enqueued = 0
-    for subject in sorted(set(subjects)):
-        if _claim(subject, delay):
-            taskqueue.send("recommendations.rebuild_portrait", subject, countdown=delay)
-            enqueued += 1
-    return enqueued
-
-
-def schedule_for_rows(rows: Iterable[Any]) -> int:
-    """Hook for the event writers: schedule the subjects of newly stored rows (``EventRow``s)."""
-    subjects = set()
-    for row in rows:
-        try:
-            subjects.add(row.subject)
-        except ValueError:
-            continue
-    return schedule(subjects) if subjects else 0
-
-
-# --- privacy ------------------------------------------------------------------------------------
-
-
-def _row_dict(portrait: Portrait) -> dict[str, Any]:
-    data = {f.name: getattr(portrait, f.attname) for f in Portrait._meta.concrete_fields if f.name != "id"}
-    for key, value in data.items():
-        if isinstance(value, datetime):
-            data[key] = value.isoformat()
-        elif isinstance(value, Decimal | uuid.UUID):
-            data[key] = str(value)
-    return data
-
-
-def portrait_export(user: Any) -> dict[str, Any] | None:
-    """The user's portrait as JSON-ready data (``None`` when there is none)."""
-    portrait = Portrait.objects.filter(user=user).first()
-    return None if portrait is None else _row_dict(portrait)
-
-
-def erase_portraits(*, user: Any = None, visitor_ids: Iterable[Any] = ()) -> int:
-    """Delete every portrait row about the user and/or the visitors; returns rows deleted."""
-    query = Q(pk__in=[])
-    if user is not None:
-        query |= Q(user=user)
-        _clear_flags(subject_of(user=user))
-    ids = [uuid.UUID(str(v)) for v in visitor_ids]
-    if ids:
-        query |= Q(visitor_id__in=ids)
-        for visitor_id in ids:
-            _clear_flags(subject_of(visitor_id=visitor_id))
-    deleted, _ = Portrait.objects.filter(query).delete()
-    return deleted
-
-
-__all__ = [
-    "erase_portraits",
-    "is_stale",
-    "portrait_export",
-    "rebuild",
-    "rebuild_all",
-    "rebuild_subject",
-    "schedule",
-    "schedule_for_rows",
-    "subject_of",
-]
