@@ -423,7 +423,7 @@ ratios are measured in alternating rounds of the same run).
 Data (`bench/serving_seed.py`): {len(shop.leaf_of):,} products in {len(shop.popular_in_leaf)} leaf
 categories under {len(set(shop.root_of_leaf.values()))} roots, {len(shop.visitors):,} anonymous
 visitors with {shop.events:,} imported events (views, carts, purchases; live state in Redis and
-trained history), rebuilt in {shop.seconds["rebuild"]:.1f} s (`services.training.rebuild`) before
+trained history), rebuilt in {shop.seconds["rebuild"]:.1f} s (`training.rebuild`) before
 serving. Models cached in every worker (warm-up) for all measurements. The floor is a trivial DRF
 GET on the same server through the same middleware and authentication (`bench/serving_urls.py`).
 for-you requests cycle through {args.load_visitors:,} visitors.
