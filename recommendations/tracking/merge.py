@@ -22,6 +22,8 @@ def merge_visitor(visitor_id: uuid.UUID, user: Any) -> int:
     with transaction.atomic():
         VisitorLink.objects.update_or_create(visitor_id=visitor_id, defaults={"user": user})
         merged = Event.objects.filter(visitor_id=visitor_id, user__isnull=True).update(user=user)
-    get_live_store().merge(subject_key(None, visitor_id), subject_key(user.pk, None))
+    target = subject_key(user.pk, None)
+    get_live_store().merge(subject_key(None, visitor_id), target)
+    signals.live_state_updated.send_robust(sender=VisitorLink, subjects=[target])
     signals.visitor_merged.send(sender=VisitorLink, visitor_id=visitor_id, user=user, events_merged=merged)
     return merged
