@@ -136,7 +136,12 @@ class ALS:
                 _cg_half_step(
                     item_users, y, x, self.regularization, self.cg_steps, self.chunk_nnz, self.threads
                 )
-        self.user_factors, self.item_factors = x, y
+        return self.adopt(x, y)
+
+    def adopt(self, user_factors: np.ndarray, item_factors: np.ndarray) -> Self:
+        """Take factors fitted elsewhere (another backend, a stored model) as this model's."""
+        y = item_factors
+        self.user_factors, self.item_factors = user_factors, y
         self._gram: np.ndarray = (y.T @ y).astype(np.float64) + self.regularization * np.eye(self.factors)
         return self
 
