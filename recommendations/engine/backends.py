@@ -15,7 +15,8 @@ The answers are the ones our models give, in our models' shapes:
   Similarities with per-pair denominators (a shrink term, the asymmetric cosine) stay on numpy.
 * ALS: the same objective (confidence ``1 + alpha * r``, preference 1 on observed cells) with
   implicit's conjugate-gradient solver and the same number of CG steps; the factors are handed
-  to an :class:`~recommendations.engine.als.ALS` so scoring and fold-in are unchanged.
+  to an :class:`~recommendations.engine.als.ALS` so scoring and fold-in are unchanged. Per-row
+  regularisation (``frequency_scaling``) is ours only.
 """
 
 from __future__ import annotations
@@ -102,8 +103,12 @@ def itemknn_similarity(weighted: sp.csr_matrix, k: int, threads: int = 0) -> sp.
 
 
 def fit_als(model: ALS, interactions: sp.csr_matrix, backend: str = "auto") -> ALS:
-    """Fit ``model`` (its hyper-parameters) on ``interactions`` with the chosen backend."""
-    if resolve(backend) == "numpy":
+    """Fit ``model`` (its hyper-parameters) on ``interactions`` with the chosen backend.
+
+    implicit has one lambda for every row, so a model with per-row regularisation
+    (``frequency_scaling``) is always fitted by our code.
+    """
+    if resolve(backend) == "numpy" or model.frequency_scaling:
         return model.fit(interactions)
     from implicit.cpu.als import AlternatingLeastSquares
 

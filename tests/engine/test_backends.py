@@ -145,6 +145,15 @@ def test_implicit_als_matches_our_quality_and_model_shape():
         assert np.corrcoef(folded, trained)[0, 1] > 0.98
 
 
+def test_frequency_scaled_als_is_always_ours(monkeypatch):
+    train = shop(seed=6)
+    monkeypatch.setattr(backends, "implicit_available", lambda: True)
+    model = backends.fit_als(ALS(factors=8, iterations=3, seed=0, frequency_scaling=0.5), train, "implicit")
+    reference = ALS(factors=8, iterations=3, seed=0, frequency_scaling=0.5).fit(train)
+    assert_array_equal(model.item_factors, reference.item_factors)
+    assert model.row_regularization(5) == reference.row_regularization(5)
+
+
 @pytest.mark.usefixtures("without_implicit")
 def test_numpy_backend_and_auto_fit_without_implicit():
     train = shop(seed=4)
