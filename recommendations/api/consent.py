@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recommendations.api.errors import error_response
+from recommendations.api.parsers import BoundedJSONParser
 from recommendations.api.schema import extend_schema
 from recommendations.api.throttling import VisitorEventThrottle
 from recommendations.tracking.consent import set_opt_out
@@ -23,6 +24,7 @@ class ConsentView(APIView):
     """``GET`` the visitor's recording choice; ``POST {"opt_out": true|false}`` to change it."""
 
     permission_classes = [AllowAny]
+    parser_classes = [BoundedJSONParser]
     throttle_classes = [VisitorEventThrottle]
 
     @extend_schema(responses={200: ConsentSerializer})
