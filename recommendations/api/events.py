@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recommendations.api.authentication import BeaconSessionAuthentication
+from recommendations.api.caching import PrivateResponses
 from recommendations.api.errors import error_response
 from recommendations.api.event_parsing import parse_events
 from recommendations.api.parsers import BoundedJSONParser
@@ -154,7 +155,7 @@ class IngestResultSerializer(serializers.Serializer):
     skipped = serializers.CharField(required=False, help_text="Why nothing was stored, e.g. 'opted_out'.")
 
 
-class EventIngestView(APIView):
+class EventIngestView(PrivateResponses, APIView):
     """``POST`` one event (a JSON object) or a batch (a JSON array, or ``{"events": [...]}``).
 
     The batch is all-or-nothing: if any item is invalid the response is 400 with one entry per
