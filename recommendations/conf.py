@@ -70,6 +70,11 @@ DEFAULTS: dict[str, Any] = {
     # Request body cap for the ingest endpoint (bytes).
     "MAX_BODY_BYTES": 1_000_000,
     "INGEST_THROTTLE_RATE": "1200/min",
+    # The oldest timestamp an event may carry, in days before now (400 on the HTTP API), on every
+    # path but bulk import, which only refuses dates before 1970. None: only that 1970 floor.
+    "EVENT_MAX_AGE_DAYS": 365,
+    # How far in the future a timestamp may be (client clocks run fast), in seconds.
+    "EVENT_MAX_FUTURE_SECONDS": 300,
     # --- live state and Redis --------------------------------------------------------------
     # None: embedded mode (events go straight to the database, live state in process memory).
     "REDIS_URL": None,
