@@ -102,3 +102,20 @@ def check_event_weights(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 )
             )
     return errors
+
+
+@register()
+def check_engine_backend(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    from recommendations.engine import backends
+
+    try:
+        backends.resolve(app_settings.ENGINE_BACKEND)
+    except (backends.BackendUnavailable, ValueError) as exc:
+        return [
+            Error(
+                f"RECOMMENDATIONS_ENGINE_BACKEND: {exc}",
+                hint="'auto' uses implicit when it is installed and numpy otherwise.",
+                id="recommendations.E007",
+            )
+        ]
+    return []

@@ -127,3 +127,21 @@ def test_import_contracts_hold():
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("backend", ["implicit", "tensorflow"])
+def test_check_engine_backend_that_cannot_run(settings, monkeypatch, backend):
+    from recommendations.engine import backends
+
+    monkeypatch.setattr(backends, "implicit_available", lambda: False)  # as if not installed
+    settings.RECOMMENDATIONS_ENGINE_BACKEND = backend
+    assert "recommendations.E007" in _ids()
+
+
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_check_engine_backend_that_always_runs(settings, monkeypatch, backend):
+    from recommendations.engine import backends
+
+    monkeypatch.setattr(backends, "implicit_available", lambda: False)
+    settings.RECOMMENDATIONS_ENGINE_BACKEND = backend
+    assert "recommendations.E007" not in _ids()
