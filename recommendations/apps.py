@@ -9,12 +9,14 @@ class RecommendationsConfig(AppConfig):
 
     def ready(self) -> None:
         from recommendations import checks  # noqa: F401 - registers the system checks
+        from recommendations.api import slotbody
         from recommendations.conf import app_settings
         from recommendations.portraits import receivers as portrait_receivers
         from recommendations.serving import refresh
 
         portrait_receivers.connect()
         refresh.connect()  # cached slots are refreshed after a visitor's live state changes
+        slotbody.register()  # ... including the API's ready-made bodies
 
         if not app_settings.PRODUCT_MODEL:
             # The checks framework reports it with a precise message; nothing to connect to yet.

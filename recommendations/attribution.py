@@ -9,7 +9,12 @@ a ``~``) are still signed and read that way, so pages rendered before an upgrade
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -55,6 +60,34 @@ def sign(token: Token) -> str:
     fields = (token.slot, token.source, str(int(token.position)), token.request_id, token.product_id)
     value = PREFIX + SEP.join(fields)
     return _signer().sign(value)
+
+
+_keys: dict[str, bytes] = {}
+
+
+def _key() -> bytes:
+    """The HMAC key ``TimestampSigner(salt=SALT)`` signs with, derived once per secret (Django
+    derives it again for every signature)."""
+    secret = settings.SECRET_KEY
+    key = _keys.get(secret)
+    if key is None:
+        _keys.clear()
+        key = _keys[secret] = hashlib.sha256(f"{SALT}signer".encode() + signing.force_bytes(secret)).digest()
+    return key
+
+
+def sign_all(tokens: Sequence[Token]) -> list[str]:
+    """``[sign(t) for t in tokens]`` (the same strings, as ``unsign`` reads them) at a fraction of
+    the cost: one timestamp and one derived key for the whole slot."""
+    if any(SEP in t.slot or SEP in t.source or SEP in t.request_id for t in tokens):
+        return [sign(t) for t in tokens]
+    stamp = signing.b62_encode(int(time.time()))
+    key, digest, encode = _key(), hmac.digest, base64.urlsafe_b64encode
+    out = []
+    for t in tokens:
+        value = f"{PREFIX}{t.slot}{SEP}{t.source}{SEP}{int(t.position)}{SEP}{t.request_id}{SEP}{t.product_id}:{stamp}"
+        out.append(f"{value}:{encode(digest(key, value.encode(), 'sha256')).rstrip(b'=').decode()}")
+    return out
 
 
 def unsign(value: str, *, max_age: int = MAX_AGE_SECONDS) -> Token:

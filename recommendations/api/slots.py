@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from recommendations.api import slotbody
 from recommendations.api.caching import PrivateResponses
 from recommendations.api.errors import error_response
 from recommendations.api.schema import extend_schema
@@ -161,6 +162,18 @@ VIEW_ANY_PERMISSION = "recommendations.view_any_recommendations"
 class SlotView(PrivateResponses, APIView):
     permission_classes = [AllowAny]
     slot = ""
+    # Personal slots without a product in the URL answer plain requests from the cached body.
+    fast_path = False
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.fast_path and not kwargs:
+            try:
+                response = slotbody.fast_response(self, request, _fast(request.GET))
+            except Exception:  # the full path answers (and reports) whatever went wrong
+                response = None
+            if response is not None:
+                return response
+        return super().dispatch(request, *args, **kwargs)
 
     def _subject(self, request: Request, query: dict[str, Any]) -> Subject | None:
         other = query.get("user")
@@ -215,6 +228,7 @@ class ForYouView(SlotView):
     """Personalised recommendations for the current visitor (``?slot=`` picks another recipe)."""
 
     slot = "for_you"
+    fast_path = True
 
 
 class SimilarView(SlotView):
@@ -260,6 +274,7 @@ class RecentlyViewedView(SlotView):
     """The visitor's recently viewed products."""
 
     slot = "recently_viewed"
+    fast_path = True
 
 
 MAX_PAGE_SLOTS = 8

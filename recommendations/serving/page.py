@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from recommendations import modelstore
@@ -51,15 +52,17 @@ class Row(NamedTuple):
     source: str
 
 
-def _spec_text(specs: Sequence[SlotSpec], recipes: Sequence[str]) -> str:
-    return json.dumps(
-        [[s.slot, recipe, s.context, s.limit] for s, recipe in zip(specs, recipes, strict=True)],
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
+def _spec_text(specs: Sequence[SlotSpec], recipes: Sequence[str], kind: str) -> str:
+    slots = [[s.slot, recipe, s.context, s.limit] for s, recipe in zip(specs, recipes, strict=True)]
+    return json.dumps([kind, slots], sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _parse_spec(spec_text: str) -> tuple[str, list[SlotSpec], list[str]]:
+    kind, slots = json.loads(spec_text)
+    return kind, [SlotSpec(s, c, n) for s, _r, c, n in slots], [r for _s, r, _c, _n in slots]
+
+
+@lru_cache(maxsize=4096)
 def _key(spec_text: str) -> str:
     return hashlib.blake2b(spec_text.encode(), digest_size=10).hexdigest()
 
@@ -72,6 +75,12 @@ def encode(rows: Sequence[Sequence[Row]]) -> str:
         ],
         separators=(",", ":"),
     )
+
+
+# How a kind of entry is serialised from a page's rows: "rows" (the template tags: decode() reads
+# it back) here, "api" (a JSON body with token placeholders) registered by the render step.
+Renderer = Callable[[Sequence[SlotSpec], list[list[Row]]], str]
+RENDERERS: dict[str, Renderer] = {"rows": lambda specs, rows: encode(rows)}
 
 
 def decode(payload: str) -> list[list[Row]]:
@@ -124,30 +133,37 @@ def _model_tag() -> str | None:
     return None if version is None else f"{version}.{generation.generation()}"
 
 
-def page_rows(visitor: Subject | None, specs: Sequence[SlotSpec]) -> list[list[Row]]:
-    """The rows of every slot in ``specs`` for ``visitor`` (None: non-personal), from the cache
-    when the visitor's live state and the model are unchanged since they were computed."""
+def page_payload(visitor: Subject | None, specs: Sequence[SlotSpec], kind: str = "rows") -> str:
+    """The ``kind`` rendering of every slot in ``specs`` for ``visitor`` (None: non-personal),
+    from the cache while the visitor's live state, the model and the catalogue are unchanged since
+    it was computed; else computed (one pass) and stored."""
     recipes = [recipe_for(s.slot, visitor) for s in specs]  # a running experiment's variant
+    render = RENDERERS[kind]
     subject = None if visitor is None else visitor.key
     cache = get_slot_cache() if subject is not None else None
     model = _model_tag() if cache is not None else None
     if cache is None or model is None:  # no cache, nobody, or no model yet (cold path: uncached)
-        return compute(visitor, specs, recipes)
-    spec_text = _spec_text(specs, recipes)
+        return render(specs, compute(visitor, specs, recipes))
+    spec_text = _spec_text(specs, recipes, kind)
     key = _key(spec_text)
     try:
         lookup = cache.get(subject, key, model)
     except Exception:  # the cache is an optimisation: an outage must not break the page
         logger.warning("slot cache unreachable; computing the slots", exc_info=True)
-        return compute(visitor, specs, recipes)
+        return render(specs, compute(visitor, specs, recipes))
     if lookup.payload is not None:
-        return decode(lookup.payload)
-    rows = compute(visitor, specs, recipes)
+        return lookup.payload
+    payload = render(specs, compute(visitor, specs, recipes))
     try:
-        cache.put(subject, key, version=lookup.version, model=model, payload=encode(rows), spec=spec_text)
+        cache.put(subject, key, version=lookup.version, model=model, payload=payload, spec=spec_text)
     except Exception:
         logger.warning("slot cache unreachable; not storing the slots", exc_info=True)
-    return rows
+    return payload
+
+
+def page_rows(visitor: Subject | None, specs: Sequence[SlotSpec]) -> list[list[Row]]:
+    """The rows of every slot in ``specs`` for ``visitor`` (see :func:`page_payload`)."""
+    return decode(page_payload(visitor, specs, "rows"))
 
 
 def refresh(subject_key: str) -> int:
@@ -163,11 +179,12 @@ def refresh(subject_key: str) -> int:
         lookup = cache.get(subject_key, key, model)
         if lookup.payload is not None:
             continue  # already fresh (a read computed it first)
-        parts = json.loads(spec_text)
-        specs = [SlotSpec(slot, context, limit) for slot, _recipe, context, limit in parts]
-        recipes = [recipe for _slot, recipe, _context, _limit in parts]
-        rows = compute(visitor, specs, recipes)
+        kind, specs, recipes = _parse_spec(spec_text)
+        render = RENDERERS.get(kind)
+        if render is None:
+            continue
+        payload = render(specs, compute(visitor, specs, recipes))
         stored += cache.put(
-            subject_key, key, version=lookup.version, model=model, payload=encode(rows), spec=spec_text
+            subject_key, key, version=lookup.version, model=model, payload=payload, spec=spec_text
         )
     return stored

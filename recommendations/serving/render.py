@@ -70,7 +70,8 @@ class SlotItem:
         return None if self._products is None else self._products.get(self._key)
 
 
-def _with_token(url: str, token: str) -> str:
+def with_token(url: str, token: str) -> str:
+    """``url`` carrying ``token`` in its query string (what a click on the item sends back)."""
     if not url:
         return url
     separator = "&" if "?" in url else "?"
@@ -88,14 +89,17 @@ def _visitor_of(request: Any, visitor: Subject | None) -> Subject | None:
 def items_of(slot: str, rows: list[Row], request_id: str) -> list[SlotItem]:
     """A slot's rows as rendered items, each with a freshly signed token."""
     products = _SlotProducts([row.product_id for row in rows])
+    tokens = attribution.sign_all(
+        [attribution.Token(slot, row.source, n, row.product_id, request_id) for n, row in enumerate(rows)]
+    )
     items: list[SlotItem] = []
     for position, row in enumerate(rows):
-        token = attribution.sign(attribution.Token(slot, row.source, position, row.product_id, request_id))
+        token = tokens[position]
         items.append(
             SlotItem(
                 product_id=row.product_id,
                 title=row.title,
-                url=_with_token(row.url, token),
+                url=with_token(row.url, token),
                 image_url=row.image_url,
                 price=row.price,
                 score=row.score,

@@ -78,7 +78,7 @@ def test_a_worker_refreshes_the_visitors_page_after_their_clicks(shop, worker_ap
 
     def refreshed():
         lookup = page.get_slot_cache().get(
-            subject.key, page._key(page._spec_text(specs, ["for_you", "trending"])), page._model_tag()
+            subject.key, page._key(page._spec_text(specs, ["for_you", "trending"], "rows")), page._model_tag()
         )
         return lookup.payload is not None
 

@@ -285,3 +285,25 @@ def test_the_page_endpoint_dedups_across_slots(trained, client, browser_ua, comp
     assert len(computed) == 1  # the second request was a hit
     assert client.get(f"{API}/page/", {"slots": "nope"}).status_code == 400
     assert client.get(f"{API}/page/").status_code == 400
+
+
+def test_the_direct_hmget_reads_what_redis_py_reads(redis_settings):
+    import redis
+
+    from recommendations.runtime import redis_client
+    from recommendations.serving.resp import HotReader
+
+    client = redis_client()
+    key = f"{redis_settings.RECOMMENDATIONS_REDIS_KEY_PREFIX}resp-test"
+    client.hset(key, mapping={"ver": "7", "e:k": "“payload”|with\r\nbytes" * 50})
+    reader = HotReader(client)
+    assert reader.supported
+    fields = ("ver", "e:k", "missing")
+    assert reader.hmget(key, fields) == client.hmget(key, fields)
+    reader.close()  # a dropped socket is opened again
+    assert reader.hmget(key, fields) == client.hmget(key, fields)
+    client.set(key, "not a hash")
+    with pytest.raises(redis.ResponseError):
+        reader.hmget(key, fields)
+    assert reader.hmget(f"{key}:none", ("ver",)) == [None]  # the connection after an error works
+    client.delete(key)
