@@ -238,3 +238,49 @@ def check_values(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning
             )
         )
     return messages
+
+
+DOCS_URLS = "recommendations.api.docs_urls"
+
+
+def _includes(patterns: Any, module: str) -> bool:
+    from django.urls import URLResolver
+
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            name = pattern.urlconf_name
+            if getattr(name, "__name__", name) == module or _includes(pattern.url_patterns, module):
+                return True
+    return False
+
+
+@register(Tags.urls)
+def check_api_docs(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """The API docs need two apps and drf-spectacular's schema class: without them /api/schema/
+    and /api/docs/ answer 500."""
+    from django.urls import get_resolver
+
+    try:
+        if not _includes(get_resolver().url_patterns, DOCS_URLS):
+            return []
+    except Exception:  # a broken URLconf is reported by Django's own URL checks
+        return []
+    errors = [
+        Error(
+            f"{DOCS_URLS} is included but {app!r} is not in INSTALLED_APPS.",
+            hint=f"pip install 'django-realtime-recommendations[api-docs]' and add {app!r} to INSTALLED_APPS.",
+            id="recommendations.E012",
+        )
+        for app in ("drf_spectacular", "drf_spectacular_sidecar")
+        if app not in settings.INSTALLED_APPS
+    ]
+    schema_class = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_SCHEMA_CLASS", "")
+    if "drf_spectacular" not in str(getattr(schema_class, "__module__", schema_class)):
+        errors.append(
+            Error(
+                f"{DOCS_URLS} is included but REST_FRAMEWORK['DEFAULT_SCHEMA_CLASS'] is {schema_class!r}.",
+                hint="Set REST_FRAMEWORK['DEFAULT_SCHEMA_CLASS'] = 'drf_spectacular.openapi.AutoSchema'.",
+                id="recommendations.E012",
+            )
+        )
+    return errors

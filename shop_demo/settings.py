@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    # The API docs at /api/docs/ (the app's api-docs extra): schema generator and Swagger UI assets.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "recommendations",
     "shop_demo.shop",
 ]
@@ -136,6 +139,9 @@ RECOMMENDATIONS_TRACKED_VIEWS = {
 }
 # None: the app's embedded in-process live store (fine for one process, e.g. runserver).
 RECOMMENDATIONS_REDIS_URL = os.environ.get("REDIS_URL") or None
+
+# The OpenAPI schema at /api/schema/ and the interactive docs at /api/docs/.
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
 
 # --- Celery -----------------------------------------------------------------------------------
 
