@@ -196,6 +196,10 @@ DEFAULTS: dict[str, Any] = {
     "EXPERIMENTS_CACHE_SECONDS": 10.0,
     # Also write an Assignment row the first time an identity is bucketed (audit; never read back).
     "EXPERIMENTS_RECORD_ASSIGNMENTS": False,
+    # Below this many per variant (impressions for CTR, exposed visitors for conversion and
+    # revenue) the results say "not enough data" instead of an interval and a test: a handful of
+    # visitors gives intervals like [1.0, 1.0] or [nan, nan] that look exact and mean nothing.
+    "EXPERIMENTS_MIN_SAMPLE": 100,
 }
 
 # Settings that hold dotted paths, imported once on first access.
