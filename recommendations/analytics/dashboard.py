@@ -117,7 +117,8 @@ def slot_performance(since: datetime, until: datetime, *, window_hours: float | 
     ):
         source = str((context or {}).get("source", ""))
         at(slot or "", source).clicks += 1
-        clicks.append((subject_key(user_id, visitor_id), str(product_id), created_at, slot or "", source))
+        if product_id is not None:  # a banner ad's click has no product: nothing to convert
+            clicks.append((subject_key(user_id, visitor_id), str(product_id), created_at, slot or "", source))
     if clicks:
         products = {c[1] for c in clicks}
         bought = Event.objects.filter(

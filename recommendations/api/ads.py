@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from recommendations.ads.clicks import InvalidClick, handle_click
 from recommendations.ads.serving import serve_ads
+from recommendations.api.caching import PrivateResponses
 from recommendations.api.schema import extend_schema
 from recommendations.tracking.visitors import get_visitor
 
@@ -59,7 +60,7 @@ except ImportError:  # pragma: no cover - optional api-docs extra
         return None
 
 
-class AdSlotView(APIView):
+class AdSlotView(PrivateResponses, APIView):
     """Sponsored ads for an ad slot, for the current visitor. Each response charges the served
     ads (an impression), so call it once per page view."""
 
@@ -72,13 +73,10 @@ class AdSlotView(APIView):
         items = serve_ads(
             request._request, slot, context=query.context_dict(), limit=query.validated_data["limit"]
         )
-        response = Response({"slot": slot, "results": AdItemSerializer(items, many=True).data})
-        response["Cache-Control"] = "private, no-store"
-        response["Vary"] = "Cookie, Authorization"
-        return response
+        return Response({"slot": slot, "results": AdItemSerializer(items, many=True).data})
 
 
-class AdClickView(APIView):
+class AdClickView(PrivateResponses, APIView):
     """Signed click redirect: counts (and for CPC charges) the click once, records it, and
     redirects to the campaign's own target. A forged or altered token gets 400."""
 
@@ -97,6 +95,5 @@ class AdClickView(APIView):
         except InvalidClick as exc:
             return Response({"error": "invalid", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         response = HttpResponseRedirect(url)
-        response["Cache-Control"] = "private, no-store"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from recommendations.api.caching import PrivateResponses
 from recommendations.api.errors import error_response
 from recommendations.api.schema import extend_schema
 from recommendations.api.throttling import VisitorEventThrottle
@@ -19,7 +20,7 @@ class ConsentSerializer(serializers.Serializer):
     opt_out = serializers.BooleanField()
 
 
-class ConsentView(APIView):
+class ConsentView(PrivateResponses, APIView):
     """``GET`` the visitor's recording choice; ``POST {"opt_out": true|false}`` to change it."""
 
     permission_classes = [AllowAny]

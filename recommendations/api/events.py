@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recommendations.api.authentication import BeaconSessionAuthentication
+from recommendations.api.caching import PrivateResponses
 from recommendations.api.errors import error_response
 from recommendations.api.event_parsing import parse_events
 from recommendations.api.schema import extend_schema, extend_schema_field
@@ -142,7 +143,7 @@ class IngestResultSerializer(serializers.Serializer):
     skipped = serializers.CharField(required=False, help_text="Why nothing was stored, e.g. 'opted_out'.")
 
 
-class EventIngestView(APIView):
+class EventIngestView(PrivateResponses, APIView):
     """``POST`` one event (a JSON object) or a batch (a JSON array, or ``{"events": [...]}``).
 
     The batch is all-or-nothing: if any item is invalid the response is 400 with one entry per

@@ -9,13 +9,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from recommendations.api.caching import PrivateResponses
 from recommendations.api.schema import extend_schema
 from recommendations.api.throttling import VisitorEventThrottle
 from recommendations.privacy import erase_user_data, export_user_data
 from recommendations.tracking.visitors import get_visitor
 
 
-class MyDataView(APIView):
+class MyDataView(PrivateResponses, APIView):
     """``GET``: everything held about the current visitor (the user when logged in) as JSON.
     ``DELETE``: erase it now (the account itself stays)."""
 
@@ -31,7 +32,6 @@ class MyDataView(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
         response = Response(export_user_data(**self._owner(request)))
-        response["Cache-Control"] = "private, no-store"
         response["Content-Disposition"] = 'attachment; filename="my-recommendations-data.json"'
         return response
 

@@ -19,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from recommendations.api.caching import PrivateResponses
+from recommendations.api.errors import error_response
 from recommendations.api.schema import extend_schema
 from recommendations.catalogue.products import get_adapter, product_key
 from recommendations.serving.render import slot_items
@@ -155,7 +157,7 @@ class SlotResponseSerializer(serializers.Serializer):
 VIEW_ANY_PERMISSION = "recommendations.view_any_recommendations"
 
 
-class SlotView(APIView):
+class SlotView(PrivateResponses, APIView):
     permission_classes = [AllowAny]
     slot = ""
 
@@ -192,22 +194,20 @@ class SlotView(APIView):
         if product_id is not None:
             context.update(self._product_context(product_id))
         slot = query.get("slot") or self.slot
+        subject = self._subject(request, query)
         try:
             items = slot_items(
-                request._request,
+                None if subject is None else request._request,  # no subject: nobody's results
                 slot,
                 context=context,
                 limit=query["limit"],
-                visitor=self._subject(request, query),
+                visitor=subject,
             )
         except ValueError as exc:  # an unknown slot recipe
             return Response({"error": "invalid", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        # the dicts SlotResponseSerializer describes, built without per-request DRF fields
-        response = Response({"slot": slot, "results": item_dicts(items)})
-        # Personal and live: never cached by shared caches, and stale after the next click.
-        response["Cache-Control"] = "private, no-store"
-        response["Vary"] = "Cookie, Authorization"
-        return response
+        # the dicts SlotResponseSerializer describes, built without per-request DRF fields;
+        # personal and live: PrivateResponses keeps them out of shared caches
+        return Response({"slot": slot, "results": item_dicts(items)})
 
 
 class ForYouView(SlotView):
@@ -229,16 +229,29 @@ class BoughtTogetherView(SlotView):
 
 
 class TrendingView(SlotView):
-    """Trending products, globally or in ``?category=``. Not personal: cacheable briefly."""
+    """Trending products, globally or in ``?category=``. The same for everyone (no personal
+    parameter, nothing about the visitor, no experiment bucketing), so cacheable briefly."""
 
     slot = "trending"
+    # Personal parameters: answered with a 400, so a public response never depends on them.
+    PERSONAL = ("slot", "user")
 
-    @extend_schema(parameters=[SlotQuerySerializer], responses={200: SlotResponseSerializer})
+    def _subject(self, request: Request, query: dict[str, Any]) -> Subject | None:
+        return None
+
+    @extend_schema(parameters=[SlotQuerySerializer], responses={200: SlotResponseSerializer, 400: None})
     def get(self, request: Request, product_id: str | None = None) -> Response:
+        personal = [name for name in self.PERSONAL if request.query_params.get(name)]
+        if personal:
+            return error_response(
+                "invalid",
+                f"trending/ is the same for everyone and takes no {' or '.join(map(repr, personal))} "
+                "parameter; use for-you/?slot= for a personal slot.",
+                status.HTTP_400_BAD_REQUEST,
+            )
         response = super().get(request, product_id)
         if response.status_code == 200:
             response["Cache-Control"] = "public, max-age=30"
-            del response["Vary"]
         return response
 
 

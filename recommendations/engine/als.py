@@ -32,10 +32,15 @@ def _cg_half_step(
     cg_steps: int,
     chunk_nnz: int,
     threads: int = 1,
+    row_regularization: np.ndarray | None = None,
 ) -> None:
-    """Update every row of ``x`` in place; ``confidence.data`` holds ``alpha * r`` (= c - 1)."""
+    """Update every row of ``x`` in place; ``confidence.data`` holds ``alpha * r`` (= c - 1).
+
+    ``row_regularization`` (one lambda per row) replaces the uniform ``regularization``.
+    """
     f = y.shape[1]
-    gram = (y.T @ y).astype(np.float64) + regularization * np.eye(f)
+    uniform = regularization if row_regularization is None else 0.0
+    gram = (y.T @ y).astype(np.float64) + uniform * np.eye(f)
     gram = gram.astype(y.dtype)
     indptr = confidence.indptr
     n_rows = confidence.shape[0]
@@ -50,7 +55,8 @@ def _cg_half_step(
 
     def run(bound: tuple[int, int]) -> None:
         lo, hi = bound
-        _cg_chunk(confidence[lo:hi], x[lo:hi], y, gram, cg_steps)
+        ridge = None if row_regularization is None else row_regularization[lo:hi, None].astype(y.dtype)
+        _cg_chunk(confidence[lo:hi], x[lo:hi], y, gram, cg_steps, ridge)
 
     if threads > 1 and len(bounds) > 1:
         # numpy's gathers, einsum and scipy's sparse @ dense release the GIL: chunks run in parallel
@@ -61,7 +67,14 @@ def _cg_half_step(
             run(bound)
 
 
-def _cg_chunk(block: sp.csr_matrix, x: np.ndarray, y: np.ndarray, gram: np.ndarray, steps: int) -> None:
+def _cg_chunk(
+    block: sp.csr_matrix,
+    x: np.ndarray,
+    y: np.ndarray,
+    gram: np.ndarray,
+    steps: int,
+    ridge: np.ndarray | None = None,
+) -> None:
     lengths = np.diff(block.indptr)
     weight = block.data  # c - 1
     factors = y[block.indices]  # nnz x f, reused by every step
@@ -75,11 +88,15 @@ def _cg_chunk(block: sp.csr_matrix, x: np.ndarray, y: np.ndarray, gram: np.ndarr
     # residual r = b - A x = sum_i (c_i - (c_i - 1) y_i.x) y_i - (Y^T Y + lambda I) x
     work.data = (1.0 + weight) - weight * sampled(x)
     residual = work @ factors - x @ gram
+    if ridge is not None:
+        residual -= ridge * x
     direction = residual.copy()
     rs_old = np.einsum("uf,uf->u", residual, residual)
     for _ in range(steps):
         work.data = weight * sampled(direction)
         a_dir = direction @ gram + work @ factors
+        if ridge is not None:
+            a_dir += ridge * direction
         denominator = np.einsum("uf,uf->u", direction, a_dir)
         step = np.where(denominator > 0, rs_old / np.where(denominator > 0, denominator, 1), 0)
         x += step[:, None].astype(x.dtype) * direction
@@ -91,7 +108,15 @@ def _cg_chunk(block: sp.csr_matrix, x: np.ndarray, y: np.ndarray, gram: np.ndarr
 
 
 class ALS:
-    """Implicit ALS with CG updates (a ``Recommender``); scores new rows by exact fold-in."""
+    """Implicit ALS with CG updates (a ``Recommender``); scores new rows by exact fold-in.
+
+    ``frequency_scaling`` (nu, Rendle et al. 2022, "Revisiting the performance of iALS on item
+    recommendation benchmarks") scales each row's regularisation with its weight in the loss:
+    ``lambda_u = regularization * ((alpha n_u + N) / (alpha mean(n) + N)) ** nu`` where ``n_u`` is
+    the row's number of observed cells and ``N`` the number of columns (every unobserved cell
+    weighs 1 here, an observed one about ``alpha``). ``nu = 0`` (the default) is the classic
+    uniform lambda; the normalisation keeps ``regularization`` comparable across ``nu``.
+    """
 
     name = "als"
 
@@ -106,6 +131,7 @@ class ALS:
         dtype: type = np.float32,
         chunk_nnz: int = 16_384,
         threads: int | None = None,
+        frequency_scaling: float = 0.0,
     ) -> None:
         self.factors = factors
         self.iterations = iterations
@@ -116,6 +142,7 @@ class ALS:
         self.dtype = dtype
         self.chunk_nnz = chunk_nnz
         self.threads = threads if threads is not None else min(os.cpu_count() or 1, 4)
+        self.frequency_scaling = frequency_scaling
         self.user_factors: np.ndarray | None = None
         self.item_factors: np.ndarray | None = None
 
@@ -128,17 +155,36 @@ class ALS:
         n_users, n_items = user_items.shape
         x = (rng.random((n_users, self.factors), dtype=np.float64) * 0.01).astype(self.dtype)
         y = (rng.random((n_items, self.factors), dtype=np.float64) * 0.01).astype(self.dtype)
+        user_reg = item_reg = None
+        if self.frequency_scaling:
+            user_reg = self._scaled(np.diff(user_items.indptr), n_items)
+            item_reg = self._scaled(np.diff(item_users.indptr), n_users)
+            self._user_norm = self.alpha * float(np.diff(user_items.indptr).mean()) + n_items
         with single_threaded_blas():
             for _ in range(self.iterations):
                 _cg_half_step(
-                    user_items, x, y, self.regularization, self.cg_steps, self.chunk_nnz, self.threads
-                )
+                    user_items, x, y, self.regularization, self.cg_steps, self.chunk_nnz, self.threads,
+                    user_reg,
+                )  # fmt: skip
                 _cg_half_step(
-                    item_users, y, x, self.regularization, self.cg_steps, self.chunk_nnz, self.threads
-                )
+                    item_users, y, x, self.regularization, self.cg_steps, self.chunk_nnz, self.threads,
+                    item_reg,
+                )  # fmt: skip
         self.user_factors, self.item_factors = x, y
-        self._gram: np.ndarray = (y.T @ y).astype(np.float64) + self.regularization * np.eye(self.factors)
+        self._yty: np.ndarray = (y.T @ y).astype(np.float64)
+        self._gram: np.ndarray = self._yty + self.regularization * np.eye(self.factors)
         return self
+
+    def _scaled(self, counts: np.ndarray, n_cols: int) -> np.ndarray:
+        weight = self.alpha * counts.astype(np.float64) + n_cols
+        return self.regularization * (weight / weight.mean()) ** self.frequency_scaling
+
+    def row_regularization(self, n_observed: int) -> float:
+        """The lambda a (new) row with ``n_observed`` cells gets (the uniform one when nu = 0)."""
+        if not self.frequency_scaling:
+            return self.regularization
+        weight = self.alpha * n_observed + self._fitted().shape[0]
+        return self.regularization * (weight / self._user_norm) ** self.frequency_scaling
 
     def _fitted(self) -> np.ndarray:
         if self.item_factors is None:
@@ -155,7 +201,10 @@ class ALS:
         if cols.size == 0:
             return np.zeros(self.factors, dtype=self.dtype)
         factors = y[cols].astype(np.float64)
-        system = self._gram + factors.T @ (values[:, None] * factors)
+        gram = self._gram
+        if self.frequency_scaling:
+            gram = self._yty + self.row_regularization(cols.size) * np.eye(self.factors)
+        system = gram + factors.T @ (values[:, None] * factors)
         rhs = factors.T @ (1.0 + values)
         return np.linalg.solve(system, rhs).astype(self.dtype)
 

@@ -97,3 +97,17 @@ class EASE:
         if self.weights is None:
             raise RuntimeError("call fit() first")
         return np.asarray(as_csr(history, self.dtype) @ self.weights)
+
+
+#: multiples of the mean item weight (mean diagonal of X^T X) the validation tries for ``l2``:
+#: Steck's published optima (ML-20M 500, MSD 200) sit near 0.5-1x that mean on those data sets.
+L2_MULTIPLES = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def l2_grid(interactions: sp.csr_matrix, multiples: tuple[float, ...] = L2_MULTIPLES) -> list[float]:
+    """Candidate ``l2`` values scaled to the data: ``multiples`` of the mean diagonal of the Gram
+    matrix (a fixed ``l2`` is far too strong on a small shop and too weak on a big one)."""
+    matrix = as_csr(interactions, np.float64)
+    diagonal = np.bincount(matrix.indices, weights=np.square(matrix.data), minlength=matrix.shape[1])
+    base = float(diagonal[diagonal > 0].mean()) if (diagonal > 0).any() else 1.0
+    return [round(base * m, 4) for m in multiples]

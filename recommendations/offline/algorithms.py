@@ -125,6 +125,19 @@ def _als() -> Any:
     return ALS(factors=64, iterations=15, regularization=0.05, alpha=10.0, seed=0)
 
 
+def _rp3beta() -> Any:
+    from recommendations.engine.rp3beta import RP3beta
+
+    return RP3beta(k=100, alpha=1.0, beta=0.5)
+
+
+def _ials() -> Any:
+    from recommendations.engine.als import ALS
+
+    # iALS with frequency-scaled regularisation (Rendle et al. 2022); untuned defaults here
+    return ALS(factors=64, iterations=15, regularization=0.05, alpha=10.0, seed=0, frequency_scaling=1.0)
+
+
 def _ease() -> Any:
     from recommendations.engine.ease import EASE
 
@@ -195,6 +208,8 @@ ALGORITHMS: dict[str, Callable[[], Scorer]] = {
     "userknn": lambda: MatrixScorer("userknn", _userknn),
     "als": lambda: MatrixScorer("als", _als),
     "ease": lambda: MatrixScorer("ease", _ease),
+    "rp3beta": lambda: MatrixScorer("rp3beta", _rp3beta),
+    "ials": lambda: MatrixScorer("ials", _ials),
     "sknn": lambda: SequenceScorer("sknn", lambda: SessionKNN(k=100, sample_size=500, name="sknn")),
     "stan": lambda: SequenceScorer("stan", stan),
     "transitions": lambda: SequenceScorer("transitions", lambda: Transitions(steps=1)),

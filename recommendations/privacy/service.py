@@ -64,7 +64,10 @@ def _subjects(user: Any, visitor_ids: Iterable[uuid.UUID]) -> list[str]:
 
 
 def _events(user: Any, visitor_ids: list[uuid.UUID]) -> Any:
-    condition = Q(visitor_id__in=visitor_ids)
+    """A user's events, and their linked visitors' events not attached to anyone yet; for an
+    anonymous visitor, its events that belong to no user. Never another user's events, even where
+    a visitor id was shared (one browser, two accounts)."""
+    condition = Q(visitor_id__in=visitor_ids, user__isnull=True)
     if user is not None:
         condition |= Q(user=user)
     return Event.objects.filter(condition)
@@ -187,7 +190,8 @@ def erase_user_data(user: Any = None, *, visitor_id: uuid.UUID | None = None) ->
     portraits = _portrait_module()
     with transaction.atomic():
         events, _ = _events(user, visitor_ids).delete()
-        links, _ = VisitorLink.objects.filter(visitor_id__in=visitor_ids).delete()
+        # A link belongs to its user: an anonymous erasure never removes one.
+        links = VisitorLink.objects.filter(user=user).delete()[0] if user is not None else 0
         preferences = TrackingPreference.objects.filter(user=user).delete()[0] if user is not None else 0
         portrait_rows = portraits.erase_portraits(user=user, visitor_ids=visitor_ids) if portraits else 0
         model_rows = _redact_models(set(subjects))

@@ -99,8 +99,13 @@ def _after_response(request: HttpRequest, response: HttpResponse) -> None:
         except Exception:  # recording must never break the page
             logger.exception("Recording an event for %s failed", request.path)
     visitor = get_visitor(request)
-    if visitor.set_cookie and not visitor.opted_out and not visitor.is_bot:
+    if visitor.set_cookie and not visitor.opted_out and not visitor.is_bot and not _shared(response):
         set_visitor_cookie(response, visitor)
+
+
+def _shared(response: HttpResponse) -> bool:
+    """A response shared caches may keep: a visitor cookie on it would be handed to everyone."""
+    return "public" in response.get("Cache-Control", "")
 
 
 @sync_and_async_middleware

@@ -155,9 +155,14 @@ def on_order_saved(
 def on_user_logged_in(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
     if request is None or not app_settings.ENABLED:
         return
-    from recommendations.tracking.merge import merge_visitor
+    from recommendations.tracking.merge import linked_to_another_user, merge_visitor
 
     visitor = refresh_user(request)
+    if linked_to_another_user(visitor.visitor_id, user):
+        # A shared browser: its visitor is another user's. Start this user from a fresh one, so
+        # their export and erasure never reach the other user's events.
+        start_new_visitor(request)
+        visitor = refresh_user(request)
     if not visitor.opted_out:
         merge_visitor(visitor.visitor_id, user)
 

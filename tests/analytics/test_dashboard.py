@@ -137,3 +137,47 @@ def test_dashboard_page_shows_the_numbers_to_permitted_staff(client, scenario, p
     assert [m["kind"] for m in response.context["models"]] == ["main"]
     assert 'data-kind="main"' in html
     assert response.context["top_products"][0]["score"] >= response.context["top_products"][-1]["score"]
+
+
+def test_a_banner_click_without_a_product_never_breaks_the_dashboard(
+    client, plain_staff, shop, rf, browser_ua
+):
+    """Issue 10 item 12: one click on a banner ad (no product) made the dashboard 500 for 30 days
+    (``product_id__in=["None"]``). The click counts for its slot; conversions still work."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from recommendations.ads.events import record_ad_event
+    from recommendations.tracking.visitors import get_visitor
+
+    request = rf.get("/", **browser_ua)
+    request.user = AnonymousUser()
+    visitor = get_visitor(request)
+    for kind in ("impression", "click"):
+        record_ad_event(
+            kind, visitor, campaign_id=7, impression_id="i1", slot="ads:top", position=0, product_id=None
+        )
+    # a product click in the same period, so the purchase lookup runs with both kinds of click
+    import_events(
+        [
+            EventIn(
+                kind="click", product_id=str(shop.a[0].pk), slot="for_you", visitor_id=visitor.visitor_id
+            ),
+            EventIn(
+                kind="purchase", product_id=str(shop.a[0].pk), order_id="o1", visitor_id=visitor.visitor_id
+            ),
+        ]
+    )
+    performance = analytics.slot_performance(timezone.now() - timedelta(days=1), timezone.now() + H)
+    by_slot = {s.slot: s for s in performance.by_slot}
+    assert (by_slot["ads:top"].impressions, by_slot["ads:top"].clicks, by_slot["ads:top"].conversions) == (
+        1,
+        1,
+        0,
+    )
+    assert by_slot["for_you"].conversions == 1
+
+    grant(plain_staff, "view_analyticsdashboard")
+    client.force_login(plain_staff)
+    response = client.get(reverse("admin:recommendations_analyticsdashboard_changelist"))
+    assert response.status_code == 200
+    assert "ads:top" in response.content.decode()

@@ -85,3 +85,63 @@ def test_deterministic_under_seed_and_thread_count():
 def test_score_requires_fit():
     with pytest.raises(RuntimeError):
         ALS().score(sp.csr_matrix((1, 3)))
+
+
+def test_frequency_scaling_zero_is_the_classic_model():
+    m, _, _, _ = planted(seed=5, n_users=60, n_items=30)
+    a = ALS(factors=4, iterations=3, regularization=0.3, seed=1, dtype=np.float64).fit(m)
+    b = ALS(factors=4, iterations=3, regularization=0.3, seed=1, dtype=np.float64, frequency_scaling=0.0).fit(
+        m
+    )
+    assert_allclose(a.item_factors, b.item_factors)
+
+
+def test_frequency_scaled_regularisation_grows_with_the_row_and_folds_in_exactly():
+    m, _, _, _ = planted(seed=6, n_users=80, n_items=40)
+    model = ALS(
+        factors=4,
+        iterations=5,
+        regularization=0.5,
+        alpha=2.0,
+        seed=0,
+        dtype=np.float64,
+        frequency_scaling=1.0,
+    ).fit(m)
+    assert model.row_regularization(1) < model.row_regularization(20)
+    plain = ALS(factors=4, iterations=5, regularization=0.5, alpha=2.0, seed=0, dtype=np.float64).fit(m)
+    assert not np.allclose(model.item_factors, plain.item_factors)
+    # fold-in solves the user's system with its own lambda
+    row = m[3]
+    y = model.item_factors
+    conf = 2.0 * row.data
+    lam = model.row_regularization(row.nnz)
+    system = y.T @ y + lam * np.eye(4) + y[row.indices].T @ (conf[:, None] * y[row.indices])
+    expected = np.linalg.solve(system, y[row.indices].T @ (1.0 + conf))
+    assert_allclose(model.fold_in(row), expected, rtol=1e-8)
+
+
+def test_frequency_scaled_half_step_is_the_exact_solution_with_enough_cg_steps():
+    """One user half-step with as many CG steps as factors equals the dense per-row solve."""
+    m, _, _, _ = planted(seed=7, n_users=30, n_items=20)
+    f, reg, alpha, nu = 3, 0.4, 3.0, 0.7
+    model = ALS(
+        factors=f, iterations=1, regularization=reg, alpha=alpha, cg_steps=f, seed=2, dtype=np.float64,
+        frequency_scaling=nu,
+    ).fit(m)  # fmt: skip
+    rng = np.random.default_rng(2)
+    x = rng.random((30, f)) * 0.01
+    y = rng.random((20, f)) * 0.01
+    dense = m.toarray().astype(np.float64)
+
+    def lambdas(counts, n_cols):
+        weight = alpha * counts + n_cols
+        return reg * (weight / weight.mean()) ** nu
+
+    for rows, other, data, n_cols in ((x, y, dense, 20), (y, x, dense.T, 30)):
+        lam = lambdas((data > 0).sum(1), n_cols)
+        for u in range(rows.shape[0]):
+            c = 1 + alpha * data[u]
+            a = other.T @ (c[:, None] * other) + lam[u] * np.eye(f)
+            rows[u] = np.linalg.solve(a, other.T @ (c * (data[u] > 0)))
+    assert_allclose(model.user_factors, x, rtol=1e-6, atol=1e-9)
+    assert_allclose(model.item_factors, y, rtol=1e-6, atol=1e-9)
