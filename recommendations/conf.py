@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     # without the shop sending order_placed. Dotted path of a recommendations.tracking.orders.OrderAdapter.
     "ORDER_MODEL": None,
     "ORDER_ADAPTER": "recommendations.tracking.orders.OrderAdapter",
+    # The shop's currency (ISO 4217 code): prices and revenue in the admin and the slot templates
+    # are written with it ("$4,499.00", "1,200.00 CHF").
+    "CURRENCY": "USD",
     # --- visitors, consent and privacy -----------------------------------------------------
     "VISITOR_COOKIE_NAME": "rec_vid",
     "VISITOR_COOKIE_MAX_AGE": 365 * 24 * 3600,

@@ -131,6 +131,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 RECOMMENDATIONS_PRODUCT_MODEL = "shop.Product"
 RECOMMENDATIONS_PRODUCT_ADAPTER = "shop_demo.shop.adapters.ShopProductAdapter"
+# Prices and revenue in the admin (the shop's own templates write "$" too).
+RECOMMENDATIONS_CURRENCY = "USD"
 # The middleware records a product view / a search for these URL names; everything else the shop
 # reports through the signals in ``shop_demo/shop/services.py``.
 RECOMMENDATIONS_TRACKED_VIEWS = {

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from recommendations.catalogue.money import money
 from recommendations.experiments.report import (
     CONFIDENCE,
     ExperimentReport,
@@ -50,10 +51,10 @@ def _rate_cell(
     return cell
 
 
-def _revenue_cell(v: VariantResult, currency: str) -> dict[str, str]:
+def _revenue_cell(v: VariantResult) -> dict[str, str]:
     value = v.revenue_per_visitor
     cell = {
-        "value": "-" if value is None else f"{currency}{value:,.2f}",
+        "value": "-" if value is None else money(value),
         "interval": "",
         "versus": "",
         "note": v.revenue_note,
@@ -64,11 +65,14 @@ def _revenue_cell(v: VariantResult, currency: str) -> dict[str, str]:
         cell["versus"] = "control"
     elif v.revenue_test is not None:
         t = v.revenue_test
-        cell["versus"] = f"{t.diff:+,.2f} [{t.ci_low:+,.2f}, {t.ci_high:+,.2f}], {_p(t.p_value)}"
+        cell["versus"] = (
+            f"{money(t.diff, signed=True)} [{money(t.ci_low, signed=True)}, "
+            f"{money(t.ci_high, signed=True)}], {_p(t.p_value)}"
+        )
     return cell
 
 
-def results_context(report: ExperimentReport, currency: str = "") -> dict[str, Any]:
+def results_context(report: ExperimentReport) -> dict[str, Any]:
     """The results table as display strings: percentages, intervals and tests, or a note saying
     the variant has not enough data yet (never an interval of one visitor, never "nan")."""
     rows = [
@@ -86,7 +90,7 @@ def results_context(report: ExperimentReport, currency: str = "") -> dict[str, A
                     v.conversion_note,
                     v.is_control,
                 ),
-                _revenue_cell(v, currency),
+                _revenue_cell(v),
             ],
         }
         for v in report.variants

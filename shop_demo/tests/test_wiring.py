@@ -63,3 +63,18 @@ def test_the_demo_serves_the_api_docs(client):
     assert info["title"] == "django-realtime-recommendations API"
     assert info["version"] == metadata.version("django-realtime-recommendations")
     assert "/api/recommendations/events/" in schema.json()["paths"]
+
+
+def test_portraits_name_brands_not_slugs(catalogue, admin_client):
+    """Issue 10 item 20: the portrait's brand chart showed "acme" (the slug the models key on)."""
+    from django.contrib.auth import get_user_model
+
+    from recommendations import portraits, signals
+
+    shopper = get_user_model().objects.create_user("brandfan")
+    for _ in range(3):
+        signals.product_viewed.send(sender=None, product=catalogue["pan"], user=shopper)
+    portrait = portraits.rebuild(user=shopper)
+    assert [(b["id"], b["label"]) for b in portrait.brands] == [("acme", "Acme")]
+    page = admin_client.get(f"/admin/recommendations/portrait/{portrait.pk}/change/").content.decode()
+    assert ">Acme<" in page or "Acme:" in page
