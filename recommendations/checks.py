@@ -105,6 +105,23 @@ def check_event_weights(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     return errors
 
 
+@register()
+def check_engine_backend(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    from recommendations.engine import backends
+
+    try:
+        backends.resolve(app_settings.ENGINE_BACKEND)
+    except (backends.BackendUnavailable, ValueError) as exc:
+        return [
+            Error(
+                f"RECOMMENDATIONS_ENGINE_BACKEND: {exc}",
+                hint="'auto' uses implicit when it is installed and numpy otherwise.",
+                id="recommendations.E007",
+            )
+        ]
+    return []
+
+
 @register(Tags.models)
 def check_order_model(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """A typo in RECOMMENDATIONS_ORDER_MODEL would record no purchase at all."""
@@ -118,7 +135,7 @@ def check_order_model(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 str(exc),
                 hint="Name your order model as 'app_label.ModelName' (an installed app), or unset it "
                 "and send the order_placed signal instead.",
-                id="recommendations.E007",
+                id="recommendations.E013",
             )
         ]
     return []

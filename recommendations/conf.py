@@ -73,6 +73,11 @@ DEFAULTS: dict[str, Any] = {
     # Request body cap for the ingest endpoint (bytes).
     "MAX_BODY_BYTES": 1_000_000,
     "INGEST_THROTTLE_RATE": "1200/min",
+    # The oldest timestamp an event may carry, in days before now (400 on the HTTP API), on every
+    # path but bulk import, which only refuses dates before 1970. None: only that 1970 floor.
+    "EVENT_MAX_AGE_DAYS": 365,
+    # How far in the future a timestamp may be (client clocks run fast), in seconds.
+    "EVENT_MAX_FUTURE_SECONDS": 300,
     # --- live state and Redis --------------------------------------------------------------
     # None: embedded mode (events go straight to the database, live state in process memory).
     "REDIS_URL": None,
@@ -109,7 +114,14 @@ DEFAULTS: dict[str, Any] = {
     "ITEMKNN_SIMILARITY": "cosine",
     "ITEMKNN_SHRINK": 0.0,
     # Items per chunk task of the item-similarity build (a Celery group any worker can take).
-    "SIMILARITY_CHUNK_ITEMS": 5000,
+    # None: the whole similarity in one task when ENGINE_BACKEND resolves to implicit (its
+    # threads use every core of the worker), chunks of 5000 items on numpy.
+    "SIMILARITY_CHUNK_ITEMS": None,
+    # Which code fits item-kNN (cosine or BM25 without shrink) and ALS: "auto" (the implicit
+    # library when it is installed, else ours), "numpy" (ours; always there) or "implicit"
+    # (required; the system check fails without it). Same models, same serving; see
+    # recommendations/engine/backends.py and docs/benchmarks.md for the measurement.
+    "ENGINE_BACKEND": "auto",
     # Implicit ALS (Hu, Koren & Volinsky) hyper-parameters.
     "ALS_FACTORS": 64,
     "ALS_ITERATIONS": 15,

@@ -133,7 +133,7 @@ def test_import_contracts_hold():
 @pytest.mark.parametrize("label", ["testapp.Ordr", "orders"])
 def test_check_invalid_order_model(settings, label):
     settings.RECOMMENDATIONS_ORDER_MODEL = label
-    assert "recommendations.E007" in _ids()
+    assert "recommendations.E013" in _ids()
 
 
 def test_check_valid_order_model(settings):
@@ -186,3 +186,21 @@ def test_start_up_fails_fast_on_a_model_that_does_not_resolve(tmp_path, setting,
     )
     assert result.returncode != 0, result.stdout
     assert "ImproperlyConfigured" in result.stderr and message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("backend", ["implicit", "tensorflow"])
+def test_check_engine_backend_that_cannot_run(settings, monkeypatch, backend):
+    from recommendations.engine import backends
+
+    monkeypatch.setattr(backends, "implicit_available", lambda: False)  # as if not installed
+    settings.RECOMMENDATIONS_ENGINE_BACKEND = backend
+    assert "recommendations.E007" in _ids()
+
+
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+def test_check_engine_backend_that_always_runs(settings, monkeypatch, backend):
+    from recommendations.engine import backends
+
+    monkeypatch.setattr(backends, "implicit_available", lambda: False)
+    settings.RECOMMENDATIONS_ENGINE_BACKEND = backend
+    assert "recommendations.E007" not in _ids()

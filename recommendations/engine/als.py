@@ -170,7 +170,12 @@ class ALS:
                     item_users, y, x, self.regularization, self.cg_steps, self.chunk_nnz, self.threads,
                     item_reg,
                 )  # fmt: skip
-        self.user_factors, self.item_factors = x, y
+        return self.adopt(x, y)
+
+    def adopt(self, user_factors: np.ndarray, item_factors: np.ndarray) -> Self:
+        """Take factors fitted elsewhere (another backend, a stored model) as this model's."""
+        y = item_factors
+        self.user_factors, self.item_factors = user_factors, y
         self._yty: np.ndarray = (y.T @ y).astype(np.float64)
         self._gram: np.ndarray = self._yty + self.regularization * np.eye(self.factors)
         return self

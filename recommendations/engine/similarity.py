@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recommendations.engine import backends
 from recommendations.engine._sparse import assemble, safe_inverse
 from recommendations.engine._sparse import topk_per_row as _engine_topk
 from recommendations.engine.itemknn import weigh
@@ -47,8 +48,16 @@ def knn_block(
     stop: int,
     k: int,
     shrink: float = 0.0,
+    backend: str = "numpy",
 ) -> Triples:
-    """Top-``k`` neighbours (rows, cols, values) of items ``start..stop``, self excluded."""
+    """Top-``k`` neighbours (rows, cols, values) of items ``start..stop``, self excluded.
+
+    With ``backend="implicit"`` a block spanning every item of a pre-scaled matrix (no
+    denominators) is computed by the ``implicit`` library (:func:`.backends.knn_triples`); any
+    other block is ours.
+    """
+    if backend == "implicit" and left is None and right is None and (start, stop) == (0, weighted.shape[1]):
+        return backends.knn_triples(weighted, k)
     item_users = weighted[:, start:stop].T.tocsr()
     block = (item_users @ weighted).tocsr()
     block.sort_indices()

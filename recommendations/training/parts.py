@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommendations.conf import app_settings
+from recommendations.engine import backends
 from recommendations.engine.als import ALS
 from recommendations.engine.bought_together import BoughtTogether
 from recommendations.engine.content import ContentModel
@@ -106,7 +107,8 @@ def als_part(matrix: sp.csr_matrix) -> Arrays:
         regularization=app_settings.ALS_REGULARIZATION,
         alpha=app_settings.ALS_ALPHA,
         seed=0,
-    ).fit(matrix)
+    )
+    model = backends.fit_als(model, matrix, app_settings.ENGINE_BACKEND)
     assert model.item_factors is not None
     y = model.item_factors.astype(np.float64)
     gram = y.T @ y + model.regularization * np.eye(y.shape[1])

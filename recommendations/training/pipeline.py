@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from recommendations import modelstore as storage
 from recommendations.catalogue import snapshot as catalogue_service
 from recommendations.conf import app_settings
+from recommendations.engine import backends
 from recommendations.engine.interactions import build_matrix
 from recommendations.engine.similarity import (
     assemble_triples,
@@ -43,6 +44,8 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 KNN_INPUT = "_knn_input"
 KNN_CHUNK = "_knn."
+#: items per similarity chunk on the numpy backend when SIMILARITY_CHUNK_ITEMS is None
+DEFAULT_CHUNK_ITEMS = 5000
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,14 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
         storage.mark_failed(version.pk, f"{type(exc).__name__}: {exc}")
         raise
     chunk = chunk_items or app_settings.SIMILARITY_CHUNK_ITEMS
+    if chunk is None:
+        whole = _knn_backend() == "implicit" and left is None
+        chunk = max(len(index), 1) if whole else DEFAULT_CHUNK_ITEMS
     return RebuildPlan(version.pk, tuple(chunk_bounds(len(index), chunk)))
+
+
+def _knn_backend() -> str:
+    return backends.resolve(app_settings.ENGINE_BACKEND)
 
 
 @lru_cache(maxsize=2)
@@ -133,7 +143,14 @@ def build_chunk(version_id: int, start: int, stop: int) -> int:
             return 0
         weighted, left, right = _knn_input(version_id)
         rows, cols, vals = knn_block(
-            weighted, left, right, start, stop, app_settings.NEIGHBOURS, app_settings.ITEMKNN_SHRINK
+            weighted,
+            left,
+            right,
+            start,
+            stop,
+            app_settings.NEIGHBOURS,
+            app_settings.ITEMKNN_SHRINK,
+            backend=_knn_backend(),
         )
         storage.save_part(version_id, f"{KNN_CHUNK}{start:010d}", {"rows": rows, "cols": cols, "vals": vals})
         return len(rows)

@@ -111,3 +111,18 @@ def test_offline_evaluation_reports_progress_without_a_progress_bar_library() ->
     results = evaluate(leave_last_out(_user_sequences()), ["popularity"], k=3, stream=out)
     assert [r.algorithm for r in results] == ["popularity"]
     assert re.search(r"popularity: (\d+)/\1\n$", out.getvalue()), out.getvalue()
+
+
+def test_holdout_without_users_holds_out_within_sessions_and_queries_them_as_known() -> None:
+    from recommendations.offline.events import DEFAULT_EVENT_WEIGHTS
+    from recommendations.offline.prepare import encode
+
+    task = holdout(Dataset("chain", _chain_sessions(10)), fraction=0.4, seed=0)
+    assert len(task.cases) == 10
+    enc = encode(task.train, DEFAULT_EVENT_WEIGHTS)
+    for case in task.cases:
+        assert case.session and not case.user and len(case.relevant) == 2
+        query = enc.query(case.items, case.timestamps, case.kinds, case.user, case.session)
+        assert query.row >= 0  # the session's remaining clicks are its training row
+        seen = set(enc.items.ids[enc.seen_items(query.row)].tolist())
+        assert seen == set(case.items) and not seen & set(case.relevant)

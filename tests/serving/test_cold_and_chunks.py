@@ -5,14 +5,20 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
+from recommendations import modelstore as storage
+from recommendations.conf import app_settings
+from recommendations.engine import backends
 from recommendations.engine.itemknn import ItemKNN
-from recommendations.engine.similarity import assemble_triples, chunk_bounds, knn_block, prepare
+from recommendations.engine.similarity import assemble_triples, chunk_bounds, csr_from, knn_block, prepare
 from recommendations.schedules import beat_schedule
+from recommendations.serving import bundle as bundles
 from recommendations.serving import recommend
 from recommendations.subjects import Subject
 from recommendations.tracking.bulk import import_events
+from recommendations.training import pipeline as training
 
 
 def test_cold_start_without_models_returns_live_trending_then_catalogue(shop):
@@ -59,3 +65,34 @@ def test_beat_schedule_has_the_rebuild(settings):
     entry = beat_schedule()["recommendations.rebuild_models"]
     assert entry["task"] == "recommendations.rebuild_models"
     assert entry["schedule"] == 600.0
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "bm25"])
+def test_rebuild_gives_the_same_models_on_either_backend(shop, settings, monkeypatch, similarity):
+    """numpy builds the similarity in chunks, implicit in one task; same neighbours, same slots."""
+    visitors = shop.history()
+    settings.RECOMMENDATIONS_ITEMKNN_SIMILARITY = similarity
+    monkeypatch.setattr(training, "DEFAULT_CHUNK_ITEMS", 5)
+    calls = []
+    real = backends.knn_triples
+    monkeypatch.setattr(backends, "knn_triples", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    similarities = {}
+    for backend in ("numpy", "implicit"):
+        settings.RECOMMENDATIONS_ENGINE_BACKEND = backend
+        plan = training.start_rebuild()
+        assert len(plan.chunks) == (4 if backend == "numpy" else 1)
+        for start, stop in plan.chunks:
+            training.build_chunk(plan.version_id, start, stop)
+        assert training.finish_rebuild(plan.version_id, len(plan.chunks))
+        assert len(calls) == (backend == "implicit")
+        parts = storage.load_parts(plan.version_id, ["itemknn", "als"])
+        similarities[backend] = csr_from(parts["itemknn"])
+        assert parts["als"]["item_factors"].shape == (16, app_settings.ALS_FACTORS)
+        bundles.clear()
+        for visitor, own in ((visitors[0], shop.a), (visitors[-1], shop.b)):
+            recs = recommend(Subject(None, visitor), "for_you", limit=4)
+            assert {r.product_id for r in recs} <= shop.ids(own)
+    numpy_knn, implicit_knn = similarities["numpy"], similarities["implicit"]
+    np.testing.assert_array_equal(numpy_knn.indptr, implicit_knn.indptr)
+    np.testing.assert_array_equal(numpy_knn.indices, implicit_knn.indices)
+    np.testing.assert_allclose(numpy_knn.data, implicit_knn.data, rtol=1e-5)
