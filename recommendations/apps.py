@@ -11,8 +11,10 @@ class RecommendationsConfig(AppConfig):
         from recommendations import checks  # noqa: F401 - registers the system checks
         from recommendations.conf import app_settings
         from recommendations.portraits import receivers as portrait_receivers
+        from recommendations.serving import refresh
 
         portrait_receivers.connect()
+        refresh.connect()  # cached slots are refreshed after a visitor's live state changes
 
         if not app_settings.PRODUCT_MODEL:
             # The checks framework reports it with a precise message; nothing to connect to yet.

@@ -70,6 +70,11 @@ DEFAULTS: dict[str, Any] = {
     # Request body cap for the ingest endpoint (bytes).
     "MAX_BODY_BYTES": 1_000_000,
     "INGEST_THROTTLE_RATE": "1200/min",
+    # The oldest timestamp an event may carry, in days before now (400 on the HTTP API), on every
+    # path but bulk import, which only refuses dates before 1970. None: only that 1970 floor.
+    "EVENT_MAX_AGE_DAYS": 365,
+    # How far in the future a timestamp may be (client clocks run fast), in seconds.
+    "EVENT_MAX_FUTURE_SECONDS": 300,
     # --- live state and Redis --------------------------------------------------------------
     # None: embedded mode (events go straight to the database, live state in process memory).
     "REDIS_URL": None,
@@ -144,6 +149,19 @@ DEFAULTS: dict[str, Any] = {
     "HISTORY_WEIGHT": 0.5,
     # Re-raise errors inside recommend() instead of logging them and falling back (tests).
     "SERVING_RAISE_ERRORS": False,
+    # Serve slots from a cache keyed by model version and the visitor's live-state version
+    # (recommendations.serving.cache: Redis with RECOMMENDATIONS_REDIS_URL, else in process). A hit
+    # is one lookup plus token signing; any new event of the visitor makes their entries stale.
+    "SLOT_CACHE": True,
+    # Longest an entry is served (catalogue changes such as a new price or a product going out of
+    # stock reach cached slots within this time; the visitor's own events do at once).
+    "SLOT_CACHE_TTL_SECONDS": 300,
+    # Entries kept by the in-process cache (embedded defaults), least recently used dropped first.
+    "SLOT_CACHE_MAX_ENTRIES": 20_000,
+    # Refresh on write (Redis mode, a Celery worker): after a visitor's events, one task recomputes
+    # their cached slots; further events while it is pending join it. This is how long the
+    # "pending" flag lives at most (a lost task is retried by the next event after it). 0: off.
+    "SLOT_CACHE_REFRESH_SECONDS": 10,
     # Slot recipes: {slot: {...}} merged key by key over recommendations.serving.slots.DEFAULT_SLOTS.
     # A recipe has "sources" ({source: weight}; sources: session, itemknn, ease, als, content,
     # bought_together, trending, recently_viewed, search), "limit", "normalisation" ("max"/"rank"),

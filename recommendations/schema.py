@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,15 @@ PRODUCT_KINDS = frozenset({"view", "add_to_cart", "remove_from_cart", "purchase"
 
 # Largest JSON ``context`` an event may carry (serialised), whatever path it arrives by.
 MAX_CONTEXT_BYTES = 2048
+# Longest product id accepted (longer than any primary key a shop uses: CharField's usual 255).
+MAX_PRODUCT_ID_LENGTH = 255
+# Deepest a ``context`` may nest (objects and arrays), so nothing that reads one ever recurses far.
+MAX_CONTEXT_DEPTH = 8
+
+# No event is older than this, whatever path it arrives by (a year-1 date with a +14:00 offset is
+# a BC date in PostgreSQL, which Python cannot read back). ``EVENT_MAX_AGE_DAYS`` is the tighter,
+# configurable bound of every path but bulk import.
+EARLIEST_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Namespace of idempotency keys derived from a client's event_id.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c2a1e-8a0e-4b61-9a43-1f0d5cf3a1b7")
@@ -70,6 +79,50 @@ class EventRow:
     def subject(self) -> str:
         """The live-state key: the user when known, else the anonymous visitor."""
         return subject_key(self.user_id, self.visitor_id)
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored (PostgreSQL refuses NUL characters, and unpaired surrogates
+    cannot be encoded as UTF-8), or None."""
+    if "\x00" in text:
+        return "null characters"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "unpaired surrogate characters"
+    return None
+
+
+def context_problem(context: dict[str, Any]) -> str | None:
+    """Why an event's ``context`` cannot be stored, or None: every key and string in it must be
+    storable text, and it may nest at most ``MAX_CONTEXT_DEPTH`` levels. Walks iteratively, and
+    gives up past ``MAX_CONTEXT_BYTES`` values (each takes at least a byte), so a hostile context
+    costs no more than a small one."""
+    stack: list[tuple[Any, int, str]] = [(context, 1, "context")]
+    seen = 0
+    while stack:
+        value, depth, path = stack.pop()
+        seen += 1
+        if seen > MAX_CONTEXT_BYTES:
+            return f"is larger than {MAX_CONTEXT_BYTES} bytes"
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                return f"may not contain {problem} (at {path})"
+        elif isinstance(value, dict | list | tuple):
+            if depth > MAX_CONTEXT_DEPTH:
+                return f"may not nest more than {MAX_CONTEXT_DEPTH} levels deep"
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    name = key if isinstance(key, str) else str(key)
+                    problem = text_problem(name)
+                    if problem:
+                        return f"may not contain {problem} (in a key of {path})"
+                    stack.append((item, depth + 1, f"{path}.{name[:32]}"))
+            else:
+                stack.extend((item, depth + 1, f"{path}[{index}]") for index, item in enumerate(value))
+    return None
 
 
 def derive_event_id(client_event_id: str | None, scope: str) -> uuid.UUID:

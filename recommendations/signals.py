@@ -45,3 +45,9 @@ consent_changed = Signal()
 # listens to it to schedule rebuilds; the storage layer never calls up.
 # Arguments: rows (sequence of recommendations.schema.EventRow)
 events_stored = Signal()
+
+# A visitor's live state changed (new recent items or searches, stored or streamed; a login merge).
+# Sent right after the write, on the request or task that made it. The serving feature listens
+# to refresh that visitor's cached slots in the background.
+# Arguments: subjects (list of subject keys, "u:<user id>" / "v:<visitor id>", each once)
+live_state_updated = Signal()

@@ -10,6 +10,7 @@ from celery import chord, group, shared_task
 from recommendations import portraits
 from recommendations.ingest.stream import drain
 from recommendations.privacy import service as privacy
+from recommendations.serving import refresh
 from recommendations.taskqueue import eager, run
 from recommendations.training import deep
 from recommendations.training import pipeline as training
@@ -60,6 +61,13 @@ def rebuild_portrait(subject: str) -> bool:
 def rebuild_portraits() -> dict[str, int]:
     """The nightly bulk pass over every portrait."""
     return portraits.rebuild_all()
+
+
+@shared_task(name="recommendations.refresh_slots", ignore_result=True)
+def refresh_slots(subject: str) -> int:
+    """Recompute one visitor's cached slots after their new events (coalesced per visitor by
+    its caller, ``serving.refresh.schedule``); returns how many pages were stored."""
+    return refresh.run(subject)
 
 
 @shared_task(name="recommendations.train_deep_model")

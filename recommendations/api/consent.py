@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from recommendations.api.caching import PrivateResponses
 from recommendations.api.errors import error_response
+from recommendations.api.parsers import BoundedJSONParser
 from recommendations.api.schema import extend_schema
 from recommendations.api.throttling import VisitorEventThrottle
 from recommendations.tracking.consent import set_opt_out
@@ -24,6 +25,7 @@ class ConsentView(PrivateResponses, APIView):
     """``GET`` the visitor's recording choice; ``POST {"opt_out": true|false}`` to change it."""
 
     permission_classes = [AllowAny]
+    parser_classes = [BoundedJSONParser]
     throttle_classes = [VisitorEventThrottle]
 
     @extend_schema(responses={200: ConsentSerializer})

@@ -16,13 +16,21 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from recommendations.schema import MAX_CONTEXT_BYTES, EventIn
+from recommendations.schema import (
+    MAX_CONTEXT_BYTES,
+    MAX_PRODUCT_ID_LENGTH,
+    EventIn,
+    context_problem,
+    text_problem,
+)
 
 _MAX_NUMBER_STRING = 1000  # DRF's MAX_STRING_LENGTH for numeric input
 _TRAILING_ZEROS = re.compile(r"\.0*\s*$")  # "5.0" and 5.0 are the integer 5 (as in DRF)
 _DECIMAL_INFINITIES = (decimal.Decimal("Inf"), decimal.Decimal("-Inf"))
 _CENTS = decimal.Decimal("0.01")
 _PRICE_CONTEXT = decimal.Context(prec=12)
+# An unknown field's name is quoted up to this length (a hostile name may be a megabyte long).
+MAX_NAME_CHARS = 64
 
 
 class FieldError(ValueError):
@@ -45,12 +53,9 @@ def _string(name: str, max_length: int, *, allow_blank: bool) -> Any:
             return ""
         if len(text) > max_length:
             raise FieldError(f"'{name}' has more than {max_length} characters.")
-        if "\x00" in text:
-            raise FieldError(f"'{name}' may not contain null characters.")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise FieldError(f"'{name}' may not contain surrogate characters.") from None
+        problem = text_problem(text)
+        if problem:
+            raise FieldError(f"'{name}' may not contain {problem}.")
         return text
 
     return parse
@@ -83,7 +88,14 @@ def _product(value: Any) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
         raise FieldError("'product' must be a product id (string or integer).")
-    return value if type(value) is str else str(value)
+    if type(value) is not str:
+        return str(value)
+    if len(value) > MAX_PRODUCT_ID_LENGTH:
+        raise FieldError(f"'product' has more than {MAX_PRODUCT_ID_LENGTH} characters.")
+    problem = text_problem(value)
+    if problem:
+        raise FieldError(f"'product' may not contain {problem}.")
+    return value
 
 
 def _timestamp(value: Any) -> datetime:
@@ -149,7 +161,12 @@ def _context(value: Any) -> dict[str, Any]:
         raise FieldError("'context' may not be null.")
     if not isinstance(value, dict):
         raise FieldError(f"'context' must be an object, not {type(value).__name__}.")
-    if value and len(json.dumps(value, default=str)) > MAX_CONTEXT_BYTES:
+    if not value:
+        return {}
+    problem = context_problem(value)  # before json.dumps: bounds the depth it recurses to
+    if problem:
+        raise FieldError(f"'context' {problem}.")
+    if len(json.dumps(value, default=str)) > MAX_CONTEXT_BYTES:
         raise FieldError(f"'context' is larger than {MAX_CONTEXT_BYTES} bytes.")
     return {str(key): item for key, item in value.items()}
 
@@ -190,7 +207,8 @@ def parse_event(item: Any) -> tuple[EventIn | None, dict[str, str]]:
     for name, value in item.items():
         field = FIELDS.get(name)
         if field is None:
-            errors[name] = f"Unknown field {name!r}."
+            shown = name if len(name) <= MAX_NAME_CHARS else name[:MAX_NAME_CHARS] + "…"
+            errors[shown] = f"Unknown field {shown!r}."
             continue
         parse, attribute = field
         try:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,11 +20,19 @@ from recommendations.api.authentication import BeaconSessionAuthentication
 from recommendations.api.caching import PrivateResponses
 from recommendations.api.errors import error_response
 from recommendations.api.event_parsing import parse_events
+from recommendations.api.parsers import BoundedJSONParser
 from recommendations.api.schema import extend_schema, extend_schema_field
 from recommendations.api.throttling import VisitorEventThrottle
 from recommendations.conf import app_settings
 from recommendations.models import Event
-from recommendations.schema import MAX_CONTEXT_BYTES, EventIn, EventValidationError
+from recommendations.schema import (
+    MAX_CONTEXT_BYTES,
+    MAX_PRODUCT_ID_LENGTH,
+    EventIn,
+    EventValidationError,
+    context_problem,
+    text_problem,
+)
 from recommendations.tracking.recorder import record
 from recommendations.tracking.visitors import get_visitor, is_bot, set_visitor_cookie
 
@@ -66,6 +73,8 @@ class ProductIdField(serializers.Field):
     def to_internal_value(self, data: Any) -> str:
         if isinstance(data, bool) or not isinstance(data, str | int) or str(data) == "":
             self.fail("invalid")
+        if isinstance(data, str) and (len(data) > MAX_PRODUCT_ID_LENGTH or text_problem(data)):
+            self.fail("invalid")
         return str(data)
 
     def to_representation(self, value: Any) -> str:
@@ -99,6 +108,9 @@ class EventSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
     def validate_context(self, value: dict) -> dict:
+        problem = context_problem(value) if value else None
+        if problem:
+            raise serializers.ValidationError(f"Context {problem}.")
         if len(json.dumps(value, default=str)) > MAX_CONTEXT_BYTES:
             raise serializers.ValidationError(f"Context is larger than {MAX_CONTEXT_BYTES} bytes.")
         return value
@@ -154,7 +166,7 @@ class EventIngestView(PrivateResponses, APIView):
 
     authentication_classes = [BeaconSessionAuthentication]
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     throttle_classes = [VisitorEventThrottle]
 
     @extend_schema(

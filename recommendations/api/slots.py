@@ -23,7 +23,8 @@ from recommendations.api.caching import PrivateResponses
 from recommendations.api.errors import error_response
 from recommendations.api.schema import extend_schema
 from recommendations.catalogue.products import get_adapter, product_key
-from recommendations.serving.render import slot_items
+from recommendations.serving.page import SlotSpec
+from recommendations.serving.render import page_items, slot_items
 from recommendations.subjects import Subject
 from recommendations.tracking.visitors import get_visitor, subject_of_request
 
@@ -259,3 +260,53 @@ class RecentlyViewedView(SlotView):
     """The visitor's recently viewed products."""
 
     slot = "recently_viewed"
+
+
+MAX_PAGE_SLOTS = 8
+
+
+class PageQuerySerializer(SlotQuerySerializer):
+    slots = serializers.CharField(
+        max_length=500,
+        help_text="Comma-separated slot recipe names, in page order, e.g. 'for_you,trending'.",
+    )
+    slot = None  # the slots are named by ``slots``
+
+
+class PageSlotSerializer(serializers.Serializer):
+    slot = serializers.CharField()
+    results = RecommendedItemSerializer(many=True)
+
+
+class PageResponseSerializer(serializers.Serializer):
+    slots = PageSlotSerializer(many=True)
+
+
+class PageView(SlotView):
+    """Several slots of one page in one request, computed together: a product an earlier slot
+    shows is not repeated by a later one (``recently_viewed`` keeps the visitor's whole history).
+    ``limit``, ``category`` and ``exclude`` apply to every slot."""
+
+    @extend_schema(parameters=[PageQuerySerializer], responses={200: PageResponseSerializer})
+    def get(self, request: Request, product_id: str | None = None) -> Response:
+        query = PageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        names = [name.strip() for name in query.validated_data["slots"].split(",") if name.strip()]
+        if not names or len(names) > MAX_PAGE_SLOTS:
+            detail = f"Name 1 to {MAX_PAGE_SLOTS} slots."
+            return Response({"error": "invalid", "detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+        context = context_dict(query.validated_data)
+        specs = [SlotSpec(name, dict(context), query.validated_data["limit"]) for name in names]
+        try:
+            pages = page_items(request._request, specs, visitor=self._subject(request, query.validated_data))
+        except ValueError as exc:  # an unknown slot recipe
+            return Response({"error": "invalid", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        body = {
+            "slots": [
+                {"slot": name, "results": item_dicts(items)} for name, items in zip(names, pages, strict=True)
+            ]
+        }
+        response = Response(body)
+        response["Cache-Control"] = "private, no-store"
+        response["Vary"] = "Cookie, Authorization"
+        return response

@@ -63,11 +63,12 @@ def _take(log: EventLog, keep: np.ndarray) -> EventLog:
     )
 
 
-def _by_user(log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Event order grouped by user then time, and each user's slice (starts, stops) into it."""
-    known = np.flatnonzero(log.users >= 0)
-    order = known[np.lexsort((known, log.timestamps[known], log.users[known]))]
-    users = log.users[order]
+def _by_user(log: EventLog, keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event order grouped by user (or ``keys``) then time, and each group's (starts, stops)."""
+    keys = log.users if keys is None else keys
+    known = np.flatnonzero(keys >= 0)
+    order = known[np.lexsort((known, log.timestamps[known], keys[known]))]
+    users = keys[order]
     starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(order) else np.empty(0, np.int64)
     stops = np.r_[starts[1:], len(order)].astype(np.int64)
     return order, starts, stops
@@ -111,17 +112,30 @@ def recent_split(log: EventLog, max_queries: int = 2000, seed: int = 0, min_hist
 
 
 def random_split(
-    log: EventLog, fraction: float = 0.2, max_queries: int = 2000, seed: int = 0, min_items: int = 3
+    log: EventLog,
+    fraction: float = 0.2,
+    max_queries: int = 2000,
+    seed: int = 0,
+    min_items: int = 3,
+    skip: set[int] | frozenset[int] = frozenset(),
+    by_session: bool = False,
 ) -> Split:
-    """A random ``fraction`` of each sampled user's distinct items held out (seeded)."""
+    """A random ``fraction`` of each sampled user's distinct items held out (seeded); users in
+    ``skip`` are left alone. ``by_session``: sessions instead of users, each queried as a new
+    visitor (its remaining clicks are the context, nothing is excluded), sessions with an event of
+    a ``skip`` user left alone."""
     rng = np.random.default_rng(seed)
-    order, starts, stops = _by_user(log)
+    order, starts, stops = _by_user(log, log.sessions if by_session else None)
     keep = np.ones(len(log.items), dtype=bool)
     users, sequences, times, targets = [], [], [], []
     for slot in rng.permutation(len(starts)).tolist():
         if len(targets) >= max_queries:
             break
         rows = order[starts[slot] : stops[slot]]
+        if skip and (
+            np.isin(log.users[rows], list(skip)).any() if by_session else int(log.users[rows[0]]) in skip
+        ):
+            continue
         distinct = np.unique(log.items[rows])
         n_test = round(len(distinct) * fraction)
         if len(distinct) < min_items or n_test < 1:
@@ -142,9 +156,16 @@ def random_split(
     )
 
 
-def session_split(log: EventLog, newest_share: float = 0.2, max_queries: int = 2000, seed: int = 0) -> Split:
+def session_split(
+    log: EventLog,
+    newest_share: float = 0.2,
+    max_queries: int = 2000,
+    seed: int = 0,
+    skip_users: set[int] | frozenset[int] = frozenset(),
+) -> Split:
     """Sessions starting in the newest ``newest_share`` of the time range are held out; one
-    next-click query each (the position drawn at random, seeded)."""
+    next-click query each (the position drawn at random, seeded). Sessions with an event of a
+    ``skip_users`` user stay in training."""
     rng = np.random.default_rng(seed)
     has = np.flatnonzero(log.sessions >= 0)
     order = has[np.lexsort((has, log.timestamps[has], log.sessions[has]))]
@@ -160,6 +181,8 @@ def session_split(log: EventLog, newest_share: float = 0.2, max_queries: int = 2
         candidates = np.flatnonzero((first >= cut) & (stops - starts >= 2))
         for slot in rng.permutation(candidates).tolist():
             rows = order[starts[slot] : stops[slot]]
+            if skip_users and np.isin(log.users[rows], list(skip_users)).any():
+                continue
             keep[rows] = False
             if len(targets) >= max_queries:
                 continue

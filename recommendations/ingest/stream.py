@@ -112,7 +112,7 @@ def drain(
         if not entries:
             break
         batches += 1
-        rows, ids_by_event, bad = [], {}, []
+        rows, entry_of_event, bad = [], {}, []
         for entry_id, fields in entries:
             try:
                 row = decode_row(fields[b"e"])
@@ -120,22 +120,22 @@ def drain(
                 bad.append((entry_id, fields, repr(exc)))
                 continue
             rows.append(row)
-            ids_by_event[row.event_id] = entry_id
+            entry_of_event[row.event_id] = (entry_id, fields)
         new_rows, refused = insert_rows_isolating_failures(rows)  # commits before we acknowledge
+        for row, reason in refused:
+            entry_id, fields = entry_of_event[row.event_id]
+            bad.append((entry_id, fields, f"refused by the database: {reason}"))
         pipe = client.pipeline(transaction=True)
         for entry_id, fields, error in bad:
+            # The entry's own fields (its payload "e") go with it, so it can be inspected and replayed.
             pipe.xadd(dead_letter_key(), {"entry": entry_id, "error": error, **fields})
-        for row in refused:
-            pipe.xadd(
-                dead_letter_key(), {"entry": ids_by_event[row.event_id], "error": "refused by database"}
-            )
         entry_ids = [entry_id for entry_id, _ in entries]
         pipe.xack(stream_key(), GROUP, *entry_ids)
         pipe.xdel(stream_key(), *entry_ids)
         pipe.execute()
         read += len(entries)
         inserted += len(new_rows)
-        dead += len(bad) + len(refused)
+        dead += len(bad)
     if dead:
         logger.error("%d stream entries could not be stored; see Redis key %s", dead, dead_letter_key())
     return DrainResult(read=read, inserted=inserted, dead_lettered=dead)

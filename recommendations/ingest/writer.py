@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import redis
 
+from recommendations import signals
 from recommendations.ingest.database import insert_rows
 from recommendations.live import get_live_store
+from recommendations.live.base import RECENT_KINDS
 from recommendations.schema import EventRow
 
 logger = logging.getLogger(__name__)
@@ -27,8 +29,27 @@ class WriteResult:
     path: str  # "stream", "database" or "database-fallback"
 
 
+def changed_subjects(rows: Sequence[EventRow]) -> list[str]:
+    """The subjects whose live state these (new) rows change, each once, in order."""
+    return list(
+        dict.fromkeys(
+            row.subject for row in rows if (row.product_id and row.kind in RECENT_KINDS) or row.query
+        )
+    )
+
+
+def _announce(rows: Sequence[EventRow]) -> None:
+    subjects = changed_subjects(rows)
+    if not subjects:
+        return
+    for receiver, result in signals.live_state_updated.send_robust(sender=EventRow, subjects=subjects):
+        if isinstance(result, Exception):
+            logger.error("recommendations: live_state_updated receiver %r failed", receiver, exc_info=result)
+
+
 def write(rows: Sequence[EventRow]) -> WriteResult:
-    """Store rows (all or nothing) and fold them into the live state."""
+    """Store rows (all or nothing), fold them into the live state and announce whose state changed
+    (``live_state_updated``)."""
     if not rows:
         return WriteResult(0, 0, "none")
     store = get_live_store()
@@ -42,7 +63,9 @@ def write(rows: Sequence[EventRow]) -> WriteResult:
             new_rows = insert_rows(rows)
             return WriteResult(len(new_rows), len(rows) - len(new_rows), "database-fallback")
         accepted = sum(flags)
+        _announce([row for row, fresh in zip(rows, flags, strict=True) if fresh])
         return WriteResult(accepted, len(rows) - accepted, "stream")
     new_rows = insert_rows(rows)
     store.apply(new_rows)
+    _announce(new_rows)
     return WriteResult(len(new_rows), len(rows) - len(new_rows), "database")

@@ -68,6 +68,12 @@ class LiveStore(abc.ABC):
     def visitor_state(self, subject: str) -> VisitorState: ...
 
     @abc.abstractmethod
+    def state_version(self, subject: str) -> int:
+        """A number that changes whenever the subject's state changes (new recent items or
+        searches, a merge, an erasure); 0 for a subject without state. Cached slots computed at
+        one version are stale at any other."""
+
+    @abc.abstractmethod
     def product_counters(self, product_ids: Sequence[str]) -> dict[str, ProductCounters]: ...
 
     @abc.abstractmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import OrderedDict, deque
@@ -18,15 +19,20 @@ from recommendations.live.base import (
 )
 from recommendations.schema import EventRow
 
+# Live-state versions come from one process-wide counter, so a visitor forgotten (or evicted) and
+# seen again never reuses a version that cached slots were computed at.
+_versions = itertools.count(1)
+
 
 class _Visitor:
-    __slots__ = ("categories", "items", "searches", "touched")
+    __slots__ = ("categories", "items", "searches", "touched", "version")
 
     def __init__(self, n_items: int, n_searches: int) -> None:
         self.items: deque[RecentItem] = deque(maxlen=n_items)
         self.searches: deque[tuple[str, float]] = deque(maxlen=n_searches)
         self.categories: dict[str, float] = {}
         self.touched = time.time()
+        self.version = 0
 
 
 class MemoryLiveStore(LiveStore):
@@ -62,8 +68,10 @@ class MemoryLiveStore(LiveStore):
                     visitor.items.appendleft(RecentItem(row.product_id, row.kind, ts))
                     for category in row.categories:
                         visitor.categories[category] = visitor.categories.get(category, 0.0) + 1.0
+                    visitor.version = next(_versions)
                 if row.query:
                     visitor.searches.appendleft((row.query, ts))
+                    visitor.version = next(_versions)
                 if row.product_id and row.kind in COUNTER_KINDS:
                     counters = self._products.setdefault(row.product_id, {})
                     value, since = counters.get(row.kind, (0.0, ts))
@@ -75,6 +83,10 @@ class MemoryLiveStore(LiveStore):
             if visitor is None or time.time() - visitor.touched > self.ttl_seconds:
                 return VisitorState()
             return VisitorState(list(visitor.items), list(visitor.searches), dict(visitor.categories))
+
+    def state_version(self, subject: str) -> int:
+        visitor = self._visitors.get(subject)  # one dict read: atomic under the GIL, no lock needed
+        return 0 if visitor is None else visitor.version
 
     def product_counters(self, product_ids: Sequence[str]) -> dict[str, ProductCounters]:
         now = time.time()
@@ -102,6 +114,7 @@ class MemoryLiveStore(LiveStore):
             for category, count in old.categories.items():
                 new.categories[category] = new.categories.get(category, 0.0) + count
             new.touched = time.time()
+            new.version = next(_versions)
 
     def forget(self, subject: str) -> None:
         with self._lock:

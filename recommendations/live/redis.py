@@ -9,6 +9,9 @@ Key layout (``P`` is ``RECOMMENDATIONS_REDIS_KEY_PREFIX``)::
     P v:<subject>:items       list "kind|ts|product", newest first, capped
     P v:<subject>:searches    list "ts|query", newest first, capped
     P v:<subject>:cats        hash category -> count
+    P v:<subject>:slots       hash: "ver" -> the live-state version (bumped by every change of the
+                              visitor's state), and the serving cache's entries (see
+                              recommendations.serving.cache), so one HMGET reads both
     P p:<product>             hash kind -> decayed value, kind:t -> as-of timestamp
 """
 
@@ -49,7 +52,7 @@ local events = cjson.decode(ARGV[8])
 local recent_kinds = {RECENT_KINDS}
 local counter_kinds = {COUNTER_KINDS}
 local out = {}
-local item_lists, search_lists, cat_hashes = {}, {}, {}
+local item_lists, search_lists, cat_hashes, versions = {}, {}, {}, {}
 local counters, counter_order = {}, {}
 for i, e in ipairs(events) do
   local id, k, s, pid, cats, q, ts_text = e[1], e[2], e[3], e[4], e[5], e[6], e[7]
@@ -62,6 +65,7 @@ for i, e in ipairs(events) do
     if pid ~= '' and recent_kinds[k] then
       redis.call('LPUSH', v .. ':items', k .. '|' .. ts_text .. '|' .. pid)
       item_lists[v .. ':items'] = true
+      versions[v .. ':slots'] = true
       for _, c in ipairs(cats) do
         redis.call('HINCRBYFLOAT', v .. ':cats', c, 1)
       end
@@ -70,6 +74,7 @@ for i, e in ipairs(events) do
     if q ~= '' then
       redis.call('LPUSH', v .. ':searches', ts_text .. '|' .. q)
       search_lists[v .. ':searches'] = true
+      versions[v .. ':slots'] = true
     end
     if pid ~= '' and counter_kinds[k] then
       local ts = tonumber(ts_text)
@@ -102,6 +107,10 @@ for key in pairs(search_lists) do
   redis.call('EXPIRE', key, ttl)
 end
 for key in pairs(cat_hashes) do
+  redis.call('EXPIRE', key, ttl)
+end
+for key in pairs(versions) do
+  redis.call('HINCRBY', key, 'ver', 1)
   redis.call('EXPIRE', key, ttl)
 end
 local products = {}
@@ -254,7 +263,16 @@ class RedisLiveStore(LiveStore):
         searches = sorted([*new.recent_searches, *old.recent_searches], key=lambda s: s[1], reverse=True)
         src, dst = self._visitor_key(source), self._visitor_key(target)
         pipe = self.client.pipeline(transaction=True)
-        pipe.delete(f"{dst}:items", f"{dst}:searches", f"{src}:items", f"{src}:searches", f"{src}:cats")
+        pipe.delete(
+            f"{dst}:items",
+            f"{dst}:searches",
+            f"{src}:items",
+            f"{src}:searches",
+            f"{src}:cats",
+            f"{src}:slots",
+        )
+        pipe.hincrby(f"{dst}:slots", "ver", 1)  # the target's state changed: its cached slots are stale
+        pipe.expire(f"{dst}:slots", self.ttl_seconds)
         if items:
             pipe.rpush(
                 f"{dst}:items",
@@ -272,7 +290,15 @@ class RedisLiveStore(LiveStore):
 
     def forget(self, subject: str) -> None:
         key = self._visitor_key(subject)
-        self.client.delete(f"{key}:items", f"{key}:searches", f"{key}:cats")
+        self.client.delete(f"{key}:items", f"{key}:searches", f"{key}:cats", f"{key}:slots")
+
+    def slots_key(self, subject: str) -> str:
+        """The hash holding the subject's live-state version (field ``ver``) and cached slots."""
+        return f"{self.prefix}v:{subject}:slots"
+
+    def state_version(self, subject: str) -> int:
+        raw = self.client.hget(self.slots_key(subject), "ver")
+        return 0 if raw is None else int(raw)
 
     def clear(self) -> None:
         cursor = 0

@@ -172,22 +172,26 @@ class HybridScorer(Scorer):
         names = {n for n, w in {**self.session_weights, **self.user_weights}.items() if w} | {"popularity"}
         self.parts = {name: build(name).fit(train) for name in sorted(names)}
         self.n_items = train.matrix.shape[1]
+        self.trending = np.asarray(self.parts["popularity"].model.item_scores, dtype=np.float64)
         return self
 
     def _weights(self, query: Query) -> dict[str, float]:
         return self.user_weights if query.row >= 0 else self.session_weights
 
+    def _parts(self, query: Query) -> Mapping[str, Scorer]:
+        return self.parts
+
     def scores(self, query: Query) -> np.ndarray:
-        weights = self._weights(query)
-        return blend_scores({n: self.parts[n].scores(query) for n in weights if weights[n]}, weights)
+        weights, parts = self._weights(query), self._parts(query)
+        return blend_scores({n: parts[n].scores(query) for n in weights if weights[n]}, weights)
 
     def recommend(
         self, query: Query, k: int, exclude: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        weights = self._weights(query)
+        weights, parts = self._weights(query), self._parts(query)
         evidence = tuple(int(i) for i in query.items[-1:])
         sources = {
-            n: SourceScores(self.parts[n].scores(query), kind="viewed", default_evidence=evidence)
+            n: SourceScores(parts[n].scores(query), kind="viewed", default_evidence=evidence)
             for n, w in weights.items()
             if w
         }
@@ -195,13 +199,20 @@ class HybridScorer(Scorer):
         ctx = SlotContext(
             n_items=self.n_items,
             exclude=np.empty(0, dtype=np.int64) if exclude is None else np.asarray(exclude, dtype=np.int64),
-            trending=self.parts["popularity"].scores(query),
+            trending=self.trending,
         )
         recs = blend(recipe, sources, ctx)
         return np.array([r.item for r in recs], dtype=np.int64), np.array([r.score for r in recs])
 
 
+def _auto() -> Scorer:
+    from .auto import AutoScorer
+
+    return AutoScorer()
+
+
 ALGORITHMS: dict[str, Callable[[], Scorer]] = {
+    "auto": _auto,
     "hybrid": HybridScorer,
     "popularity": lambda: PopularityScorer("popularity", _popularity),
     "itemknn": lambda: MatrixScorer("itemknn", _itemknn),
@@ -217,7 +228,7 @@ ALGORITHMS: dict[str, Callable[[], Scorer]] = {
 }
 if deep.is_available():  # the optional [deep] extra (PyTorch)
     ALGORITHMS["gru4rec"] = lambda: SequenceScorer("gru4rec", deep.GRU4Rec)
-DEFAULT_ALGORITHM = "hybrid"
+DEFAULT_ALGORITHM = "auto"
 
 
 def build(name: str) -> Scorer:

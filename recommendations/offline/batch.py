@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +27,18 @@ from .prepare import Encoded, encode
 Row = tuple[str, int, str, float]
 
 
-def _fit(train: RawEvents, algorithm: str, weights: Mapping[str, float]) -> tuple[Encoded, Scorer, Scorer]:
+Report = Callable[[str], None]
+
+
+def _fit(
+    train: RawEvents, algorithm: str, weights: Mapping[str, float], report: Report | None = None
+) -> tuple[Encoded, Scorer, Scorer]:
     scorer = build(algorithm)  # validates the name before any work
     enc = encode(train, weights)
     scorer.fit(enc.train)
+    describe = getattr(scorer, "describe", None)
+    if report is not None and describe is not None:
+        report(describe())  # ``auto``: what its own validation chose, and why
     fallback = scorer if algorithm == "popularity" else build("popularity").fit(enc.train)
     return enc, scorer, fallback
 
@@ -46,9 +54,10 @@ def recommend_users(
     k: int,
     algorithm: str = DEFAULT_ALGORITHM,
     weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
+    report: Report | None = None,
 ) -> list[Row]:
     """``(user_id, rank, item_id, score)`` rows; see the module docstring for the rules."""
-    enc, scorer, fallback = _fit(train, algorithm, weights)
+    enc, scorer, fallback = _fit(train, algorithm, weights, report)
     by_user: dict[str, list[int]] = defaultdict(list)
     for i, user in enumerate(train.users.tolist()):
         if user:
@@ -83,9 +92,10 @@ def recommend_contexts(
     k: int,
     algorithm: str = DEFAULT_ALGORITHM,
     weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
+    report: Report | None = None,
 ) -> list[Row]:
     """``(session_id, rank, item_id, score)`` rows, sessions in first-appearance order."""
-    enc, scorer, fallback = _fit(train, algorithm, weights)
+    enc, scorer, fallback = _fit(train, algorithm, weights, report)
     by_session: dict[str, list[int]] = defaultdict(list)
     for i, session in enumerate(contexts.sessions.tolist()):
         by_session[session].append(i)

@@ -30,11 +30,19 @@ class Encoded:
     actors: IdIndex
     seen: sp.csr_matrix  # actors x items, 1 where the actor has any training event
 
-    def user_row(self, user: str) -> int:
-        return self.actors.get(f"u:{user}", -1) if user else -1
+    def user_row(self, user: str, session: str = "") -> int:
+        """The actor row of a known user, else of a known session (``-1``: a new visitor)."""
+        if user:
+            return self.actors.get(f"u:{user}", -1)
+        return self.actors.get(f"s:{session}", -1) if session else -1
 
     def query(
-        self, items: Sequence[str], timestamps: Sequence[float], kinds: Sequence[str], user: str = ""
+        self,
+        items: Sequence[str],
+        timestamps: Sequence[float],
+        kinds: Sequence[str],
+        user: str = "",
+        session: str = "",
     ) -> Query:
         idx = self.items.lookup(list(items))
         keep = idx >= 0
@@ -43,7 +51,7 @@ class Encoded:
             items=idx[keep],
             timestamps=np.asarray(timestamps, dtype=np.float64)[keep],
             weights=weights[keep],
-            row=self.user_row(user),
+            row=self.user_row(user, session),
         )
 
     def seen_items(self, row: int) -> np.ndarray:

@@ -9,7 +9,8 @@
 * ``leave-last-out``: each user's last item is the target, everything before trains (full
   ranking, the user's training items are excluded); ``validation=True`` holds out the
   second-to-last item instead and drops the last.
-* ``holdout``: a random ``fraction`` of each user's distinct items (seeded) is the target set.
+* ``holdout``: a random ``fraction`` of each user's distinct items (seeded) is the target set;
+  in data without users each session stands for a user (the session's remaining clicks train).
 
 Targets whose item never occurs in training are dropped, as in session-rec and SR-GNN: no
 collaborative model can rank an item it has never seen.
@@ -37,6 +38,7 @@ class Case:
     kinds: tuple[str, ...]
     relevant: tuple[str, ...]
     user: str = ""  # non-empty: a known training user (its training items are excluded)
+    session: str = ""  # non-empty (and no user): a session known in training, treated likewise
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,8 @@ def holdout(dataset: Dataset, fraction: float = 0.2, seed: int = 0, validation: 
     events = dataset.events
     rng = np.random.default_rng(seed + (1 if validation else 0))
     train_rows, held = [], []
-    for rows in _groups(events.users, events.timestamps):
+    by_session = not (events.users != "").any()
+    for rows in _groups(events.sessions if by_session else events.users, events.timestamps):
         distinct = list(dict.fromkeys(events.items[rows].tolist()))
         n_test = round(len(distinct) * fraction)
         if len(distinct) < 2 or n_test == 0:
@@ -158,6 +161,7 @@ def holdout(dataset: Dataset, fraction: float = 0.2, seed: int = 0, validation: 
                     tuple(events.kinds[context]),
                     relevant,
                     user=events.users[context[0]],
+                    session=events.sessions[context[0]] if by_session else "",
                 )
             )
     return Task("holdout", train, cases)

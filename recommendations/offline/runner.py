@@ -23,6 +23,7 @@ class Result:
     metrics: dict[str, float]
     fit_seconds: float
     ms_per_query: float
+    note: str = ""  # ``auto``: its own validation's choice
 
 
 def default_algorithms() -> list[str]:
@@ -51,7 +52,7 @@ def evaluate(
     enc = encode(task.train, weights)
     queries, relevant = [], []
     for case in task.cases[:max_cases] if max_cases else task.cases:
-        query = enc.query(case.items, case.timestamps, case.kinds, case.user)
+        query = enc.query(case.items, case.timestamps, case.kinds, case.user, case.session)
         targets = enc.items.lookup(list(case.relevant))
         targets = targets[targets >= 0]
         if len(targets):
@@ -78,7 +79,9 @@ def evaluate(
             items, _ = scorer.recommend(query, k, exclude)
             acc.add(items, targets.tolist())
         per_query = 1000 * (time.perf_counter() - start) / max(len(queries), 1)
-        results.append(Result(name, acc.result(), fit_seconds, per_query))
+        describe = getattr(scorer, "describe", None)
+        note = describe() if describe is not None else ""
+        results.append(Result(name, acc.result(), fit_seconds, per_query, note))
     return results
 
 

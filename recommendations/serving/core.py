@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -146,6 +148,15 @@ class _Unknown:
 _NOT = _Unknown()
 
 
+@dataclass(frozen=True)
+class SlotRequest:
+    """One slot of a page: a recipe name, its context and how many items."""
+
+    slot: str
+    context: dict = field(default_factory=dict)
+    limit: int | None = None
+
+
 def recommend(
     visitor: Subject | None, slot: str, context: dict | None = None, limit: int | None = None
 ) -> list[Recommendation]:
@@ -156,15 +167,55 @@ def recommend(
     products (``for_you``: 10). Raises ``ValueError`` for an unknown slot; otherwise never raises
     for a normal visitor (errors are logged and the cold path answers).
     """
-    recipe = slots.get(slot)
-    context = dict(context or {})
+    return recommend_slots(visitor, [SlotRequest(slot, dict(context or {}), limit)])[0]
+
+
+def recommend_slots(
+    visitor: Subject | None, requests: Sequence[SlotRequest], *, dedup: bool = True
+) -> list[list[Recommendation]]:
+    """Every slot of a page in one pass: one model lookup and one live-state read for all of them,
+    each slot then as :func:`recommend` computes it alone, except that (``dedup``) a product an
+    earlier slot shows is excluded from the later ones (slots whose recipe sets ``page_dedup: 0``,
+    such as ``recently_viewed``, stay out of that). Raises ``ValueError`` for an unknown slot."""
+    recipes = [slots.get(r.slot) for r in requests]  # unknown slots fail before any work
+    try:
+        model = bundles.current()
+        facts = gather(visitor, model)
+    except Exception:
+        if app_settings.SERVING_RAISE_ERRORS:
+            raise
+        logger.exception("recommend_slots failed to read the model or live state")
+        model, facts = None, None
+    shown: list[str] = []
+    out: list[list[Recommendation]] = []
+    for request, recipe in zip(requests, recipes, strict=True):
+        context = dict(request.context or {})
+        joins = dedup and bool(slots.option(request.slot, "page_dedup"))
+        if joins and shown:
+            context["exclude"] = [*_ids(context, "exclude"), *shown]
+        recs = _one(visitor, model, facts, request.slot, recipe, context, request.limit)
+        if joins:
+            shown.extend(rec.product_id for rec in recs)
+        out.append(recs)
+    return out
+
+
+def _one(
+    visitor: Subject | None,
+    model: Bundle | None,
+    facts: Facts | None,
+    slot: str,
+    recipe,
+    context: dict,
+    limit: int | None,
+) -> list[Recommendation]:
     limit = recipe.limit if limit is None else max(int(limit), 0)
     if limit == 0:
         return []
     banned = set(_ids(context, "exclude"))
     try:
-        model = bundles.current()
-        facts = gather(visitor, model)
+        if facts is None:
+            raise RuntimeError("no live state")  # the model or live-state read failed: cold path
         if recipe.exclude_purchased:
             banned |= facts.purchased
         if recipe.exclude_in_cart:

@@ -14,9 +14,8 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from recommendations import attribution
-from recommendations.catalogue.products import get_adapter, get_product_model, product_display
-from recommendations.experiments.registry import recipe_for
-from recommendations.serving import recommend
+from recommendations.catalogue.products import get_adapter, get_product_model
+from recommendations.serving.page import Row, SlotSpec, page_rows
 from recommendations.subjects import Subject
 from recommendations.tracking.middleware import TOKEN_PARAM
 from recommendations.tracking.visitors import get_visitor, subject_of_request
@@ -30,16 +29,19 @@ class _SlotProducts:
     first time any item's ``product`` is read (templates showing only the cached display fields
     never pay for it)."""
 
-    __slots__ = ("_keys", "_loaded")
+    __slots__ = ("_ids", "_loaded")
 
-    def __init__(self, keys: list[Any]) -> None:
-        self._keys = keys
-        self._loaded: dict[Any, Any] | None = None
+    def __init__(self, ids: list[str]) -> None:
+        self._ids = ids
+        self._loaded: dict[str, Any] | None = None
 
-    def get(self, key: Any) -> Any:
+    def get(self, product_id: str) -> Any:
         if self._loaded is None:
-            self._loaded = get_adapter().queryset().in_bulk(self._keys)
-        return self._loaded.get(key)
+            to_python = get_product_model()._meta.pk.to_python
+            keys = {to_python(pid): pid for pid in self._ids}
+            found = get_adapter().queryset().in_bulk(list(keys))
+            self._loaded = {keys[key]: product for key, product in found.items()}
+        return self._loaded.get(product_id)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,52 @@ def _with_token(url: str, token: str) -> str:
     return f"{url}{separator}{TOKEN_PARAM}={value}"
 
 
+def _visitor_of(request: Any, visitor: Subject | None) -> Subject | None:
+    if visitor is None and request is not None and not get_visitor(request).opted_out:
+        visitor = subject_of_request(request)  # opted-out visitors get non-personal slots only
+    return visitor
+
+
+def items_of(slot: str, rows: list[Row], request_id: str) -> list[SlotItem]:
+    """A slot's rows as rendered items, each with a freshly signed token."""
+    products = _SlotProducts([row.product_id for row in rows])
+    items: list[SlotItem] = []
+    for position, row in enumerate(rows):
+        token = attribution.sign(attribution.Token(slot, row.source, position, row.product_id, request_id))
+        items.append(
+            SlotItem(
+                product_id=row.product_id,
+                title=row.title,
+                url=_with_token(row.url, token),
+                image_url=row.image_url,
+                price=row.price,
+                score=row.score,
+                reason=row.reason,
+                reason_code=row.reason_code,
+                source=row.source,
+                slot=slot,
+                position=position,
+                token=token,
+                _products=products,
+                _key=row.product_id,
+            )
+        )
+    return items
+
+
+def page_items(
+    request: Any, specs: list[SlotSpec], *, visitor: Subject | None = None
+) -> list[list[SlotItem]]:
+    """Every slot of a page for the visitor behind ``request`` (or the explicit ``visitor``;
+    neither, or a visitor who opted out: non-personal), computed together: a product shown by an
+    earlier slot is not repeated by a later one. Served from the slot cache while the visitor's
+    live state and the model are unchanged; reading an item's ``product`` costs one query for the
+    whole slot."""
+    rows = page_rows(_visitor_of(request, visitor), specs)
+    request_id = attribution.new_request_id()
+    return [items_of(spec.slot, slot_rows, request_id) for spec, slot_rows in zip(specs, rows, strict=True)]
+
+
 def slot_items(
     request: Any,
     slot: str,
@@ -85,42 +133,5 @@ def slot_items(
     limit: int | None = None,
     visitor: Subject | None = None,
 ) -> list[SlotItem]:
-    """Recommended products for the visitor behind ``request`` (or the explicit ``visitor``;
-    neither, or a visitor who opted out: non-personal). Display fields come from the process
-    cache the serving core has just filled, so this costs no query beyond the serving core's
-    cached reads; reading an item's ``product`` costs one query for the whole slot."""
-    if visitor is None and request is not None and not get_visitor(request).opted_out:
-        visitor = subject_of_request(request)  # opted-out visitors get non-personal slots only
-    # A running experiment on this slot serves the visitor's variant recipe; items keep ``slot``.
-    recommendations = recommend(visitor, recipe_for(slot, visitor), context or {}, limit)
-    if not recommendations:
-        return []
-    displays = product_display([rec.product_id for rec in recommendations])
-    shown = [(rec, displays.get(rec.product_id)) for rec in recommendations]
-    shown = [(rec, display) for rec, display in shown if display is not None]  # deleted since built
-    to_python = get_product_model()._meta.pk.to_python
-    keys = [to_python(rec.product_id) for rec, _ in shown]
-    products = _SlotProducts(keys)
-    request_id = attribution.new_request_id()
-    items: list[SlotItem] = []
-    for position, ((rec, display), key) in enumerate(zip(shown, keys, strict=True)):
-        token = attribution.sign(attribution.Token(slot, rec.source, position, rec.product_id, request_id))
-        items.append(
-            SlotItem(
-                product_id=rec.product_id,
-                title=display.title,
-                url=_with_token(display.url, token),
-                image_url=display.image_url,
-                price=display.price,
-                score=rec.score,
-                reason=rec.reason,
-                reason_code=rec.reason_code,
-                source=rec.source,
-                slot=slot,
-                position=position,
-                token=token,
-                _products=products,
-                _key=key,
-            )
-        )
-    return items
+    """Recommended products of one slot (a page of one slot: see :func:`page_items`)."""
+    return page_items(request, [SlotSpec(slot, dict(context or {}), limit)], visitor=visitor)[0]

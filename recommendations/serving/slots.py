@@ -48,6 +48,8 @@ DEFAULT_SLOTS: dict[str, dict[str, Any]] = {
         "exclude_purchased": False,
         "exclude_in_cart": False,
         "fallbacks": [],
+        # the visitor's own history stays whole on a page that also shows it elsewhere
+        "page_dedup": 0,
     },
     # context {"query": str} or the visitor's last search
     "search": {
@@ -61,7 +63,9 @@ ANCHOR_KIND = {"similar": "similar", "bought_together": "bought_with", "cart": "
 
 # Serving options a recipe may set beside the engine's ``SlotRecipe`` fields, with defaults:
 # ``exclude_recent``: never show the visitor's N most recent distinct products (0: show them).
-SERVING_OPTIONS: dict[str, int] = {"exclude_recent": 0}
+# ``page_dedup``: 1 leaves out of this slot what earlier slots of the same page show (and counts
+# its own items as shown); 0 neither (a slot of the visitor's own history).
+SERVING_OPTIONS: dict[str, int] = {"exclude_recent": 0, "page_dedup": 1}
 
 _cache: dict[int, tuple[dict[str, SlotRecipe], dict[str, dict[str, int]]]] = {}
 

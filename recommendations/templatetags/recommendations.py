@@ -15,10 +15,13 @@ import logging
 from typing import Any
 
 from django import template
+from django.template import defaulttags, loader_tags
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from recommendations.serving.render import SlotItem, slot_items
+from recommendations.serving import slots
+from recommendations.serving.page import SlotSpec
+from recommendations.serving.render import SlotItem, page_items
 
 logger = logging.getLogger(__name__)
 register = template.Library()
@@ -59,11 +62,81 @@ def _category_key(value: Any) -> str:
     return str(value)
 
 
-def _items(ctx: template.Context, slot: str, context: dict[str, Any], limit: int | None) -> list[SlotItem]:
+# Nodes whose children always render with them: a slot tag reached only through these is
+# certainly on the page (one inside {% if %} or {% for %} may not be, or may differ per pass).
+_ALWAYS_RENDERED = (
+    loader_tags.BlockNode,
+    defaulttags.WithNode,
+    defaulttags.SpacelessNode,
+    defaulttags.AutoEscapeControlNode,
+    defaulttags.FilterNode,
+)
+_PAGE_ATTR = "recommendations.page"
+
+
+def _page_slot_nodes(nodelist: template.NodeList) -> list[SlotNode]:
+    """The slot tags of a template that certainly render, in page order."""
+    found: list[SlotNode] = []
+    for node in nodelist:
+        if isinstance(node, SlotNode):
+            found.append(node)
+        elif isinstance(node, _ALWAYS_RENDERED):
+            for attr in node.child_nodelists:
+                found += _page_slot_nodes(getattr(node, attr, None) or [])
+    return found
+
+
+class _Page:
+    """One page render's slots: computed together on the first slot tag, handed out per tag."""
+
+    def __init__(self) -> None:
+        self.ready: dict[int, tuple[SlotSpec, list[SlotItem]]] = {}
+        self.shown: list[str] = []
+        self.started = False
+
+
+def _page(ctx: template.Context) -> _Page:
+    """The page of this template render (an ``{% include %}``d template is a page of its own)."""
+    page = ctx.render_context.get(_PAGE_ATTR)
+    if page is None:
+        page = ctx.render_context[_PAGE_ATTR] = _Page()
+    return page
+
+
+def _joins_dedup(slot: str) -> bool:
     try:
-        return slot_items(ctx.get("request"), slot, context=context, limit=limit)
+        return bool(slots.option(slot, "page_dedup"))
+    except ValueError:  # an unknown slot: page_items reports it
+        return False
+
+
+def _items(ctx: template.Context, node: SlotNode, spec: SlotSpec) -> list[SlotItem]:
+    """The node's items: from the page's one-pass computation when the node was part of it, else
+    computed alone, without the products earlier slots of the page already show."""
+    try:
+        page = _page(ctx)
+        if not page.started:
+            page.started = True
+            nodes = _page_slot_nodes(ctx.template.nodelist) if ctx.template is not None else []
+            if node in nodes:
+                specs = [(other, other.spec(ctx) if other is not node else spec) for other in nodes]
+                specs = [(other, s) for other, s in specs if s is not None]
+                pages = page_items(ctx.get("request"), [s for _, s in specs])
+                page.ready = {id(other): (s, items) for (other, s), items in zip(specs, pages, strict=True)}
+        ready = page.ready.pop(id(node), None)
+        if ready is not None and ready[0] == spec:
+            items = ready[1]
+        else:
+            joins = _joins_dedup(spec.slot)
+            if page.shown and joins:
+                exclude = [*spec.context.get("exclude", []), *page.shown]
+                spec = SlotSpec(spec.slot, {**spec.context, "exclude": exclude}, spec.limit)
+            items = page_items(ctx.get("request"), [spec])[0]
+        if _joins_dedup(spec.slot):
+            page.shown += [item.product_id for item in items]
+        return items
     except Exception:  # a slot must never break the page it sits on
-        logger.exception("Recommendation slot %r failed to render", slot)
+        logger.exception("Recommendation slot %r failed to render", spec.slot)
         return []
 
 
@@ -119,17 +192,29 @@ class SlotNode(template.Node):
             as_var,
         )
 
-    def render(self, context: template.Context) -> str:
+    def _resolve(self, context: template.Context) -> tuple[SlotSpec, dict[str, Any]]:
         slot = self.slot if isinstance(self.slot, str) else str(self.slot.resolve(context))
         kwargs = {key: value.resolve(context) for key, value in self.kwargs.items()}
         for name, arg in zip(self.positional, self.args, strict=False):
             kwargs.setdefault(name, arg.resolve(context))
         limit = kwargs.pop("limit", None)
-        items = _items(context, slot, _context_from(kwargs), int(limit) if limit else None)
+        spec = SlotSpec(slot, _context_from(kwargs), int(limit) if limit else None)
+        return spec, kwargs  # what is left: rendering options (template, title, show_reason)
+
+    def spec(self, context: template.Context) -> SlotSpec | None:
+        """What this tag asks for in ``context`` (None if its arguments do not resolve there)."""
+        try:
+            return self._resolve(context)[0]
+        except Exception:
+            return None
+
+    def render(self, context: template.Context) -> str:
+        spec, options = self._resolve(context)
+        items = _items(context, self, spec)
         if self.as_var:
             context[self.as_var] = items
             return ""
-        return _render(context, slot, items, kwargs)
+        return _render(context, spec.slot, items, options)
 
 
 def _parse(parser: template.base.Parser, token: template.base.Token) -> tuple[list, dict, str | None]:

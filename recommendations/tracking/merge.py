@@ -35,6 +35,8 @@ def merge_visitor(visitor_id: uuid.UUID, user: Any) -> int:
         if link.user_id != user.pk:
             return 0
         merged = Event.objects.filter(visitor_id=visitor_id, user__isnull=True).update(user=user)
-    get_live_store().merge(subject_key(None, visitor_id), subject_key(user.pk, None))
+    target = subject_key(user.pk, None)
+    get_live_store().merge(subject_key(None, visitor_id), target)
+    signals.live_state_updated.send_robust(sender=VisitorLink, subjects=[target])
     signals.visitor_merged.send(sender=VisitorLink, visitor_id=visitor_id, user=user, events_merged=merged)
     return merged

@@ -174,10 +174,13 @@ def on_user_logged_out(sender: Any, request: Any = None, **kwargs: Any) -> None:
 
 def on_product_changed(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
     """A saved or deleted product: drop its cached facts and display fields (title, URL, image,
-    price) in this process, so the next slot reads them again."""
+    price) in this process, so the next slot reads them again, and move the catalogue generation
+    on, so cached slots showing the old fields are recomputed."""
+    from recommendations.catalogue import generation
     from recommendations.catalogue.products import product_cache
 
     product_cache().invalidate(str(instance.pk))
+    generation.bump()
 
 
 def connect() -> None:

@@ -19,17 +19,18 @@ from recommendations.catalogue.products import product_info, product_keys
 from recommendations.conf import app_settings
 from recommendations.ingest import writer
 from recommendations.schema import (
+    EARLIEST_TIMESTAMP,
     PRODUCT_KINDS,
     EventIn,
     EventRow,
     EventValidationError,
+    context_problem,
     derive_event_id,
+    text_problem,
 )
 from recommendations.tracking.visitors import Visitor
 
 logger = logging.getLogger(__name__)
-
-MAX_FUTURE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,44 @@ class RecordResult:
     path: str = ""
 
 
-def _validate_one(event: EventIn, weights: dict[str, float], now: datetime) -> dict[str, str]:
+def timestamp_bounds(now: datetime, source: str) -> tuple[datetime, datetime]:
+    """The earliest and latest ``created_at`` accepted from ``source`` at ``now``: every path but
+    bulk import is held to ``EVENT_MAX_AGE_DAYS``, every path to 1970 and the future skew."""
+    latest = now + timedelta(seconds=app_settings.EVENT_MAX_FUTURE_SECONDS)
+    max_age = app_settings.EVENT_MAX_AGE_DAYS
+    if max_age is None or source == "import":
+        return EARLIEST_TIMESTAMP, latest
+    return max(EARLIEST_TIMESTAMP, now - timedelta(days=max_age)), latest
+
+
+def _timestamp_error(created_at: datetime, bounds: tuple[datetime, datetime]) -> str | None:
+    if timezone.is_naive(created_at):
+        return "Timestamps must carry a timezone."
+    earliest, latest = bounds
+    if created_at > latest:
+        return f"Timestamp is more than {app_settings.EVENT_MAX_FUTURE_SECONDS} seconds in the future."
+    if created_at < earliest:
+        return f"Timestamp is before {earliest.isoformat()}, the oldest accepted."
+    return None
+
+
+# Text fields of an event, checked for what the database cannot store (NUL, lone surrogates).
+_TEXT_FIELDS = (("kind", "kind"), ("product", "product_id"), ("query", "query"), ("order_id", "order_id"),
+                ("slot", "slot"), ("token", "token"), ("event_id", "event_id"))  # fmt: skip
+
+
+def _validate_one(
+    event: EventIn, weights: dict[str, float], bounds: tuple[datetime, datetime]
+) -> dict[str, str]:
     errors: dict[str, str] = {}
+    for name, attribute in _TEXT_FIELDS:
+        value = getattr(event, attribute)
+        if value and isinstance(value, str) and (problem := text_problem(value)):
+            errors[name] = f"'{name}' may not contain {problem}."
+    if event.context and (problem := context_problem(event.context)):
+        errors["context"] = f"'context' {problem}."
+    if errors:
+        return errors  # the checks below would quote the unstorable text
     if event.kind not in weights:
         errors["kind"] = f"Unknown event kind {event.kind!r}; expected one of: {', '.join(sorted(weights))}."
     if event.kind in PRODUCT_KINDS and not event.product_id:
@@ -60,11 +97,8 @@ def _validate_one(event: EventIn, weights: dict[str, float], now: datetime) -> d
                 errors["unit_price"] = "Unit price must not be negative."
         except (InvalidOperation, TypeError):
             errors["unit_price"] = "Unit price must be a decimal number."
-    if event.created_at is not None:
-        if timezone.is_naive(event.created_at):
-            errors["timestamp"] = "Timestamps must carry a timezone."
-        elif event.created_at > now + MAX_FUTURE:
-            errors["timestamp"] = "Timestamp is in the future."
+    if event.created_at is not None and (problem := _timestamp_error(event.created_at, bounds)):
+        errors["timestamp"] = problem
     if len(event.query or "") > 200:
         errors["query"] = "Query is longer than 200 characters."
     if event.event_id is not None and not 0 < len(str(event.event_id)) <= 64:
@@ -101,6 +135,7 @@ def build_rows(events: Sequence[EventIn], *, source: str, visitor: Visitor | Non
     each bad item and field (nothing is written then)."""
     weights = app_settings.event_weights
     now = timezone.now()
+    bounds = timestamp_bounds(now, source)
     errors: dict[int, dict[str, str]] = {}
     keys: list[str | None] = []
     # A batch names few distinct products: canonicalise each once.
@@ -108,7 +143,7 @@ def build_rows(events: Sequence[EventIn], *, source: str, visitor: Visitor | Non
         {event.product_id for event in events if event.product_id is not None and event.product_id != ""}
     )
     for index, event in enumerate(events):
-        item_errors = _validate_one(event, weights, now)
+        item_errors = _validate_one(event, weights, bounds)
         key = None
         if event.product_id is not None and event.product_id != "" and "product" not in item_errors:
             key = canonical[event.product_id]

@@ -60,11 +60,17 @@ def test_assignment_is_stable_from_anonymous_to_logged_in():
 
 @pytest.mark.django_db
 def test_slot_items_serves_the_variant_recipe(monkeypatch, settings):
+    import recommendations.serving.page as page
     import recommendations.serving.render as selectors
 
     settings.RECOMMENDATIONS_SLOTS = {"trending_b": {"sources": {"trending": 1.0}}}
     seen = []
-    monkeypatch.setattr(selectors, "recommend", lambda visitor, slot, context, limit: seen.append(slot) or [])
+
+    def recommend_slots(visitor, requests):
+        seen.extend(request.slot for request in requests)
+        return [[] for _ in requests]
+
+    monkeypatch.setattr(page, "recommend_slots", recommend_slots)
     visitor = Subject(None, uuid.uuid4())
     selectors.slot_items(None, "trending", visitor=visitor)
     experiment = Experiment.objects.create(name="e", slot="trending", status="running")

@@ -38,6 +38,16 @@ class Browser:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
+    def get_json(self, path: str) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(  # noqa: S310 - always the test server's http:// URL
+            self.base_url + path, headers={"User-Agent": BROWSER_UA}
+        )
+        try:
+            with self._opener.open(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
     def post_events(self, events: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
         return self.post_json("/api/recommendations/events/", events)
 

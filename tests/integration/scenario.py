@@ -10,7 +10,8 @@ from typing import Any
 from recommendations.models import Event
 from recommendations.schema import derive_event_id
 
-START = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+# Recent enough for EVENT_MAX_AGE_DAYS, with microseconds to check stored timestamps exactly.
+START = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=123456)
 
 
 def session_events(

@@ -41,7 +41,7 @@ def test_recommend_context_with_a_named_algorithm(train_csv: Path, tmp_path: Pat
 def test_unknown_algorithm_lists_the_valid_names(train_csv: Path, tmp_path: Path) -> None:
     users = tmp_path / "users.txt"
     users.write_text("u1\n")
-    with pytest.raises(CommandError, match="valid names: hybrid, popularity"):
+    with pytest.raises(CommandError, match="valid names: auto, hybrid, popularity"):
         call_command("recommendations_offline", "recommend", "--events", str(train_csv), "--users", str(users),
                      "--k", "3", "--algorithm", "magic", "--out", str(tmp_path / "o.csv"))  # fmt: skip
 
@@ -64,3 +64,5 @@ def test_evaluate_on_an_events_file_prints_a_table(train_csv: Path) -> None:
     assert "| popularity |" in text
     assert "| transitions |" in text
     assert "NDCG@5" in text
+    # both protocols: the file's own (temporal, future-shaped) and the random per-user holdout
+    assert "train / temporal:" in text and "train / holdout:" in text

@@ -100,3 +100,18 @@ def test_unknown_algorithm_and_protocol_are_rejected() -> None:
         evaluate(leave_last_out(_user_sequences()), ["nope"], progress=False)
     with pytest.raises(ValueError, match="unknown protocol"):
         make_task(_user_sequences(), "sideways")
+
+
+def test_holdout_without_users_holds_out_within_sessions_and_queries_them_as_known() -> None:
+    from recommendations.offline.events import DEFAULT_EVENT_WEIGHTS
+    from recommendations.offline.prepare import encode
+
+    task = holdout(Dataset("chain", _chain_sessions(10)), fraction=0.4, seed=0)
+    assert len(task.cases) == 10
+    enc = encode(task.train, DEFAULT_EVENT_WEIGHTS)
+    for case in task.cases:
+        assert case.session and not case.user and len(case.relevant) == 2
+        query = enc.query(case.items, case.timestamps, case.kinds, case.user, case.session)
+        assert query.row >= 0  # the session's remaining clicks are its training row
+        seen = set(enc.items.ids[enc.seen_items(query.row)].tolist())
+        assert seen == set(case.items) and not seen & set(case.relevant)

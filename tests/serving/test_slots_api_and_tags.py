@@ -172,12 +172,12 @@ def test_every_tag_renders_before_any_model_is_trained(shop, client, browser_ua)
 
 
 def test_a_failing_slot_renders_nothing_and_never_breaks_the_page(trained, monkeypatch, caplog, settings):
-    from recommendations.serving import render as selectors
+    from recommendations.serving import page
 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(selectors, "recommend", explode)
+    monkeypatch.setattr(page, "recommend_slots", explode)
     html = _render("<p>{% for_you %}</p>{% for_you as items %}{{ items|length }}", None)
     assert html == "<p></p>0"
     assert "boom" in caplog.text

@@ -3,7 +3,10 @@
     manage.py recommendations_offline recommend --events TRAIN.csv (--users USERS.txt | --context CONTEXT.csv)
         --k K [--algorithm NAME] --out RECS.csv
     manage.py recommendations_offline evaluate (--dataset NAME [--data-dir DIR] | --events TRAIN.csv)
-        [--protocol P] [--k 20] [--algorithms A B ...]
+        [--protocol P [P ...]] [--k 20] [--algorithms A B ...]
+
+``evaluate`` runs the dataset's own (future-shaped) protocol and the random per-user holdout
+unless ``--protocol`` names others; ``auto`` (the default algorithm) prints what it chose.
 
 Argument parsing only; the work is in ``recommendations.offline``.
 """
@@ -58,7 +61,12 @@ class Command(BaseCommand):
         src.add_argument("--dataset", choices=DATASETS)
         src.add_argument("--events", help="a TRAIN.csv in the recommend format (temporal split)")
         ev.add_argument("--data-dir", default="../shared/data")
-        ev.add_argument("--protocol", choices=PROTOCOLS, help="default: the dataset's own protocol")
+        ev.add_argument(
+            "--protocol",
+            nargs="+",
+            choices=PROTOCOLS,
+            help="default: the dataset's own protocol, then the random per-user holdout",
+        )
         ev.add_argument("--validation", action="store_true", help="evaluate on the validation split")
         ev.add_argument("--k", type=int, default=20)
         ev.add_argument("--algorithms", nargs="+", help=f"subset of: {NAMES} (default: all)")
@@ -82,11 +90,20 @@ class Command(BaseCommand):
         if not len(train):
             raise CommandError(f"{options['events']}: no events")
         if options["users"]:
-            rows = recommend_users(train, read_lines(options["users"]), options["k"], algorithm, weights)
+            rows = recommend_users(
+                train,
+                read_lines(options["users"]),
+                options["k"],
+                algorithm,
+                weights,
+                report=self.stdout.write,
+            )
             write_rows(options["out"], "user_id", rows)
         else:
             contexts = read_contexts(options["context"], weights)
-            rows = recommend_contexts(train, contexts, options["k"], algorithm, weights)
+            rows = recommend_contexts(
+                train, contexts, options["k"], algorithm, weights, report=self.stdout.write
+            )
             write_rows(options["out"], "session_id", rows)
         self.stdout.write(f"wrote {len(rows)} rows to {options['out']}")
 
@@ -96,10 +113,17 @@ class Command(BaseCommand):
             dataset = load_dataset(options["dataset"], options["data_dir"])
         else:
             dataset = load_csv(options["events"], _weights())
-        try:
-            task = make_task(dataset, options["protocol"], validation=options["validation"])
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
-        results = evaluate(task, names, k=options["k"], weights=_weights(), max_cases=options["max_cases"])
-        self.stdout.write(f"{dataset.name} / {task.name}: {len(task.cases)} test cases, k={options['k']}")
-        self.stdout.write(format_table(results, options["k"]))
+        protocols = options["protocol"] or list(dict.fromkeys([dataset.default_protocol, "holdout"]))
+        for protocol in protocols:
+            try:
+                task = make_task(dataset, protocol, validation=options["validation"])
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            results = evaluate(
+                task, names, k=options["k"], weights=_weights(), max_cases=options["max_cases"]
+            )
+            self.stdout.write(f"{dataset.name} / {task.name}: {len(task.cases)} test cases, k={options['k']}")
+            self.stdout.write(format_table(results, options["k"]))
+            for result in results:
+                if result.note:
+                    self.stdout.write(result.note)
