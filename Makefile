@@ -21,7 +21,7 @@ venv: $(STAMP)
 demo: venv
 	$(EMBEDDED) $(BIN)/python manage.py migrate --noinput
 	$(EMBEDDED) $(BIN)/python manage.py seed_demo
-	@echo "Demo shop: http://127.0.0.1:8000/  (admin: admin / admin, shoppers: shopper1..N / demo)"
+	@echo "Demo shop: http://127.0.0.1:8000/  (admin: admin / admin, shoppers: shopper1..N / demo; API docs: /api/docs/)"
 	$(EMBEDDED) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## make test: lint, the library suite (on PostgreSQL/Redis/Celery when their URLs are set),

@@ -23,7 +23,7 @@ class RecommendationsConfig(AppConfig):
             return
         from recommendations.tracking import receivers
 
-        try:
-            receivers.connect()
-        except Exception:
-            return
+        # No try/except: a product or order model that does not resolve raises
+        # ImproperlyConfigured naming the setting. Swallowing it would start a shop that silently
+        # records nothing (gunicorn and Celery never run the system checks).
+        receivers.connect()

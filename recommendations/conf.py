@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     # without the shop sending order_placed. Dotted path of a recommendations.tracking.orders.OrderAdapter.
     "ORDER_MODEL": None,
     "ORDER_ADAPTER": "recommendations.tracking.orders.OrderAdapter",
+    # The shop's currency (ISO 4217 code): prices and revenue in the admin and the slot templates
+    # are written with it ("$4,499.00", "1,200.00 CHF").
+    "CURRENCY": "USD",
     # --- visitors, consent and privacy -----------------------------------------------------
     "VISITOR_COOKIE_NAME": "rec_vid",
     "VISITOR_COOKIE_MAX_AGE": 365 * 24 * 3600,
@@ -221,6 +224,10 @@ DEFAULTS: dict[str, Any] = {
     "EXPERIMENTS_CACHE_SECONDS": 10.0,
     # Also write an Assignment row the first time an identity is bucketed (audit; never read back).
     "EXPERIMENTS_RECORD_ASSIGNMENTS": False,
+    # Below this many per variant (impressions for CTR, exposed visitors for conversion and
+    # revenue) the results say "not enough data" instead of an interval and a test: a handful of
+    # visitors gives intervals like [1.0, 1.0] or [nan, nan] that look exact and mean nothing.
+    "EXPERIMENTS_MIN_SAMPLE": 100,
 }
 
 # Settings that hold dotted paths, imported once on first access.

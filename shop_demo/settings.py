@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    # The API docs at /api/docs/ (the app's api-docs extra): schema generator and Swagger UI assets.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "recommendations",
     "shop_demo.shop",
 ]
@@ -128,6 +131,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 RECOMMENDATIONS_PRODUCT_MODEL = "shop.Product"
 RECOMMENDATIONS_PRODUCT_ADAPTER = "shop_demo.shop.adapters.ShopProductAdapter"
+# Prices and revenue in the admin (the shop's own templates write "$" too).
+RECOMMENDATIONS_CURRENCY = "USD"
 # The middleware records a product view / a search for these URL names; everything else the shop
 # reports through the signals in ``shop_demo/shop/services.py``.
 RECOMMENDATIONS_TRACKED_VIEWS = {
@@ -136,6 +141,9 @@ RECOMMENDATIONS_TRACKED_VIEWS = {
 }
 # None: the app's embedded in-process live store (fine for one process, e.g. runserver).
 RECOMMENDATIONS_REDIS_URL = os.environ.get("REDIS_URL") or None
+
+# The OpenAPI schema at /api/schema/ and the interactive docs at /api/docs/.
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
 
 # --- Celery -----------------------------------------------------------------------------------
 

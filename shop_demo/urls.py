@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/recommendations/", include("recommendations.api.urls")),
+    path("api/", include("recommendations.api.docs_urls")),  # /api/schema/ and /api/docs/
 ]
 
 # Only active with DEBUG on, so gunicorn serves the CSS in the demo too; in production run

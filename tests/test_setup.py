@@ -1,5 +1,6 @@
 """Settings object, system checks, the product adapter, migrations and the import contracts."""
 
+import os
 import subprocess
 import sys
 from io import StringIO
@@ -127,6 +128,64 @@ def test_import_contracts_hold():
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("label", ["testapp.Ordr", "orders"])
+def test_check_invalid_order_model(settings, label):
+    settings.RECOMMENDATIONS_ORDER_MODEL = label
+    assert "recommendations.E013" in _ids()
+
+
+def test_check_valid_order_model(settings):
+    settings.RECOMMENDATIONS_ORDER_MODEL = "testapp.Order"
+    assert not {i for i in _ids() if i.startswith("recommendations.")}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "check_id"),
+    [
+        ("PRODUCT_ADAPTER", "tests.testapp.adapters.Nope", "recommendations.E008"),
+        ("ORDER_ADAPTER", "tests.testapp.adapters.ItemAdapter", "recommendations.E008"),
+        ("IP_MODE", "full", "recommendations.E009"),
+        ("ITEMKNN_SIMILARITY", "jaccard", "recommendations.E009"),
+        ("MAX_BATCH_SIZE", 0, "recommendations.E010"),
+        ("RETENTION_DAYS", "365", "recommendations.E010"),
+        ("REDIS_URL", "127.0.0.1:6379", "recommendations.E011"),
+        ("ORDER_MODLE", "testapp.Order", "recommendations.W003"),
+    ],
+)
+def test_check_setting_values(settings, name, value, check_id):
+    setattr(settings, f"RECOMMENDATIONS_{name}", value)
+    assert check_id in _ids()
+
+
+def test_misspelt_setting_names_the_real_one(settings):
+    settings.RECOMMENDATIONS_ORDER_MODLE = "testapp.Order"
+    (warning,) = [m for m in run_checks() if m.id == "recommendations.W003"]
+    assert "RECOMMENDATIONS_ORDER_MODEL" in warning.hint
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ('RECOMMENDATIONS_ORDER_MODEL = "testapp.Ordr"', "RECOMMENDATIONS_ORDER_MODEL refers to model"),
+        ('RECOMMENDATIONS_PRODUCT_MODEL = "testapp.Itme"', "RECOMMENDATIONS_PRODUCT_MODEL refers to model"),
+    ],
+)
+def test_start_up_fails_fast_on_a_model_that_does_not_resolve(tmp_path, setting, message):
+    """gunicorn and Celery never run the system checks: AppConfig.ready() must not swallow the
+    error and start a shop that records nothing."""
+    (tmp_path / "typo_settings.py").write_text(f"from tests.settings import *  # noqa\n{setting}\n")
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{ROOT}:{tmp_path}", "DJANGO_SETTINGS_MODULE": "typo_settings"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0, result.stdout
+    assert "ImproperlyConfigured" in result.stderr and message in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("backend", ["implicit", "tensorflow"])

@@ -126,39 +126,57 @@ def rfm(chart_id: str, r: int, f: int, m: int, *, title: str = "RFM position") -
     return _svg(chart_id, pad + size + 8, size + 34, "".join(parts), title)
 
 
-def lines(
+def panels(
     chart_id: str,
     series: dict[str, Sequence[float]],
     *,
     title: str,
     labels: Sequence[str] = (),
     width: int = 640,
-    height: int = 180,
+    panel_height: int = 78,
+    per_row: int = 2,
 ) -> SafeString:
-    """One polyline per series (events per day by kind) with a legend."""
+    """Small multiples: one panel per series, busiest first, each on its own scale (its maximum
+    is written in the panel's heading), so a kind with 5 events a day is as readable as one with
+    5,000. Names and numbers sit inside their panel: nothing to clip."""
     if not series or not any(any(v) for v in series.values()):
         return _empty(chart_id, width, title)
-    n = max(len(v) for v in series.values())
-    top = max(max(v) for v in series.values() if v) or 1
-    plot_h, legend_w = height - 22, 120
-    plot_w = width - legend_w
-    step = plot_w / max(n - 1, 1)
-    parts = [f'<line x1="0" y1="{plot_h}" x2="{plot_w}" y2="{plot_h}" stroke="#ccc"/>']
-    for k, (name, values) in enumerate(sorted(series.items())):
+    ordered = sorted(series.items(), key=lambda kv: (-sum(kv[1]), kv[0]))
+    gap, head, foot = 16, 16, 14 if labels else 4
+    panel_w = (width - gap * (per_row - 1)) / per_row
+    plot_h = panel_height - head - foot
+    rows = -(-len(ordered) // per_row)
+    parts = []
+    for k, (name, values) in enumerate(ordered):
+        x0 = (k % per_row) * (panel_w + gap)
+        y0 = (k // per_row) * (panel_height + gap)
         colour = PALETTE[k % len(PALETTE)]
-        points = " ".join(f"{i * step:.1f},{plot_h - plot_h * v / top:.1f}" for i, v in enumerate(values))
-        parts.append(
-            f'<polyline class="series" points="{points}" fill="none" stroke="{colour}" stroke-width="2">'
-            f"<title>{escape(name)}</title></polyline>"
-            f'<rect x="{plot_w + 10}" y="{k * 16 + 2}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{plot_w + 24}" y="{k * 16 + 11}" {FONT}>{escape(name)} ({sum(values):g})</text>'
+        top = max(values) if values else 0
+        n = len(values)
+        step = panel_w / max(n - 1, 1)
+        base = y0 + head + plot_h
+        heading = f"{name} · {sum(values):,g} in all · max {top:,g}/day"
+        budget = int(panel_w / 6.2)  # ~6 user units per character at font-size 11
+        if len(heading) > budget:
+            heading = heading[: budget - 1] + "…"
+        points = " ".join(
+            f"{x0 + i * step:.1f},{base - (plot_h * v / top if top else 0):.1f}" for i, v in enumerate(values)
         )
-    if labels:
-        for i in (0, n - 1):
-            anchor = "start" if i == 0 else "end"
-            parts.append(
-                f'<text x="{i * step:.1f}" y="{height - 6}" text-anchor="{anchor}" {FONT} fill="#555">'
-                f"{escape(labels[i])}</text>"
-            )
-    parts.append(f'<text x="2" y="10" {FONT} fill="#555">max {top:g}</text>')
+        parts.append(
+            f'<g class="panel" data-kind="{escape(name)}">'
+            f'<text class="heading" x="{x0:.1f}" y="{y0 + 11}" {FONT} fill="{colour}">{escape(heading)}</text>'
+            f'<line x1="{x0:.1f}" y1="{base:.1f}" x2="{x0 + panel_w:.1f}" y2="{base:.1f}" stroke="#ccc"/>'
+            f'<line x1="{x0:.1f}" y1="{y0 + head:.1f}" x2="{x0 + panel_w:.1f}" y2="{y0 + head:.1f}" '
+            f'stroke="#eee"/>'
+            f'<polyline class="series" points="{points}" fill="none" stroke="{colour}" stroke-width="2">'
+            f"<title>{escape(name)}: {sum(values):,g} events, at most {top:,g} a day</title></polyline>"
+        )
+        if labels:
+            for i, anchor in ((0, "start"), (n - 1, "end")):
+                parts.append(
+                    f'<text x="{x0 + i * step:.1f}" y="{base + 12:.1f}" text-anchor="{anchor}" {FONT} '
+                    f'fill="#777">{escape(labels[i])}</text>'
+                )
+        parts.append("</g>")
+    height = rows * panel_height + (rows - 1) * gap
     return _svg(chart_id, width, height, "".join(parts), title)

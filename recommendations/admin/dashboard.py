@@ -51,8 +51,11 @@ def dashboard_context(days: int) -> dict[str, Any]:
         "days": days,
         "periods": PERIODS,
         "totals": {kind: sum(values) for kind, values in sorted(series.items())},
-        "events_chart": charts.lines(
-            "chart-events", series, title="Events per day by kind", labels=[d.isoformat() for d in day_list]
+        "events_chart": charts.panels(
+            "chart-events",
+            series,
+            title="Events per day by kind (each kind on its own scale)",
+            labels=[d.strftime("%d %b") for d in day_list],
         ),
         "performance": performance,
         "top_products": [{**row, "title": titles.get(row["product_id"], row["product_id"])} for row in top],

@@ -84,6 +84,15 @@ class ProductAdapter:
         brand = getattr(product, "brand", None)
         return None if brand is None else str(getattr(brand, "pk", brand))
 
+    def brand_label(self, product: Any) -> str | None:
+        """The brand as people read it (its ``name``/``title``, else ``str()``), where ``brand()``
+        is the key (pk or slug) the models use. Override both together."""
+        brand = getattr(product, "brand", None)
+        if brand is None:
+            return None
+        label = _first_attr(brand, ("name", "title")) if not isinstance(brand, str | int) else None
+        return str(label if label is not None else brand)
+
     def price(self, product: Any) -> Decimal | None:
         value = _first_attr(product, ("price", "unit_price"))
         return None if value is None else Decimal(str(value))

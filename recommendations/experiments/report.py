@@ -5,6 +5,11 @@ the experiment's slot within the experiment's window; its variant is recomputed 
 so nothing but events is needed. Per variant: exposed visitors, impressions, clicks, CTR,
 conversions (visitors with a purchase after exposure), conversion rate and revenue per visitor,
 each compared with the first variant (the control) with a two-sided test and a 95% interval.
+
+Below ``RECOMMENDATIONS_EXPERIMENTS_MIN_SAMPLE`` per variant (impressions for CTR, exposed
+visitors for conversion and revenue) a metric has no interval and no test, only a note saying how
+much data it has and needs: with a handful of visitors the normal approximations behind them give
+exact-looking nonsense ("1.0000 [1.0000, 1.0000]", "[nan, nan]").
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from decimal import Decimal
 import numpy as np
 from django.utils import timezone
 
+from recommendations.conf import app_settings
 from recommendations.engine import stats
 from recommendations.experiments.assignment import bucket, identities_of_users
 from recommendations.models import Event, Experiment
@@ -43,6 +49,11 @@ class VariantResult:
     ctr_test: stats.ProportionTest | None = None
     conversion_test: stats.ProportionTest | None = None
     revenue_test: stats.MeanTest | None = None
+    is_control: bool = False
+    # "" when the metric has enough data, else why it shows none ("not enough data: 3 of 100 ...").
+    ctr_note: str = ""
+    conversion_note: str = ""
+    revenue_note: str = ""
 
     @property
     def ctr(self) -> float | None:
@@ -76,7 +87,7 @@ def experiment_report(experiment: Experiment, now: datetime | None = None) -> Ex
     until = min(experiment.ended_at or (now or timezone.now()), now or timezone.now())
     since = experiment.started_at
     variants = [v for v in experiment.variants.all() if v.weight > 0]
-    results = [VariantResult(v.name) for v in variants]
+    results = [VariantResult(v.name, is_control=i == 0) for i, v in enumerate(variants)]
     if not variants:
         return ExperimentReport(experiment, results, since, until)
     weights = [v.weight for v in variants]
@@ -128,18 +139,44 @@ def experiment_report(experiment: Experiment, now: datetime | None = None) -> Ex
     return ExperimentReport(experiment, results, since, until)
 
 
+def min_sample() -> int:
+    """Per-variant sample below which a metric shows no interval and no test (at least 2: a
+    variance needs two observations)."""
+    return max(2, int(app_settings.EXPERIMENTS_MIN_SAMPLE))
+
+
+def _shortfall(n: int, control_n: int, unit: str, is_control: bool) -> str:
+    need = min_sample()
+    if n < need:
+        return f"not enough data: {n} of {need} {unit}"
+    if not is_control and control_n < need:
+        return f"not enough data in the control: {control_n} of {need} {unit}"
+    return ""
+
+
 def _compare(results: list[VariantResult]) -> None:
     control = results[0]
     for result in results:
-        result.ctr_interval = stats.wilson_interval(result.clicks, result.impressions, CONFIDENCE)
-        result.conversion_interval = stats.wilson_interval(result.conversions, result.visitors, CONFIDENCE)
+        result.ctr_note = _shortfall(
+            result.impressions, control.impressions, "impressions", result.is_control
+        )
+        result.conversion_note = _shortfall(result.visitors, control.visitors, "visitors", result.is_control)
+        result.revenue_note = result.conversion_note
+        if result.impressions >= min_sample():
+            result.ctr_interval = stats.wilson_interval(result.clicks, result.impressions, CONFIDENCE)
+        if result.visitors >= min_sample():
+            result.conversion_interval = stats.wilson_interval(
+                result.conversions, result.visitors, CONFIDENCE
+            )
     for result in results[1:]:
-        result.ctr_test = stats.two_proportion_ztest(
-            control.clicks, control.impressions, result.clicks, result.impressions, CONFIDENCE
-        )
-        result.conversion_test = stats.two_proportion_ztest(
-            control.conversions, control.visitors, result.conversions, result.visitors, CONFIDENCE
-        )
-        result.revenue_test = stats.welch_ttest(
-            np.asarray(control.revenue_by_visitor), np.asarray(result.revenue_by_visitor), CONFIDENCE
-        )
+        if not result.ctr_note:
+            result.ctr_test = stats.two_proportion_ztest(
+                control.clicks, control.impressions, result.clicks, result.impressions, CONFIDENCE
+            )
+        if not result.conversion_note:
+            result.conversion_test = stats.two_proportion_ztest(
+                control.conversions, control.visitors, result.conversions, result.visitors, CONFIDENCE
+            )
+            result.revenue_test = stats.welch_ttest(
+                np.asarray(control.revenue_by_visitor), np.asarray(result.revenue_by_visitor), CONFIDENCE
+            )

@@ -1,13 +1,13 @@
-"""Evaluate algorithms on a protocol's test cases, with a progress bar."""
+"""Evaluate algorithms on a protocol's test cases, with a progress line (no third-party bar: the
+package declares only what it imports)."""
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TextIO
-
-from tqdm import tqdm
+from typing import Any, TextIO, TypeVar
 
 from recommendations.engine.metrics import METRIC_NAMES, MetricAccumulator, self_information
 
@@ -15,6 +15,27 @@ from .algorithms import ALGORITHMS, build
 from .events import DEFAULT_EVENT_WEIGHTS
 from .prepare import encode
 from .protocols import Task
+
+_T = TypeVar("_T")
+
+
+def _progress(
+    items: Iterable[_T], total: int, desc: str, stream: TextIO | None, every: float = 1.0
+) -> Iterator[_T]:
+    """Yield ``items``, writing ``desc: done/total`` to ``stream`` at most every ``every``
+    seconds and once at the end (carriage returns keep it on one terminal line)."""
+    out = stream or sys.stderr
+    last = time.monotonic()
+    done = 0
+    for done, item in enumerate(items, 1):
+        yield item
+        now = time.monotonic()
+        if now - last >= every:
+            out.write(f"\r{desc}: {done}/{total}")
+            out.flush()
+            last = now
+    out.write(f"\r{desc}: {done}/{total}\n")
+    out.flush()
 
 
 @dataclass(frozen=True)
@@ -66,15 +87,10 @@ def evaluate(
         fit_seconds = time.perf_counter() - start
         acc = MetricAccumulator(k, enc.train.matrix.shape[1], info)
         start = time.perf_counter()
-        bar = tqdm(
-            zip(queries, relevant, strict=True),
-            total=len(queries),
-            desc=f"{task.name} {name}",
-            disable=not progress,
-            file=stream,
-            leave=False,
-        )
-        for query, targets in bar:
+        pairs: Iterable[Any] = zip(queries, relevant, strict=True)
+        if progress:
+            pairs = _progress(pairs, len(queries), f"{task.name} {name}", stream)
+        for query, targets in pairs:
             exclude = enc.seen_items(query.row)
             items, _ = scorer.recommend(query, k, exclude)
             acc.add(items, targets.tolist())

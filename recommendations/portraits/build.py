@@ -64,6 +64,7 @@ def _events(user: Any, visitor_id: uuid.UUID | None) -> tuple[engine.SubjectEven
     cat_code: dict[str, int] = {}
     tables: dict[str, list] = {"category_ids": [], "category_labels": [], "parents": [], "brands": []}
     brand_code: dict[str, int] = {}
+    brand_label: dict[str, str] = {}
 
     def category(path: tuple[tuple[str, str], ...]) -> int:
         parent = -1
@@ -85,6 +86,7 @@ def _events(user: Any, visitor_id: uuid.UUID | None) -> tuple[engine.SubjectEven
         cats.append(category(fact.path) if fact and fact.path else -1)
         if fact and fact.brand:
             brands.append(brand_code.setdefault(fact.brand, len(brand_code)))
+            brand_label.setdefault(fact.brand, fact.brand_label or fact.brand)
         else:
             brands.append(-1)
         price = unit_price if unit_price is not None else (fact.price if fact else None)
@@ -94,6 +96,7 @@ def _events(user: Any, visitor_id: uuid.UUID | None) -> tuple[engine.SubjectEven
         queries.append(query if kind == "search" else "")
         orders.append(order_id or "")
     tables["brands"] = list(brand_code)
+    tables["brand_labels"] = [brand_label[b] for b in brand_code]
     events = engine.SubjectEvents(
         kinds=np.asarray(kinds, dtype=str),
         timestamps=np.asarray(stamps, dtype=np.float64),
@@ -157,7 +160,7 @@ def _labelled(codes: np.ndarray, scores: np.ndarray, ids: list[str], labels: lis
 
 def _fields(result: engine.PortraitResult, tables: dict[str, list], now: float) -> dict[str, Any]:
     cat_ids, cat_labels = tables["category_ids"], tables["category_labels"]
-    brand_ids = tables["brands"]
+    brand_ids, brand_labels = tables["brands"], tables.get("brand_labels", tables["brands"])
     start = datetime.fromtimestamp(now, tz=UTC).date() - timedelta(days=len(result.daily) - 1)
     return {
         "segment": result.segment,
@@ -176,7 +179,7 @@ def _fields(result: engine.PortraitResult, tables: dict[str, list], now: float) 
         "purchasing_power": result.purchasing_power,
         "median_price": result.median_price,
         "categories": _labelled(result.category_codes, result.category_scores, cat_ids, cat_labels),
-        "brands": _labelled(result.brand_codes, result.brand_scores, brand_ids, brand_ids),
+        "brands": _labelled(result.brand_codes, result.brand_scores, brand_ids, brand_labels),
         "next_categories": _labelled(
             result.next_category_codes, result.next_category_scores, cat_ids, cat_labels
         ),

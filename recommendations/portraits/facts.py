@@ -22,6 +22,7 @@ class ProductFacts:
     path: tuple[tuple[str, str], ...]  # (category id, label) from the root to the leaf
     brand: str | None
     price: Decimal | None
+    brand_label: str | None = None  # the brand's name (``brand`` is its key)
 
 
 def product_facts(ids: Iterable[str]) -> dict[str, ProductFacts]:
@@ -37,6 +38,7 @@ def product_facts(ids: Iterable[str]) -> dict[str, ProductFacts]:
             path=tuple(zip(path, category_labels(product, path), strict=True)),
             brand=adapter.brand(product),
             price=adapter.price(product),
+            brand_label=adapter.brand_label(product),
         )
     return out
 

@@ -29,3 +29,28 @@ class OrderAdapter:
             if price is None:
                 price = getattr(line, "price", None)
             yield line.product_id, line.quantity, price
+
+
+def get_order_model() -> type[Any] | None:
+    """The model named by ``RECOMMENDATIONS_ORDER_MODEL``, or None when the hook is off.
+
+    Raises ImproperlyConfigured naming the setting when it does not resolve, so a typo stops the
+    start-up instead of silently recording no purchases."""
+    from django.apps import apps
+    from django.core.exceptions import ImproperlyConfigured
+
+    from recommendations.conf import app_settings
+
+    label = app_settings.ORDER_MODEL
+    if not label:
+        return None
+    try:
+        return apps.get_model(label, require_ready=False)
+    except (ValueError, AttributeError) as exc:
+        raise ImproperlyConfigured(
+            f"RECOMMENDATIONS_ORDER_MODEL must be of the form 'app_label.ModelName', not {label!r}."
+        ) from exc
+    except LookupError as exc:
+        raise ImproperlyConfigured(
+            f"RECOMMENDATIONS_ORDER_MODEL refers to model {label!r} that has not been installed."
+        ) from exc

@@ -185,9 +185,8 @@ def on_product_changed(sender: Any, instance: Any, raw: bool = False, **kwargs: 
 
 def connect() -> None:
     """Connect every receiver (called from AppConfig.ready)."""
-    from django.apps import apps
-
     from recommendations.catalogue.products import get_product_model
+    from recommendations.tracking.orders import get_order_model
 
     uid = "recommendations"
     signals.product_viewed.connect(on_product_viewed, dispatch_uid=f"{uid}.product_viewed")
@@ -200,6 +199,6 @@ def connect() -> None:
     product_model = get_product_model()
     post_save.connect(on_product_changed, sender=product_model, dispatch_uid=f"{uid}.product_saved")
     post_delete.connect(on_product_changed, sender=product_model, dispatch_uid=f"{uid}.product_deleted")
-    if app_settings.ORDER_MODEL:
-        order_model = apps.get_model(app_settings.ORDER_MODEL)
+    order_model = get_order_model()
+    if order_model is not None:
         post_save.connect(on_order_saved, sender=order_model, dispatch_uid=f"{uid}.order_saved")

@@ -123,6 +123,23 @@ def _apply_token(event: EventIn, errors: dict[str, str]) -> None:
     event.context = {**(event.context or {}), "source": token.source, "request_id": token.request_id}
 
 
+def idempotency_scope(visitor: Visitor, source: str) -> str:
+    """What a client's ``event_id`` is unique within, for events recorded on behalf of ``visitor``
+    by ``source``: the visitor cookie the request carried, else the logged-in user, else every
+    request of that source without either.
+
+    A request without the cookie gets a fresh visitor id each time, so scoping its ids to that
+    visitor would store every retry again: a client that keeps no cookies (a shop's server posting
+    for its shoppers) must send ids unique on their own (a UUID). Naming the source keeps ids posted
+    to the HTTP API from ever matching those the shop's own signals derive (``order:<id>:<line>``).
+    """
+    if not visitor.set_cookie:  # the request carried its visitor cookie
+        return str(visitor.visitor_id)
+    if visitor.user_id is not None:
+        return f"user:{visitor.user_id}"
+    return f"cookieless:{source}"
+
+
 def _fresh_ids(count: int) -> Iterator[uuid.UUID]:
     """``count`` random (version 4) UUIDs from one ``os.urandom`` call."""
     pool = os.urandom(16 * count)
@@ -163,9 +180,11 @@ def build_rows(events: Sequence[EventIn], *, source: str, visitor: Visitor | Non
     if visitor is not None:
         default_visitor_id, default_user_id = visitor.visitor_id, visitor.user_id
         ip, device = visitor.ip, visitor.device
+        request_scope = idempotency_scope(visitor, str(source))
     else:
         default_visitor_id = default_user_id = None
         ip = device = ""
+        request_scope = None
     rows = []
     for event, key in zip(events, keys, strict=True):
         visitor_id = event.visitor_id or default_visitor_id
@@ -176,7 +195,11 @@ def build_rows(events: Sequence[EventIn], *, source: str, visitor: Visitor | Non
                 "An event needs a user or a visitor id (pass request, user or visitor_id)."
             )
         if event.event_id:
-            event_id = derive_event_id(event.event_id, str(visitor_id or f"user:{user_id}"))
+            if event.visitor_id is None and event.user_id is None and request_scope is not None:
+                scope = request_scope
+            else:
+                scope = str(visitor_id or f"user:{user_id}")
+            event_id = derive_event_id(event.event_id, scope)
         else:
             event_id = next(fresh_ids)
         info = infos.get(key) if key is not None else None

@@ -32,3 +32,14 @@ def test_home_and_search_show_sponsored_ads(client, catalogue):
     assert "Sponsored" in home and "/api/recommendations/ads/click/" in home
     search = client.get("/search/", {"q": "camping"}, **BROWSER).content.decode()
     assert "Sponsored" in search
+
+
+def test_sponsored_prices_carry_the_currency(client, catalogue):
+    """Issue 10 item 20: the ad slot printed "4499.00"."""
+    import re
+
+    seed_ad_campaigns()
+    home = client.get("/", **BROWSER).content.decode()
+    aside = re.search(r'<aside class="ad-slot".*?</aside>', home, re.S).group(0)
+    prices = re.findall(r'<span class="muted">([^<]*)</span>', aside)
+    assert prices and all(re.fullmatch(r"\$[\d,]+\.\d\d", p) for p in prices), prices

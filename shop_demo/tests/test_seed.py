@@ -145,3 +145,31 @@ def test_command_if_empty_leaves_the_data_but_trains_missing_models(capsys):
     storage.clear_cache()
     assert storage.active_version_id() is not None
     assert "not seeding" in capsys.readouterr().out
+
+
+def test_seeding_leaves_portraits_to_look_at():
+    """After `make demo` the Portraits admin lists the seeded shoppers (issue 10, item 17: it was
+    empty until a rebuild nobody mentioned)."""
+    from recommendations.models import Portrait
+
+    report = seed_demo(**{**SMALL, "train": True})
+    users_with_events = Event.objects.filter(user__isnull=False).values("user").distinct().count()
+    assert report.portraits == Portrait.objects.count() > 0
+    assert Portrait.objects.filter(user__isnull=False).count() == users_with_events
+    assert Portrait.objects.filter(user__isnull=True).exists()  # active guests too
+    shopper = Portrait.objects.filter(user__isnull=False).order_by("-monetary").first()
+    assert shopper.categories and shopper.segment
+
+
+def test_command_says_where_the_portraits_are(capsys, admin_client):
+    call_command(
+        "seed_demo", "--products", "30", "--categories", "6", "--shoppers", "5", "--seed", "1", "-v", "0"
+    )
+    out = capsys.readouterr().out
+    from recommendations.models import Portrait
+
+    assert f"Portraits: {Portrait.objects.count()} (admin: Recommendations > Portraits)." in out
+    page = admin_client.get("/admin/recommendations/portrait/")
+    assert page.status_code == 200
+    assert "0 portraits" not in page.content.decode()
+    assert "shopper1" in page.content.decode()

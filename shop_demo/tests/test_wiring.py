@@ -43,3 +43,38 @@ def test_adapter_select_related_covers_what_it_reads(catalogue, django_assert_nu
         products = list(adapter.queryset().filter(pk__in=[p.pk for p in catalogue.values()]))
         paths = [(adapter.categories(p), adapter.brand(p)) for p in products]
     assert len(paths) == len(catalogue)
+
+
+def test_the_demo_serves_the_api_docs(client):
+    """`make demo` shows the interactive API docs at /api/docs/, from the sidecar (no CDN)."""
+    from importlib import metadata
+
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "jsdelivr" not in html
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    info = schema.json()["info"]
+    assert info["title"] == "django-realtime-recommendations API"
+    assert info["version"] == metadata.version("django-realtime-recommendations")
+    assert "/api/recommendations/events/" in schema.json()["paths"]
+
+
+def test_portraits_name_brands_not_slugs(catalogue, admin_client):
+    """Issue 10 item 20: the portrait's brand chart showed "acme" (the slug the models key on)."""
+    from django.contrib.auth import get_user_model
+
+    from recommendations import portraits, signals
+
+    shopper = get_user_model().objects.create_user("brandfan")
+    for _ in range(3):
+        signals.product_viewed.send(sender=None, product=catalogue["pan"], user=shopper)
+    portrait = portraits.rebuild(user=shopper)
+    assert [(b["id"], b["label"]) for b in portrait.brands] == [("acme", "Acme")]
+    page = admin_client.get(f"/admin/recommendations/portrait/{portrait.pk}/change/").content.decode()
+    assert ">Acme<" in page or "Acme:" in page

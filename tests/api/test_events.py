@@ -140,19 +140,22 @@ def test_unix_timestamp_is_accepted(client, item):
     assert Event.objects.get().created_at.timestamp() == yesterday
 
 
-def test_retry_with_event_id_is_stored_once_and_counted_once(client, item):
+def test_retry_with_event_id_is_stored_once_and_counted_once(client, item, browser_ua):
+    client.get("/ping/", **browser_ua)  # a browser: it has its visitor cookie
     batch = [{"kind": "view", "product": str(item.pk), "event_id": f"e{n}"} for n in range(3)]
-    assert post(client, batch).json() == {"accepted": 3, "duplicates": 0}
-    assert post(client, batch).json() == {"accepted": 0, "duplicates": 3}
+    assert post(client, batch, **browser_ua).json() == {"accepted": 3, "duplicates": 0}
+    assert post(client, batch, **browser_ua).json() == {"accepted": 0, "duplicates": 3}
     assert Event.objects.count() == 3
     assert product_counters([str(item.pk)])[str(item.pk)].views == pytest.approx(3.0, rel=1e-3)
 
 
-def test_same_client_event_id_from_two_visitors_is_two_events(client, item, django_user_model):
+def test_same_client_event_id_from_two_visitors_is_two_events(client, item, browser_ua):
     payload = {"kind": "view", "product": str(item.pk), "event_id": "e1"}
-    post(client, payload)
-    client.cookies.clear()
-    post(client, payload)
+    client.get("/ping/", **browser_ua)  # the visitor gets its cookie
+    post(client, payload, **browser_ua)
+    other = client.__class__()
+    other.get("/ping/", **browser_ua)
+    post(other, payload, **browser_ua)
     assert Event.objects.count() == 2
 
 

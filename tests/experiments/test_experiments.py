@@ -100,7 +100,8 @@ def test_ad_slot_experiment_sets_the_ranking_policy(make_campaign, browser_reque
 
 
 @pytest.mark.django_db
-def test_report_counts_from_events_match_hand_computation(items):
+def test_report_counts_from_events_match_hand_computation(items, settings):
+    settings.RECOMMENDATIONS_EXPERIMENTS_MIN_SAMPLE = 10  # 40 visitors in two arms
     from recommendations.schema import EventIn
     from recommendations.tracking.bulk import import_events
 
@@ -198,3 +199,92 @@ def test_admin_pages_show_results_and_performance(admin_client, make_campaign):
     assert admin_client.get("/admin/recommendations/campaign/").status_code == 200
     page = admin_client.get(f"/admin/recommendations/campaign/{campaign.pk}/change/")
     assert page.status_code == 200 and "Predicted CTR" in page.content.decode()
+
+
+def _exposures(experiment, items, n_visitors, *, buy_every=3, start=None):
+    """Impressions for ``n_visitors`` anonymous visitors in the experiment's slot; every visitor
+    clicks once, every ``buy_every``-th buys for 25.00 after the click."""
+    from recommendations.schema import EventIn
+    from recommendations.tracking.bulk import import_events
+
+    clock = start or timezone.now() - timedelta(hours=12)
+    events = []
+    for n in range(n_visitors):
+        visitor = uuid.UUID(int=10_000 + n)
+        product = str(items[n % len(items)].pk)
+        for _ in range(2 + n % 3):
+            clock += timedelta(seconds=1)
+            events.append(
+                EventIn(
+                    kind="impression",
+                    product_id=product,
+                    visitor_id=visitor,
+                    slot=experiment.slot,
+                    created_at=clock,
+                )
+            )
+        events.append(
+            EventIn(
+                kind="click", product_id=product, visitor_id=visitor, slot=experiment.slot, created_at=clock
+            )
+        )
+        if n % buy_every == 0:
+            events.append(
+                EventIn(
+                    kind="purchase",
+                    product_id=product,
+                    visitor_id=visitor,
+                    order_id=f"x{n}",
+                    created_at=clock + timedelta(seconds=1),
+                    unit_price=Decimal("25.00"),
+                    quantity=1,
+                )
+            )
+    import_events(events)
+
+
+def _two_arm_experiment(slot="for_you"):
+    experiment = Experiment.objects.create(
+        name="two arms", slot=slot, status="running", started_at=timezone.now() - timedelta(days=1)
+    )
+    Variant.objects.create(experiment=experiment, name="control", recipe="for_you")
+    Variant.objects.create(experiment=experiment, name="treatment", recipe="trending")
+    return experiment
+
+
+@pytest.mark.django_db
+def test_results_say_not_enough_data_below_the_minimum_sample(items, admin_client):
+    """One visitor per variant used to read "1.0000 [1.0000, 1.0000], p=0.1573" and "[nan, nan]"."""
+    experiment = _two_arm_experiment()
+    arms = {}
+    n = 0
+    while len(arms) < 2:  # one exposed visitor in each arm
+        arms.setdefault(assignment.bucket(f"v:{uuid.UUID(int=10_000 + n)}", experiment.salt, [1, 1]), n)
+        n += 1
+    _exposures(experiment, items, n, buy_every=1)
+    report = experiment_report(experiment)
+    assert all(v.visitors >= 1 for v in report.variants)
+    treatment = report.variants[1]
+    assert treatment.ctr_test is None and treatment.conversion_test is None and treatment.revenue_test is None
+    assert treatment.ctr_note.startswith("not enough data")
+    assert treatment.conversion_note == f"not enough data: {treatment.visitors} of 100 visitors"
+    html = admin_client.get(f"/admin/recommendations/experiment/{experiment.pk}/change/").content.decode()
+    assert html.count("not enough data") == 6  # CTR, conversion and revenue of both variants
+    assert "nan" not in html.lower().replace("nano", "")
+    assert "1.0000 [1.0000, 1.0000]" not in html and "p = " not in html
+
+
+@pytest.mark.django_db
+def test_results_show_intervals_and_tests_at_the_minimum_sample(items, admin_client, settings):
+    settings.RECOMMENDATIONS_EXPERIMENTS_MIN_SAMPLE = 20
+    experiment = _two_arm_experiment()
+    _exposures(experiment, items, 120)
+    report = experiment_report(experiment)
+    assert all(v.visitors >= 20 for v in report.variants)
+    treatment = report.variants[1]
+    assert treatment.ctr_test is not None and treatment.conversion_test is not None
+    assert treatment.revenue_test is not None and 0 <= treatment.revenue_test.p_value <= 1
+    assert not (treatment.ctr_note or treatment.conversion_note or treatment.revenue_note)
+    html = admin_client.get(f"/admin/recommendations/experiment/{experiment.pk}/change/").content.decode()
+    assert "not enough data" not in html
+    assert html.count("95% CI") == 4 and html.count("vs control") == 3

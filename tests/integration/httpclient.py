@@ -20,6 +20,8 @@ BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"
 class Browser:
     """One visitor: a cookie jar and a browser User-Agent."""
 
+    user_agent = BROWSER_UA
+
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.cookies = http.cookiejar.CookieJar()
@@ -30,7 +32,7 @@ class Browser:
             self.base_url + path,
             data=json.dumps(payload).encode(),
             method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": BROWSER_UA},
+            headers={"Content-Type": "application/json", "User-Agent": self.user_agent},
         )
         try:
             with self._opener.open(request, timeout=30) as response:
@@ -40,7 +42,7 @@ class Browser:
 
     def get_json(self, path: str) -> tuple[int, dict[str, Any]]:
         request = urllib.request.Request(  # noqa: S310 - always the test server's http:// URL
-            self.base_url + path, headers={"User-Agent": BROWSER_UA}
+            self.base_url + path, headers={"User-Agent": self.user_agent}
         )
         try:
             with self._opener.open(request, timeout=30) as response:
@@ -49,6 +51,10 @@ class Browser:
             return exc.code, json.loads(exc.read() or b"{}")
 
     def post_events(self, events: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        """Post events the way a page's beacon does: from a page the browser loaded, so with the
+        visitor cookie that page set (the cookie scopes the events' ids)."""
+        if not any(cookie.name == app_settings.VISITOR_COOKIE_NAME for cookie in self.cookies):
+            self.get_json("/ping/")
         return self.post_json("/api/recommendations/events/", events)
 
     @property
@@ -58,3 +64,20 @@ class Browser:
         request = HttpRequest()
         request.COOKIES[name] = next(cookie.value for cookie in self.cookies if cookie.name == name)
         return uuid.UUID(request.get_signed_cookie(name, salt=COOKIE_SALT))
+
+
+class ServerClient(Browser):
+    """A shop's server posting for its shoppers: no cookie jar, a non-browser User-Agent."""
+
+    user_agent = "shop-backend/1.0"
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url)
+        self._opener = urllib.request.build_opener()  # keeps no cookies
+
+    def post_events(self, events: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        return self.post_json("/api/recommendations/events/", events)
+
+    @property
+    def visitor_id(self) -> uuid.UUID:
+        raise AttributeError("a cookieless client has no visitor id")

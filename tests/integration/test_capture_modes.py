@@ -33,6 +33,7 @@ def visitor_of(response) -> str:
 def test_same_session_same_result_in_both_modes(mode, client, items):
     ids = [str(item.pk) for item in items]
     events = session_events(ids, 60, start=timezone.now() - timedelta(minutes=5))
+    landing = client.get("/ping/", HTTP_USER_AGENT=BROWSER_UA)  # the page the beacon posts from
     responses = [
         client.post(EVENTS_URL, batch, content_type="application/json", HTTP_USER_AGENT=BROWSER_UA)
         for batch in batches(events, 25)
@@ -45,7 +46,8 @@ def test_same_session_same_result_in_both_modes(mode, client, items):
     assert [r.json()["accepted"] for r in responses] == [25, 25, 10]
     assert retry.json() == {"accepted": 0, "duplicates": 25}
     assert (page.status_code, search.status_code) == (200, 200)
-    visitor = visitor_of(responses[0])
+    visitor = visitor_of(landing)
+    assert visitor_of(responses[0]) == visitor
     assert visitor_of(search) == visitor
     if mode == "redis":
         assert Event.objects.count() == 0

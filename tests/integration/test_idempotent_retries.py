@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,8 @@ from recommendations.ingest.stream import drain
 from recommendations.live import product_counters, visitor_state
 from recommendations.models import Event
 from tests.integration.conftest import backlog_of
-from tests.integration.httpclient import Browser
+from tests.integration.httpclient import Browser, ServerClient
+from tests.integration.processes import free_port, wait_for
 from tests.integration.scenario import expected_rows, session_events, stored_rows
 from tests.testapp.models import Item
 
@@ -69,3 +71,51 @@ def test_the_database_dedups_when_redis_forgot_the_keys(live_server, catalogue, 
     assert (result.read, result.inserted, result.dead_lettered) == (20, 0, 0)
     assert Event.objects.count() == 20
     assert stored_rows() == expected_rows(events, browser.visitor_id)
+
+
+def test_a_cookieless_client_retrying_three_times_is_stored_once(
+    live_server, catalogue, redis_settings, redis_client, start_worker
+):
+    """Issue 10 item 5: the same 50 event_ids sent 3 times by a client that keeps no cookies were
+    150 rows (each request was a new visitor, and ids were scoped to it)."""
+    server = ServerClient(live_server.url)
+    events = session_events(catalogue, 50, tag="srv")
+
+    answers = [server.post_events(events) for _ in range(3)]
+
+    assert (
+        answers == [(202, {"accepted": 50, "duplicates": 0})] + [(202, {"accepted": 0, "duplicates": 50})] * 2
+    )
+    worker = start_worker()
+    worker.drain()
+    wait_for(lambda: backlog_of(redis_client)["length"] == 0, timeout=30, what="the worker to drain")
+    assert Event.objects.count() == 50
+    # Redis forgot the keys (expiry, restart): the unique event_id in PostgreSQL still holds.
+    prefix = redis_settings.RECOMMENDATIONS_REDIS_KEY_PREFIX
+    redis_client.delete(*redis_client.keys(f"{prefix}dedup:*"))
+    assert server.post_events(events) == (202, {"accepted": 50, "duplicates": 0})
+    worker.drain()
+    wait_for(lambda: backlog_of(redis_client)["length"] == 0, timeout=30, what="the second drain")
+    assert Event.objects.count() == 50
+
+
+def test_concurrent_cookieless_retries_are_stored_once(live_server, catalogue, redis_settings, redis_client):
+    events = session_events(catalogue, 50, tag="race")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: ServerClient(live_server.url).post_events(events), range(6)))
+
+    assert [status for status, _ in answers] == [202] * 6
+    assert sum(body["accepted"] for _, body in answers) == 50
+    assert drain().inserted == 50
+    assert Event.objects.count() == 50
+
+
+def test_cookieless_retries_with_redis_down_are_stored_once(live_server, catalogue, settings):
+    """The database path (PostgreSQL's ON CONFLICT on event_id) on its own."""
+    settings.RECOMMENDATIONS_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    events = session_events(catalogue, 50, tag="down")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(lambda _: ServerClient(live_server.url).post_events(events), range(3)))
+
+    assert sorted(body["accepted"] for _, body in answers) == [0, 0, 50]
+    assert Event.objects.count() == 50

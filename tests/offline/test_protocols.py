@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -100,6 +102,15 @@ def test_unknown_algorithm_and_protocol_are_rejected() -> None:
         evaluate(leave_last_out(_user_sequences()), ["nope"], progress=False)
     with pytest.raises(ValueError, match="unknown protocol"):
         make_task(_user_sequences(), "sideways")
+
+
+def test_offline_evaluation_reports_progress_without_a_progress_bar_library() -> None:
+    from io import StringIO
+
+    out = StringIO()
+    results = evaluate(leave_last_out(_user_sequences()), ["popularity"], k=3, stream=out)
+    assert [r.algorithm for r in results] == ["popularity"]
+    assert re.search(r"popularity: (\d+)/\1\n$", out.getvalue()), out.getvalue()
 
 
 def test_holdout_without_users_holds_out_within_sessions_and_queries_them_as_known() -> None:

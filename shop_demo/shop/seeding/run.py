@@ -34,6 +34,7 @@ class SeedReport:
     events_generated: int
     events_written: int
     model_version: int | None  # the active recommendation models after seeding (None: not trained)
+    portraits: int | None = None  # portraits built after seeding (None: not built, or left to workers)
 
 
 def flush_demo() -> None:
@@ -72,6 +73,23 @@ def train_models(*, force: bool = False, say: Callable[[str], None] | None = Non
     return storage.active_version_id()
 
 
+def build_portraits(*, say: Callable[[str], None] | None = None) -> int | None:
+    """Build every shopper's portrait (the admin's Portraits list) through Celery, as the nightly
+    ``recommendations.rebuild_portraits`` would: the seeded history goes in through the bulk import,
+    which schedules no per-shopper rebuild. Eager (embedded defaults): built before this returns,
+    and the number built is returned; with a broker the workers build them (None)."""
+    if not Event.objects.exists():
+        return 0
+    if say is not None:
+        say("Building shopper portraits through Celery (recommendations.rebuild_portraits)...")
+    if not dispatch.eager():
+        dispatch.run(dispatch.rebuild_portraits.s())
+        if say is not None:
+            say("Portrait rebuild enqueued: the Celery workers will build them.")
+        return None
+    return int(dispatch.run(dispatch.rebuild_portraits.s())["built"])
+
+
 def seed_demo(
     *,
     n_products: int = 2000,
@@ -81,8 +99,10 @@ def seed_demo(
     flush: bool = False,
     progress: bool = False,
     train: bool = True,
+    portraits: bool = True,
 ) -> SeedReport:
-    """Seed the shop; with ``train`` (default) end with trained models, rebuilt when events were new."""
+    """Seed the shop; with ``train`` (default) end with trained models, rebuilt when events were new,
+    and with ``portraits`` (default) with every shopper's portrait built."""
     if flush:
         flush_demo()
     rng = np.random.default_rng(seed)
@@ -123,6 +143,9 @@ def seed_demo(
     model_version = None
     if train:
         model_version = train_models(force=written > 0 or flush, say=tqdm.write if progress else None)
+    built = None
+    if portraits:
+        built = build_portraits(say=tqdm.write if progress else None)
 
     return SeedReport(
         categories=len(plan.leaves),
@@ -133,4 +156,5 @@ def seed_demo(
         events_generated=len(sim.events),
         events_written=written,
         model_version=model_version,
+        portraits=built,
     )

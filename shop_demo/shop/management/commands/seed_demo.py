@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from recommendations.models import Portrait
 from shop_demo.shop.models import Product
-from shop_demo.shop.seeding import seed_demo, train_models
+from shop_demo.shop.seeding import build_portraits, seed_demo, train_models
 from shop_demo.shop.seeding.words import MAX_LEAVES
 from shop_demo.shop.seeding_ads import seed_ad_campaigns
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
             help="do nothing if the shop already has products (still train models if none are active)",
         )
         parser.add_argument("--no-train", action="store_true", help="skip training the recommendation models")
+        parser.add_argument("--no-portraits", action="store_true", help="skip building the shopper portraits")
 
     def handle(self, *args, **options):
         if not 1 <= options["categories"] <= MAX_LEAVES:
@@ -35,7 +37,11 @@ class Command(BaseCommand):
             raise CommandError("--shoppers cannot be negative")
         if options["if_empty"] and not options["flush"] and Product.objects.exists():
             version = None if options["no_train"] else train_models(say=self.stdout.write)
+            built = None
+            if not options["no_portraits"] and not Portrait.objects.exists():
+                built = build_portraits(say=self.stdout.write)
             self.stdout.write(f"The shop already has products: not seeding. {self._models(version)}")
+            self.stdout.write(self._portraits(built))
             return
         report = seed_demo(
             n_products=options["products"],
@@ -45,6 +51,7 @@ class Command(BaseCommand):
             flush=options["flush"],
             progress=options["verbosity"] > 0,
             train=not options["no_train"],
+            portraits=not options["no_portraits"],
         )
         self.stdout.write(
             self.style.SUCCESS(
@@ -54,7 +61,15 @@ class Command(BaseCommand):
                 f"{self._models(report.model_version)}"
             )
         )
+        self.stdout.write(self._portraits(report.portraits))
         self.stdout.write(f"Ad campaigns: {seed_ad_campaigns()} (admin: Recommendations > Campaigns).")
+
+    @staticmethod
+    def _portraits(built: int | None) -> str:
+        count = Portrait.objects.count()
+        if built is None and not count:
+            return "Portraits: none yet (the Celery workers build them, or run the rebuild_portraits task)."
+        return f"Portraits: {count} (admin: Recommendations > Portraits)."
 
     @staticmethod
     def _models(version: int | None) -> str:
