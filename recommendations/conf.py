@@ -137,6 +137,19 @@ DEFAULTS: dict[str, Any] = {
     "BOUGHT_TOGETHER_USE_CARTS": True,
     # Trending: half-life of the "now" signal in hours.
     "TRENDING_HALF_LIFE_HOURS": 24.0,
+    # Self-evaluation at every rebuild (recommendations.training.selfeval): the shop's own events
+    # are split into train and validation (each user's newest events, a random holdout, the next
+    # click of new sessions, co-views, carts); every candidate model and blend is scored per
+    # context (known user, anonymous session, product page "similar", cart) and serving uses the
+    # winner. False: the built-in recipes, as before.
+    "SELF_EVALUATION": True,
+    # Seconds the hyper-parameter search may take after every candidate's default was scored.
+    "SELF_EVALUATION_BUDGET_SECONDS": 30.0,
+    # Validation queries per split (the cost), and the fewest per context to choose at all
+    # (below it the default recipe is kept and the record says so).
+    "SELF_EVALUATION_MAX_QUERIES": 300,
+    "SELF_EVALUATION_MIN_QUERIES": 100,
+    "SELF_EVALUATION_SEED": 0,
     # Keep this many old ready versions besides the active one; older ones are deleted.
     "KEEP_MODEL_VERSIONS": 2,
     # A version still "building" after this many seconds is marked failed (a dead worker).

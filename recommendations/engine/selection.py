@@ -7,7 +7,10 @@ the shop's future and like a random holdout (:mod:`.validation`):
   (``recent``) and a random fifth of other users' items (``random``), their own history excluded;
 * context ``"session"`` (an anonymous visitor): the next click of the newest sessions
   (``next_click``) and a random fifth of other sessions' items queried as a new visitor
-  (``random_visitor``), nothing excluded.
+  (``random_visitor``), nothing excluded;
+* context ``"similar"`` (a product page): the other items viewed in the session of a held-out
+  product view (``coview``), and ``"cart"``: the last item added to a held-out cart from the
+  ones added before (``basket``); both from the same held-out sessions as ``next_click``.
 
 Every candidate (:mod:`.candidates`) is fitted once per hyper-parameter point on the one training
 log left over, and each query's top ``top_n`` items are kept, max-normalised as the serving blend
@@ -38,8 +41,15 @@ from .session import Sessions
 DEFAULT_BLENDS: dict[str, dict[str, float]] = {
     "user": {"stan": 1.0, "sequential_rules": 0.5, "itemknn": 0.25},
     "session": {"stan": 1.0, "sequential_rules": 0.1},
+    "similar": {"itemknn": 1.0, "ease": 0.6, "stan": 0.2},
+    "cart": {"itemknn": 0.3, "stan": 0.2},
 }
-CONTEXT_SPLITS = {"user": ("recent", "random"), "session": ("next_click", "random_visitor")}
+CONTEXT_SPLITS = {
+    "user": ("recent", "random"),
+    "session": ("next_click", "random_visitor"),
+    "similar": ("coview",),
+    "cart": ("basket",),
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class Settings:
     seed: int = 0
     max_ease_items: int = 5_000
     only: tuple[str, ...] | None = None  # restrict the candidates (tests, benchmarks)
+    contexts: tuple[str, ...] = tuple(CONTEXT_SPLITS)  # the contexts to choose for
+    cart_kinds: tuple[str, ...] = ("add_to_cart", "cart", "purchase")  # event kinds of a cart
 
 
 @dataclass
@@ -94,6 +106,10 @@ def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, 
     rand = v.random_split(recent.train, max_queries=n, seed=seed + 1, skip=used)
     used |= set(rand.queries.users.tolist())
     nxt = v.session_split(rand.train, max_queries=n, seed=seed + 2, skip_users=used)
+    # the same held-out sessions (same log, share and skipped users), so the same training log
+    coview, basket = v.session_item_splits(
+        rand.train, max_queries=n, seed=seed + 4, skip_users=used, cart_kinds=settings.cart_kinds
+    )
     visitor = v.random_split(nxt.train, max_queries=n, seed=seed + 3, by_session=True, skip=used)
     train = visitor.train
     splits = {
@@ -101,8 +117,11 @@ def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, 
         "random": replace(rand, train=train),
         "next_click": replace(nxt, train=train),
         "random_visitor": replace(visitor, name="random_visitor", context="session", train=train),
+        "coview": replace(coview, train=train),
+        "basket": replace(basket, train=train),
     }
-    return train, splits
+    wanted = {name for c in settings.contexts for name in CONTEXT_SPLITS[c]}
+    return train, {name: split for name, split in splits.items() if name in wanted}
 
 
 def _top_lists(block: np.ndarray, exclude: sp.csr_matrix | None, top_n: int) -> sp.csr_matrix:
@@ -262,7 +281,8 @@ def select(
     notes = []
     enough = any(
         sum(len(ev.splits[n].queries) for n in names if n in ev.splits) >= s.min_queries
-        for names in CONTEXT_SPLITS.values()
+        for c, names in CONTEXT_SPLITS.items()
+        if c in s.contexts
     )
     if not enough:
         notes.append("too little data to validate any context: nothing was fitted for validation")
@@ -281,5 +301,5 @@ def select(
                     params = queue.pop(0)
                     scored[name].append((params, ev.score(pool[name], params)))
     scored = {n: r for n, r in scored.items() if r}
-    contexts = {c: _choose_context(ev, c, scored) for c in CONTEXT_SPLITS}
+    contexts = {c: _choose_context(ev, c, scored) for c in s.contexts}
     return Selection(contexts, s.k, round(clock() - started, 3), len(ev.cache), notes)

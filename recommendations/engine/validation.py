@@ -296,3 +296,63 @@ def choose(
         table.append((params, evaluate_recommender(model, split, matrix, k)))
     best = max(table, key=lambda row: row[1])[0] if table else {}
     return best, table
+
+
+def session_item_splits(
+    log: EventLog,
+    newest_share: float = 0.2,
+    max_queries: int = 2000,
+    seed: int = 0,
+    skip_users: set[int] | frozenset[int] = frozenset(),
+    cart_kinds: tuple[str, ...] = ("add_to_cart", "cart", "purchase"),
+) -> tuple[Split, Split]:
+    """The item-page and cart contexts, from the same held-out sessions as :func:`session_split`
+    (same ``log``, share and ``skip_users``: the same training log).
+
+    * ``"coview"`` (context ``"similar"``): one random distinct item of a session is the product
+      on the page; the session's other distinct items are what "similar" should find.
+    * ``"basket"`` (context ``"cart"``): a session's distinct carted/purchased items (``cart_kinds``)
+      but the last added are the cart; the last added one is the target.
+
+    The query item(s) are never ranked (as serving never recommends the page's own product)."""
+    rng = np.random.default_rng(seed)
+    has = np.flatnonzero(log.sessions >= 0)
+    order = has[np.lexsort((has, log.timestamps[has], log.sessions[has]))]
+    keys = log.sessions[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(order) else np.empty(0, np.int64)
+    stops = np.r_[starts[1:], len(order)].astype(np.int64)
+    keep = np.ones(len(log.items), dtype=bool)
+    carted = np.isin(log.kinds, [i for i, n in enumerate(log.kind_names) if n in cart_kinds])
+    out: dict[str, tuple[list, list, list]] = {"coview": ([], [], []), "basket": ([], [], [])}
+    if len(order):
+        lo, hi = float(log.timestamps.min()), float(log.timestamps.max())
+        cut = hi - newest_share * (hi - lo)
+        first = log.timestamps[order[starts]]
+        candidates = np.flatnonzero((first >= cut) & (stops - starts >= 2))
+        for slot in rng.permutation(candidates).tolist():
+            rows = order[starts[slot] : stops[slot]]
+            if skip_users and np.isin(log.users[rows], list(skip_users)).any():
+                continue
+            keep[rows] = False
+            items = log.items[rows].astype(np.int64)
+            distinct, at = np.unique(items, return_index=True)
+            seqs, stamps, targets = out["coview"]
+            if len(distinct) >= 2 and len(targets) < max_queries:
+                anchor = int(rng.integers(0, len(distinct)))
+                seqs.append(distinct[anchor : anchor + 1])
+                stamps.append(log.timestamps[rows[at[anchor : anchor + 1]]].astype(np.float64))
+                targets.append(np.delete(distinct, anchor))
+            cart_rows = rows[carted[rows]]
+            cart_items = list(dict.fromkeys(log.items[cart_rows].astype(np.int64).tolist()))
+            seqs, stamps, targets = out["basket"]
+            if len(cart_items) >= 2 and len(targets) < max_queries:
+                seqs.append(np.asarray(cart_items[:-1], np.int64))
+                stamps.append(np.full(len(cart_items) - 1, float(log.timestamps[cart_rows[-1]])))
+                targets.append(np.asarray(cart_items[-1:], np.int64))
+    train = _take(log, keep)
+    splits = []
+    for name, context in (("coview", "similar"), ("basket", "cart")):
+        seqs, stamps, targets = out[name]
+        queries = Queries(np.full(len(targets), -1, np.int64), seqs, stamps, targets, True)
+        splits.append(Split(name, context, train, queries))
+    return splits[0], splits[1]

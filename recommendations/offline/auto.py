@@ -17,7 +17,7 @@ from .algorithms import HybridScorer, MatrixScorer, PopularityScorer, Query, Sco
 #: the most recent clicks a sequence model sees, as in serving and in the validation
 SEQUENCE_WINDOW = 50
 #: the self-evaluation's settings when none are given (a bigger time budget than a rebuild's)
-SETTINGS = Settings(budget_seconds=120.0)
+SETTINGS = Settings(budget_seconds=120.0, contexts=("user", "session"))
 
 
 class _Window(SequenceScorer):

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from recommendations import modelstore as storage
 from recommendations.engine.session import SequenceBlend, Sessions, Transitions, stan
 from recommendations.engine.similarity import csr_from
+from recommendations.serving import chosen as chosen_blends
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Bundle:
     als: tuple[np.ndarray, np.ndarray, float] | None
     session: SequenceBlend | None
     tokens: dict[str, np.ndarray] = field(default_factory=dict)
+    chosen: chosen_blends.Chosen | None = None  # the self-evaluation's blends (None: recipes)
 
     @property
     def n_items(self) -> int:
@@ -119,6 +121,7 @@ def load(version_id: int) -> Bundle:
         als=als,
         session=_session_model(parts["session"], n),
         tokens=_tokens(titles),
+        chosen=chosen_blends.load(version_id, parts, n),
     )
 
 

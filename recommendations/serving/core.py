@@ -19,6 +19,7 @@ from recommendations.catalogue.products import product_info
 from recommendations.conf import app_settings
 from recommendations.engine.hybrid import SlotContext, SlotRecipe, SourceScores, blend
 from recommendations.serving import bundle as bundles
+from recommendations.serving import chosen as chosen_blends
 from recommendations.serving import cold, deep_source, slots, sources
 from recommendations.serving.bundle import Bundle
 from recommendations.serving.explain import to_recommendation
@@ -73,11 +74,25 @@ def _sources(recipe: SlotRecipe, bundle: Bundle, facts: Facts, anchors: sources.
             scores = sources.search_scores(bundle, query)
         elif name == "deep":
             scores = deep_source.deep_scores(bundle, facts)
+        elif name.startswith("auto."):
+            scores = sources.chosen_scores(bundle, name, facts, anchors)
         else:
             scores = None
         if scores is not None:
             out[name] = scores
     return out
+
+
+def _chosen_recipe(recipe: SlotRecipe, bundle: Bundle, slot: str, facts: Facts) -> SlotRecipe:
+    """``recipe`` with the sources the self-evaluation chose for the slot's context, when it chose
+    (and the shop did not set the slot's sources itself)."""
+    if bundle.chosen is None or slots.sources_customised(slot):
+        return recipe
+    weights = bundle.chosen.weights.get(chosen_blends.context_for(slot, facts.known) or "")
+    if not weights:
+        return recipe
+    kept = tuple((n, w) for n, w in recipe.sources if n in chosen_blends.KEPT_SOURCES)
+    return dataclasses.replace(recipe, sources=(*weights.items(), *kept))
 
 
 def _touched(bundle: Bundle, facts: Facts) -> tuple[int, ...]:
@@ -89,7 +104,7 @@ def _touched(bundle: Bundle, facts: Facts) -> tuple[int, ...]:
 def _warm(
     bundle: Bundle, slot: str, facts: Facts, context: dict, limit: int, banned: set[str]
 ) -> list[Recommendation]:
-    recipe = slots.get(slot)
+    recipe = _chosen_recipe(slots.get(slot), bundle, slot, facts)
     query = str(
         context.get("query") or (facts.state.recent_searches[0][0] if facts.state.recent_searches else "")
     )

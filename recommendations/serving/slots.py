@@ -116,6 +116,11 @@ def get(slot: str) -> SlotRecipe:
         raise ValueError(f"Unknown slot {slot!r}; valid slots: {', '.join(sorted(available))}") from None
 
 
+def sources_customised(slot: str) -> bool:
+    """Whether ``RECOMMENDATIONS_SLOTS`` sets this slot's sources (then they are served as set)."""
+    return "sources" in (app_settings.SLOTS.get(slot) or {})
+
+
 def option(slot: str, name: str) -> int:
     """A serving option of ``slot``'s recipe (see ``SERVING_OPTIONS``)."""
     get(slot)  # the same error for an unknown slot

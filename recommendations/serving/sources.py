@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from recommendations.engine.content import tokenize
 from recommendations.engine.hybrid import SourceScores
 from recommendations.serving.bundle import Bundle
+from recommendations.serving.chosen import ials_scores
 from recommendations.serving.visitor import Facts
 
 
@@ -87,14 +88,19 @@ def als_scores(bundle: Bundle, anchors: Anchors) -> SourceScores | None:
     return SourceScores(scores, kind=anchors.kind, default_evidence=last)
 
 
-def session_scores(bundle: Bundle, facts: Facts, extra: np.ndarray) -> SourceScores | None:
+def session_scores(
+    bundle: Bundle, facts: Facts, extra: np.ndarray, model: object | None = None
+) -> SourceScores | None:
+    """The session model (or ``model``, a fitted sequence model) on the visitor's recent clicks
+    followed by ``extra`` (the page's product, the cart)."""
+    model = bundle.session if model is None else model
     sequence = np.r_[facts.sequence, extra].astype(np.int64) if extra.size else facts.sequence
-    if bundle.session is None or not sequence.size:
+    if model is None or not sequence.size:
         return None
     times = facts.times
     if extra.size:
         times = np.r_[times, np.full(extra.size, times[-1] if times.size else 0.0)]
-    scores = bundle.session.score_sequence(sequence[-50:], times[-50:] if times.size else None)
+    scores = model.score_sequence(sequence[-50:], times[-50:] if times.size else None)  # type: ignore[attr-defined]
     # the engine scores the query items too; the evidence item must not be recommended "because
     # you just viewed" itself (als_scores zeroes its anchors likewise)
     scores[int(sequence[-1])] = 0.0
@@ -122,6 +128,21 @@ def search_scores(bundle: Bundle, query: str) -> SourceScores | None:
     top = bundle.trending.max() or 1.0
     scores[scores > 0] += 0.1 * bundle.trending[scores > 0] / top
     return SourceScores(scores, kind="search")
+
+
+def chosen_scores(bundle: Bundle, name: str, facts: Facts, anchors: Anchors) -> SourceScores | None:
+    """A source of the self-evaluation's choice (``auto.<context>.<model>``)."""
+    if bundle.chosen is None or name not in bundle.chosen.models:
+        return None
+    kind, model = bundle.chosen.models[name]
+    if kind == "neighbours":
+        return neighbour_scores(model, anchors, anchors.kind)
+    if kind == "ials":
+        return ials_scores(model, anchors.items, anchors.weights, anchors.kind)
+    if kind == "popularity":
+        return SourceScores(model, kind="trending") if model.any() else None
+    extra = anchors.items if anchors.kind != "viewed" else np.empty(0, np.int64)
+    return session_scores(bundle, facts, extra, model)
 
 
 def trending_scores(bundle: Bundle) -> SourceScores | None:

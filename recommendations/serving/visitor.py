@@ -27,6 +27,7 @@ class Facts:
     sequence: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # oldest first
     times: np.ndarray = field(default_factory=lambda: np.empty(0))
     purchased_idx: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    known: bool = False  # the visitor has a trained history (a "known user" to the models)
 
 
 def live_state(visitor: Subject | None) -> VisitorState:
@@ -68,6 +69,7 @@ def gather(visitor: Subject | None, bundle: Bundle | None) -> Facts:
     live_top = max(scores.values(), default=1.0)
     row = bundle.user_row.get(visitor.key) if visitor is not None and visitor.key else None
     if row is not None:
+        facts.known = True
         lo, hi = bundle.history.indptr[row], bundle.history.indptr[row + 1]
         cols, vals = bundle.history.indices[lo:hi], bundle.history.data[lo:hi]
         if len(cols) > MAX_TRAINED_HISTORY:

@@ -37,6 +37,7 @@ from recommendations.engine.similarity import (
 )
 from recommendations.models import ModelVersion
 from recommendations.training import parts as build
+from recommendations.training import selfeval
 from recommendations.training.eventlog import read_events
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,9 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
             ease = build.timed("ease", metrics, build.ease_part, matrix)
             if ease is not None:
                 parts["ease"] = ease
+        if app_settings.SELF_EVALUATION and log.users.size and len(index):
+            _say(progress, f"version {version.pk}: self-evaluation")
+            parts.update(_self_evaluation(data, matrix, metrics, started))
         weighted, left, right = prepare(
             matrix, app_settings.ITEMKNN_SIMILARITY, shrink=app_settings.ITEMKNN_SHRINK
         )
@@ -122,6 +126,30 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
         whole = _knn_backend() == "implicit" and left is None
         chunk = max(len(index), 1) if whole else DEFAULT_CHUNK_ITEMS
     return RebuildPlan(version.pk, tuple(chunk_bounds(len(index), chunk)))
+
+
+def _self_evaluation(data, matrix: sp.csr_matrix, metrics: dict, now: float) -> dict:
+    """Choose each context's blend on the shop's own holdout and fit the chosen models; a failure
+    here is logged and leaves serving on the built-in recipes (the rebuild goes on)."""
+
+    def matrix_of(log):  # the same confidence matrix as the serving models, for any sub-log
+        return build_matrix(
+            log,
+            app_settings.event_weights,
+            half_life_days=app_settings.HALF_LIFE_DAYS,
+            now=now,
+            max_events_per_user=app_settings.MAX_EVENTS_PER_USER,
+        )
+
+    try:
+        selection = build.timed("self_evaluation", metrics, selfeval.evaluate, data, matrix_of)
+        parts = build.timed("chosen_models", metrics, selfeval.chosen_parts, selection, matrix, data)
+    except Exception as exc:
+        logger.exception("self-evaluation failed; serving keeps the built-in recipes")
+        metrics["selection_error"] = f"{type(exc).__name__}: {exc}"
+        return {}
+    metrics["selection"] = selection
+    return parts
 
 
 def _knn_backend() -> str:
@@ -185,6 +213,10 @@ def finish_rebuild(
         raise
     if swapped:
         _say(progress, f"version {version_id}: active after {seconds:.1f}s")
+        try:
+            selfeval.record(ModelVersion.objects.get(pk=version_id))
+        except Exception:  # the history is a report: never undo a swap for it
+            logger.exception("could not record the self-evaluation of version %s", version_id)
         storage.prune()
     return swapped
 

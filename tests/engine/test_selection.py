@@ -54,7 +54,14 @@ def build(log):
 
 def settings(**kw):
     return selection.Settings(
-        **{"only": FAST, "max_queries": 200, "min_queries": 50, "budget_seconds": 5.0, **kw}
+        **{
+            "only": FAST,
+            "max_queries": 200,
+            "min_queries": 50,
+            "budget_seconds": 5.0,
+            "contexts": ("user", "session"),
+            **kw,
+        }
     )
 
 

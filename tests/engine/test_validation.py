@@ -136,3 +136,34 @@ def test_l2_grid_follows_the_data_scale():
     big = sp.csr_matrix(np.ones((100, 10), dtype=np.float32) * 3)
     assert l2_grid(small)[3] == pytest.approx(1.0)
     assert l2_grid(big)[3] == pytest.approx(900.0)
+
+
+def test_coview_and_basket_splits_come_from_the_next_click_sessions():
+    # session s: views s, s+1, s+2 then carts s+1, s+2 (kinds: 0 view, 1 add_to_cart)
+    users, items, kinds, sessions = [], [], [], []
+    for s in range(100):
+        for item, kind in ((s, 0), (s + 1, 0), (s + 2, 0), (s + 1, 1), (s + 2, 1)):
+            users.append(s)
+            items.append(item % 50)
+            kinds.append(kind)
+            sessions.append(s)
+    log = EventLog(
+        users=np.asarray(users, np.int64),
+        items=np.asarray(items, np.int64),
+        kinds=np.asarray(kinds, np.int16),
+        timestamps=np.arange(len(users), dtype=float),
+        sessions=np.asarray(sessions, np.int64),
+        kind_names=("view", "add_to_cart"),
+        n_users=100,
+        n_items=50,
+    )
+    coview, basket = validation.session_item_splits(log, max_queries=10, skip_users={99})
+    nxt = validation.session_split(log, skip_users={99})
+    np.testing.assert_array_equal(coview.train.items, nxt.train.items)  # the same training log
+    assert len(coview.queries) == 10 and len(basket.queries) == 10
+    for seq, target in zip(coview.queries.sequences, coview.queries.targets, strict=True):
+        assert len(seq) == 1 and seq[0] not in target and len(target) == 2  # the session's others
+    for seq, target in zip(basket.queries.sequences, basket.queries.targets, strict=True):
+        assert len(seq) == 1 and len(target) == 1 and (target[0] - seq[0]) % 50 == 1  # the last added
+    seen = validation.seen_matrix(coview)
+    assert seen is not None and seen.nnz == 10  # the page's own product is never ranked

@@ -1,0 +1,114 @@
+"""The blends a rebuild's self-evaluation chose, per context, as serving sources.
+
+Read once per model version (with the bundle): ``ModelVersion.metrics["selection"]`` names, per
+context (``user``, ``session``, ``similar``, ``cart``), the chosen models, their weights and
+hyper-parameters, and the part each fitted model was stored in
+(:mod:`recommendations.training.selfeval`). Sequence models (STAN, sequential rules) are fitted
+here from the stored sessions. A context whose default was kept (too little data) is absent, and
+its slot keeps the built-in recipe.
+
+Each chosen model becomes one source named ``auto.<context>.<model>`` (the algorithm analytics
+credits), scored like the built-in sources: item x item neighbours of the anchors, an exact iALS
+fold-in, the popularity vector, or the sequence model on the visitor's recent clicks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from recommendations.engine.hybrid import SourceScores
+from recommendations.engine.session import Sessions, Transitions, stan
+from recommendations.engine.similarity import csr_from
+from recommendations.models import ModelVersion
+
+logger = logging.getLogger(__name__)
+
+#: slot -> the context whose choice it serves (for_you: "user" or "session", see context_for)
+SLOT_CONTEXTS = {"for_you": "user", "similar": "similar", "cart": "cart"}
+#: built-in sources a chosen blend keeps beside its own (each gated by its own evaluation)
+KEPT_SOURCES = ("deep",)
+
+Scorer = Callable[..., SourceScores | None]
+
+
+@dataclass
+class Chosen:
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)  # context -> {source: weight}
+    models: dict[str, tuple[str, Any]] = field(default_factory=dict)  # source -> (kind, model)
+
+
+def _sequence_model(model: str, params: dict, sessions: Sessions) -> Any:
+    return (stan(**params) if model == "stan" else Transitions(**params)).fit(sessions)
+
+
+def _stored(model: str, arrays: dict[str, np.ndarray]) -> tuple[str, Any]:
+    if model == "popularity":
+        return "popularity", arrays["scores"].astype(np.float64)
+    if model == "ials":
+        return "ials", {k: (v if v.ndim else float(v)) for k, v in arrays.items()}
+    return "neighbours", csr_from(arrays)
+
+
+def load(version_id: int, parts: dict[str, dict[str, np.ndarray]], n_items: int) -> Chosen | None:
+    """The stored choice of ``version_id`` (None: nothing chosen, built-in recipes)."""
+    metrics = ModelVersion.objects.filter(pk=version_id).values_list("metrics", flat=True).first() or {}
+    selection = metrics.get("selection")
+    if not isinstance(selection, dict):
+        return None
+    out = Chosen()
+    sessions = None
+    if "session" in parts and parts["session"]["items"].size:
+        s = parts["session"]
+        sessions = Sessions(s["indptr"], s["items"], s["timestamps"], n_items)
+    for context, choice in selection.get("contexts", {}).items():
+        if choice.get("default_kept") or context not in ("user", "session", "similar", "cart"):
+            continue
+        weights: dict[str, float] = {}
+        for model, weight in choice.get("weights", {}).items():
+            source = f"auto.{context}.{model}"
+            part = choice.get("parts", {}).get(model)
+            if part is not None and part in parts:
+                out.models[source] = _stored(model, parts[part])
+            elif model in ("stan", "sequential_rules") and sessions is not None:
+                out.models[source] = (
+                    "sequence",
+                    _sequence_model(model, choice["params"].get(model, {}), sessions),
+                )
+            else:
+                logger.warning("version %s: chosen model %s of %s is missing", version_id, model, context)
+                weights = {}
+                break
+            weights[source] = float(weight)
+        if weights:
+            out.weights[context] = weights
+    return out if out.weights else None
+
+
+def context_for(slot: str, known_user: bool) -> str | None:
+    context = SLOT_CONTEXTS.get(slot)
+    if context == "user" and not known_user:
+        return "session"
+    return context
+
+
+def ials_scores(model: dict, items: np.ndarray, weights: np.ndarray, kind: str) -> SourceScores | None:
+    """Exact fold-in of the anchors (frequency-scaled regularisation as in training)."""
+    if not items.size:
+        return None
+    y = model["item_factors"]
+    factors = y[items].astype(np.float64)
+    conf = weights * model["alpha"]
+    reg = model["regularization"]
+    if model["frequency_scaling"]:
+        weight = model["alpha"] * items.size + y.shape[0]
+        reg = reg * (weight / model["user_norm"]) ** model["frequency_scaling"]
+    gram = model["yty"] + reg * np.eye(y.shape[1])
+    x = np.linalg.solve(gram + factors.T @ (conf[:, None] * factors), factors.T @ (1.0 + conf))
+    scores = y @ x.astype(np.float32)
+    scores[items] = 0.0
+    return SourceScores(scores, kind=kind, default_evidence=(int(items[np.argmax(weights)]),))

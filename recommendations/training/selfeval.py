@@ -1,0 +1,142 @@
+"""Self-evaluation at every rebuild: choose each context's blend on the shop's own holdout.
+
+:func:`evaluate` runs :func:`recommendations.engine.selection.select` on the rebuild's event log
+(seeded, time-bounded by ``SELF_EVALUATION_BUDGET_SECONDS``) and returns the JSON record stored in
+``ModelVersion.metrics["selection"]``; :func:`chosen_parts` refits the chosen models on every
+event with their chosen hyper-parameters, as parts serving reads (:mod:`recommendations.serving.chosen`);
+:func:`record` writes one :class:`~recommendations.models.ModelQuality` row per context when the
+version goes live. A context with too little data keeps the built-in recipe, and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommendations.conf import app_settings
+from recommendations.engine.candidates import Candidate, candidates
+from recommendations.engine.selection import Settings, select
+from recommendations.engine.session import Sessions
+from recommendations.engine.similarity import csr_arrays, topk_dense
+from recommendations.models import ModelQuality, ModelVersion
+from recommendations.training.eventlog import TrainingLog
+
+logger = logging.getLogger(__name__)
+
+Arrays = dict[str, np.ndarray]
+PART_PREFIX = "choice."
+#: models fitted at load time from the stored sessions (only their parameters are stored); the
+#: others (item x item neighbours, iALS factors, popularity) are stored as parts
+SEQUENCE_MODELS = frozenset({"stan", "sequential_rules"})
+
+
+def selection_settings() -> Settings:
+    return Settings(
+        budget_seconds=float(app_settings.SELF_EVALUATION_BUDGET_SECONDS),
+        max_queries=int(app_settings.SELF_EVALUATION_MAX_QUERIES),
+        min_queries=int(app_settings.SELF_EVALUATION_MIN_QUERIES),
+        seed=int(app_settings.SELF_EVALUATION_SEED),
+        max_ease_items=int(app_settings.EASE_MAX_ITEMS),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def part_name(model: str, params: Mapping[str, Any]) -> str:
+    """The part holding ``model`` fitted with ``params`` (one per distinct fit)."""
+    key = repr(sorted((k, _jsonable(v)) for k, v in params.items()))
+    return f"{PART_PREFIX}{model}.{zlib.crc32(key.encode()):08x}"
+
+
+def evaluate(
+    data: TrainingLog, build: Callable[..., sp.csr_matrix], settings: Settings | None = None
+) -> dict:
+    """The selection on ``data``'s events, as a JSON-ready dict (``contexts``: per context the
+    weights, params, metrics, query counts, reason and ``default_kept``)."""
+    selection = select(data.log, build, settings or selection_settings())
+    out = _jsonable(selection.as_dict())
+    for context, choice in selection.contexts.items():
+        out["contexts"][context]["default_kept"] = not choice.params
+    return out
+
+
+def chosen_parts(selection: dict, matrix: sp.csr_matrix, data: TrainingLog) -> dict[str, Arrays]:
+    """Every chosen (model, params) fitted on the whole ``matrix``, as storable parts."""
+    pool: dict[str, Candidate] = candidates(matrix, int(app_settings.EASE_MAX_ITEMS))
+    sessions: Sessions | None = None
+    parts: dict[str, Arrays] = {}
+    for choice in selection.get("contexts", {}).values():
+        if choice.get("default_kept"):
+            continue
+        names = choice.setdefault("parts", {})  # serving finds each chosen model's part here
+        for model in choice["weights"]:
+            params = choice["params"].get(model, {})
+            if model in SEQUENCE_MODELS or model not in pool:
+                continue
+            name = names[model] = part_name(model, params)
+            if name not in parts:
+                sessions = sessions or Sessions.from_log(data.log)
+                parts[name] = _arrays(model, pool[model].fit(params, matrix, sessions))
+    return parts
+
+
+def _arrays(model: str, fitted: Any) -> Arrays:
+    if model == "popularity":
+        return {"scores": np.asarray(fitted.item_scores, dtype=np.float32)}
+    if model == "ials":
+        y = fitted.item_factors
+        return {
+            "item_factors": y.astype(np.float32),
+            "yty": (y.T @ y).astype(np.float64),
+            "regularization": np.asarray(fitted.regularization, dtype=np.float64),
+            "alpha": np.asarray(fitted.alpha, dtype=np.float64),
+            "frequency_scaling": np.asarray(fitted.frequency_scaling, dtype=np.float64),
+            "user_norm": np.asarray(getattr(fitted, "_user_norm", 1.0), dtype=np.float64),
+        }
+    if model == "ease":
+        return csr_arrays(topk_dense(fitted.weights, int(app_settings.NEIGHBOURS)))
+    similarity = sp.csr_matrix(fitted.similarity, dtype=np.float32)
+    similarity.sort_indices()
+    return csr_arrays(similarity)
+
+
+def record(version: ModelVersion) -> int:
+    """One ``ModelQuality`` row per context of ``version``'s selection (none without one)."""
+    selection = version.metrics.get("selection")
+    if not isinstance(selection, dict):
+        return 0
+    rows = []
+    for context, choice in selection.get("contexts", {}).items():
+        metrics = choice.get("metrics", {})
+        chosen = metrics.get("chosen") or metrics.get("default") or {}
+        rows.append(
+            ModelQuality(
+                version=version,
+                version_number=version.pk,
+                context=context,
+                weights=choice.get("weights", {}),
+                params=choice.get("params", {}),
+                metrics=metrics,
+                n_queries=choice.get("n_queries", {}),
+                default_kept=bool(choice.get("default_kept")),
+                reason=choice.get("reason", ""),
+                k=int(selection.get("k", 10)),
+                ndcg=chosen.get("objective"),
+                popularity_ndcg=metrics.get("popularity", {}).get("objective"),
+            )
+        )
+    ModelQuality.objects.bulk_create(rows)
+    return len(rows)

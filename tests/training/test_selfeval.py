@@ -1,0 +1,153 @@
+"""Self-evaluation at rebuild: the stored choice per context, and serving following it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from recommendations.models import ModelQuality, ModelVersion
+from recommendations.schema import EventIn
+from recommendations.serving import bundle as bundles
+from recommendations.serving import chosen, cold, recommend
+from recommendations.subjects import Subject
+from recommendations.tracking.bulk import import_events
+from recommendations.training import pipeline as training
+
+N_ITEMS = 40
+
+
+@pytest.fixture(autouse=True)
+def _fresh(settings):
+    settings.RECOMMENDATIONS_SERVING_RAISE_ERRORS = True
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MIN_QUERIES = 50
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MAX_QUERIES = 100
+    settings.RECOMMENDATIONS_SELF_EVALUATION_BUDGET_SECONDS = 2.0
+    bundles.clear()
+    cold.clear()
+    yield
+    bundles.clear()
+    cold.clear()
+
+
+def chain_items():
+    from tests.testapp.models import Category, Item
+
+    cat = Category.objects.create(name="Chain")
+    return [
+        Item.objects.create(name=f"Link {n}", blurb="link", category=cat, price=Decimal(10 + n))
+        for n in range(N_ITEMS)
+    ]
+
+
+def chain_events(items, n_sessions=600, length=6, seed=0):
+    """Every anonymous session walks i, i+1, i+2, ... from a random start: only the last click
+    tells what comes next (a sequence model wins the next click by far)."""
+    rng = np.random.default_rng(seed)
+    start = timezone.now() - timedelta(days=10)
+    events, clock = [], 0
+    for _ in range(n_sessions):
+        visitor, first = uuid.uuid4(), int(rng.integers(0, N_ITEMS))
+        for step in range(length):
+            clock += 1
+            item = items[(first + step) % N_ITEMS]
+            when = start + timedelta(seconds=60 * clock)
+            events.append(EventIn(kind="view", product_id=str(item.pk), visitor_id=visitor, created_at=when))
+    return events
+
+
+def active_version() -> ModelVersion:
+    from recommendations.models import ActiveModel
+
+    return ActiveModel.objects.get(kind="main").version
+
+
+@pytest.mark.django_db
+def test_a_rebuild_stores_the_winning_blend_and_serving_follows_it():
+    items = chain_items()
+    import_events(chain_events(items))
+    training.rebuild()
+    version = active_version()
+    selection = version.metrics["selection"]
+    session = selection["contexts"]["session"]
+    assert not session["default_kept"], session["reason"]
+    assert {"sequential_rules", "stan"} & set(session["weights"]), session["reason"]
+    rules = session["metrics"]["sequential_rules"]["next_click"]
+    assert rules > 3 * session["metrics"]["popularity"]["next_click"]
+    # no carts at all: the default is kept, and said
+    cart = selection["contexts"]["cart"]
+    assert cart["default_kept"]
+    assert "too little data" in cart["reason"]
+    similar = selection["contexts"]["similar"]
+    assert not similar["default_kept"], similar["reason"]
+    rows = {row.context: row for row in ModelQuality.objects.filter(version=version)}
+    assert set(rows) == {"user", "session", "similar", "cart"}
+    assert rows["session"].weights == session["weights"]
+    assert rows["session"].ndcg == pytest.approx(session["metrics"]["chosen"]["objective"])
+    assert rows["session"].ndcg > rows["session"].popularity_ndcg
+    assert rows["cart"].default_kept and not rows["session"].default_kept
+
+    # a new visitor walks 5, 6, 7: the chosen session blend answers, and it says 8
+    visitor = uuid.uuid4()
+    now = timezone.now()
+    import_events(
+        [
+            EventIn(kind="view", product_id=str(items[n].pk), visitor_id=visitor, created_at=now)
+            for n in (5, 6, 7)
+        ]
+    )
+    recs = recommend(Subject(None, visitor), "for_you", limit=3)
+    assert recs[0].product_id == str(items[8].pk)
+    assert {r.source for r in recs} <= {f"auto.session.{m}" for m in session["weights"]}
+    # the product page follows the "similar" choice; the cart keeps the built-in recipe
+    page = recommend(None, "similar", {"product": str(items[3].pk)}, limit=3)
+    assert page and {r.source for r in page} <= {f"auto.similar.{m}" for m in similar["weights"]}
+    in_cart = recommend(None, "cart", {"cart": [str(items[3].pk)]}, limit=3)
+    assert in_cart and not any(r.source.startswith("auto.") for r in in_cart)
+
+
+@pytest.mark.django_db
+def test_a_small_shop_keeps_the_default_recipes_and_says_so(settings):
+    items = chain_items()
+    import_events(chain_events(items, n_sessions=20))
+    visitor = uuid.uuid4()
+    import_events([EventIn(kind="view", product_id=str(items[2].pk), visitor_id=visitor)])
+    training.rebuild()
+    version = active_version()
+    contexts = version.metrics["selection"]["contexts"]
+    assert all(c["default_kept"] for c in contexts.values())
+    assert all("too little data" in c["reason"] for c in contexts.values())
+    assert ModelQuality.objects.filter(version=version, default_kept=True).count() == 4
+    assert bundles.current().chosen is None
+    served = [
+        recommend(Subject(None, visitor), s, {"product": str(items[4].pk)}) for s in ("for_you", "similar")
+    ]
+
+    # exactly what the built-in recipes serve without self-evaluation
+    settings.RECOMMENDATIONS_SELF_EVALUATION = False
+    training.rebuild()
+    bundles.clear()
+    assert "selection" not in active_version().metrics
+    plain = [
+        recommend(Subject(None, visitor), s, {"product": str(items[4].pk)}) for s in ("for_you", "similar")
+    ]
+    assert [[r.product_id for r in recs] for recs in served] == [
+        [r.product_id for r in recs] for recs in plain
+    ]
+
+
+@pytest.mark.django_db
+def test_the_choice_is_read_once_per_model_version(monkeypatch):
+    items = chain_items()
+    import_events(chain_events(items))
+    training.rebuild()
+    calls = []
+    real = chosen.load
+    monkeypatch.setattr(chosen, "load", lambda *a: calls.append(a) or real(*a))
+    for n in range(5):
+        recommend(Subject(None, uuid.uuid4()), "for_you", {"product": str(items[n].pk)})
+    assert len(calls) == 1
