@@ -20,4 +20,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 if os.environ.get("REDIS_URL"):
     app.conf.broker_url = os.environ["REDIS_URL"]
 app.conf.task_always_eager = False
+if os.environ.get("RECOMMENDATIONS_TEST_CELERY_EAGER") == "0":
+    # a worker that enqueues for real: chords (the similarity rebuild) need a result backend, and
+    # what it sends stays on its own queue
+    app.conf.result_backend = os.environ["REDIS_URL"]
+    app.conf.task_default_queue = os.environ["RECOMMENDATIONS_TEST_QUEUE"]
 app.autodiscover_tasks()

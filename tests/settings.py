@@ -88,7 +88,9 @@ RECOMMENDATIONS_DRAIN_CLAIM_IDLE_SECONDS = float(
 RECOMMENDATIONS_DRAIN_BATCH_SIZE = int(os.environ.get("RECOMMENDATIONS_TEST_DRAIN_BATCH_SIZE", "2000"))
 TEST_REDIS_URL = os.environ.get("REDIS_URL")
 
-CELERY_TASK_ALWAYS_EAGER = True
+# A worker started with RECOMMENDATIONS_TEST_CELERY_EAGER=0 sends what it enqueues (a rebuild's
+# chord) through the broker, as in production; everything else runs tasks in process.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("RECOMMENDATIONS_TEST_CELERY_EAGER", "1") != "0"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
 

@@ -57,7 +57,11 @@ def start_worker(transactional_db, redis_settings, redis_url, tmp_path) -> Itera
     workers: list[Worker] = []
 
     def start(
-        *, claim_idle: float = 60.0, batch_size: int = 2000, data_redis_url: str | None = None
+        *,
+        claim_idle: float = 60.0,
+        batch_size: int = 2000,
+        data_redis_url: str | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> Worker:
         env = base_env()
         env.update(
@@ -68,6 +72,7 @@ def start_worker(transactional_db, redis_settings, redis_url, tmp_path) -> Itera
             RECOMMENDATIONS_TEST_CLAIM_IDLE_SECONDS=str(claim_idle),
             RECOMMENDATIONS_TEST_DRAIN_BATCH_SIZE=str(batch_size),
         )
+        env.update(extra_env or {})
         worker = Worker(env, redis_url, tmp_path)
         workers.append(worker)
         return worker

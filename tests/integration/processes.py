@@ -59,6 +59,7 @@ class Worker:
         self.queue = f"rectest-{uuid.uuid4().hex[:10]}"
         self.broker_url = broker_url
         self.log_path = log_dir / f"worker-{self.queue}.log"
+        env = {**env, "RECOMMENDATIONS_TEST_QUEUE": self.queue}
         command = [
             sys.executable,
             "-m",
