@@ -180,3 +180,54 @@ def panels(
         parts.append("</g>")
     height = rows * panel_height + (rows - 1) * gap
     return _svg(chart_id, width, height, "".join(parts), title)
+
+
+def lines(
+    chart_id: str,
+    series: dict[str, Sequence[float | None]],
+    *,
+    title: str,
+    labels: Sequence[str] = (),
+    width: int = 460,
+    height: int = 150,
+) -> SafeString:
+    """Several series on one shared scale from 0 (model quality over versions): a polyline and a
+    dot per point (``None`` leaves a gap), a legend inside the top left, first and last labels."""
+    values = [v for vs in series.values() for v in vs if v is not None]
+    if not values:
+        return _empty(chart_id, width, title)
+    top = max(values) or 1.0
+    head, foot, left = 18 + 14 * len(series), 16, 4
+    plot_h, n = height - head - foot, max(len(vs) for vs in series.values())
+    step = (width - 2 * left) / max(n - 1, 1)
+    base = head + plot_h
+    parts = [
+        f'<line x1="0" y1="{base}" x2="{width}" y2="{base}" stroke="#ccc"/>',
+        f'<line x1="0" y1="{head}" x2="{width}" y2="{head}" stroke="#eee"/>',
+        f'<text x="{width - 2}" y="{head - 3}" text-anchor="end" {FONT} fill="#777">{top:.3f}</text>',
+    ]
+    for k, (name, vs) in enumerate(series.items()):
+        colour = PALETTE[k % len(PALETTE)]
+        points = [(left + i * step, base - plot_h * v / top, v) for i, v in enumerate(vs) if v is not None]
+        last = next((v for v in reversed(vs) if v is not None), None)
+        legend = f"{name}: {last:.4f}" if last is not None else name
+        parts.append(
+            f'<g class="series" data-series="{escape(name)}">'
+            f'<text x="{left}" y="{12 + 14 * k}" {FONT} fill="{colour}">{escape(legend)}</text>'
+            f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)}" fill="none" '
+            f'stroke="{colour}" stroke-width="2"/>'
+        )
+        for i, (x, y, v) in enumerate(points):
+            label = labels[i] if i < len(labels) else str(i)
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
+                f"<title>{escape(name)} {escape(label)}: {v:.4f}</title></circle>"
+            )
+        parts.append("</g>")
+    if labels:
+        for i, anchor in ((0, "start"), (len(labels) - 1, "end")):
+            parts.append(
+                f'<text x="{left + i * step:.1f}" y="{height - 4}" text-anchor="{anchor}" {FONT} '
+                f'fill="#777">{escape(labels[i])}</text>'
+            )
+    return _svg(chart_id, width, height, "".join(parts), title)
