@@ -17,7 +17,6 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, DecimalField, F, Q, Sum
@@ -141,6 +140,26 @@ def export_user_data(user: Any = None, *, visitor_id: uuid.UUID | None = None) -
     }
 
 
+def _drop_rows(arrays: dict[str, np.ndarray], rows: list[int]) -> None:
+    """Empty ``rows`` of every row-indexed table of a ``users`` part, in place: each
+    ``<prefix>indptr`` with its ``<prefix>*`` entry arrays (``indices``, ``data`` and any parallel
+    column such as ``browsed_kinds``; entries may repeat within a row)."""
+    for name in [n for n in arrays if n.endswith("indptr")]:
+        prefix = name.removesuffix("indptr")
+        indptr = arrays[name].astype(np.int64)
+        nnz = int(indptr[-1]) if len(indptr) else 0
+        lengths = np.diff(indptr)
+        lengths[[r for r in rows if r < len(lengths)]] = 0
+        keep = np.ones(nnz, dtype=bool)
+        for row in rows:
+            if row < len(indptr) - 1:
+                keep[indptr[row] : indptr[row + 1]] = False
+        for column in [n for n in arrays if n.startswith(prefix) and n != name and not n.endswith("shape")]:
+            if arrays[column].ndim == 1 and len(arrays[column]) == nnz:
+                arrays[column] = arrays[column][keep]
+        arrays[name] = np.r_[0, np.cumsum(lengths)].astype(arrays[name].dtype)
+
+
 def _redact_models(subjects: set[str]) -> int:
     """Blank the user's rows (id and history) in every stored model version; returns rows redacted."""
     from recommendations.modelstore import pack, unpack
@@ -155,19 +174,7 @@ def _redact_models(subjects: set[str]) -> int:
         for row in rows:
             keys[row] = ""
         arrays["keys"] = np.asarray(keys, dtype=str)
-        for prefix in ("history_", "purchased_"):
-            matrix = sp.csr_matrix(
-                (arrays[f"{prefix}data"], arrays[f"{prefix}indices"], arrays[f"{prefix}indptr"]),
-                shape=tuple(arrays[f"{prefix}shape"]),
-            )
-            keep = np.ones(matrix.shape[0], dtype=np.float32)
-            keep[rows] = 0.0
-            matrix = sp.diags(keep) @ matrix
-            matrix.eliminate_zeros()
-            matrix = matrix.tocsr()
-            arrays[f"{prefix}data"] = matrix.data
-            arrays[f"{prefix}indices"] = matrix.indices
-            arrays[f"{prefix}indptr"] = matrix.indptr
+        _drop_rows(arrays, rows)
         part.data = pack(arrays)
         part.size_bytes = len(part.data)
         part.save(update_fields=["data", "size_bytes"])
