@@ -42,13 +42,11 @@ class Pantry:
         events: list[EventIn] = []
         for n, user in enumerate(self.others):
             start = 200 - n  # days ago
-            for k in range(5):
-                events.append(self.buy(user, self.coffee, start - 30 * k + (k % 3 - 1)))
+            events += [self.buy(user, self.coffee, start - 30 * k + (k % 3 - 1)) for k in range(5)]
             events.append(self.buy(user, self.chair, start - 10))
             events.append(self.buy(user, self.lamp, start - 20))
         # the regular: coffee every ~30 days, the last ~30 days ago; a chair once, also 30 days ago
-        for days in (121, 90, 61, 30):
-            events.append(self.buy(self.shopper, self.coffee, days))
+        events += [self.buy(self.shopper, self.coffee, days) for days in (121, 90, 61, 30)]
         events.append(self.buy(self.shopper, self.chair, 30))
         # viewed tea twice, carted the lamp (bought long ago), viewed then bought nothing else
         events += [
@@ -72,7 +70,10 @@ class Pantry:
 
     def see(self, user, item, kind: str, days_ago: float) -> EventIn:
         return EventIn(
-            kind=kind, product_id=str(item.pk), user_id=user.pk, created_at=self.now - timedelta(days=days_ago)
+            kind=kind,
+            product_id=str(item.pk),
+            user_id=user.pk,
+            created_at=self.now - timedelta(days=days_ago),
         )
 
 
@@ -158,7 +159,9 @@ def test_api_endpoints_are_personal_and_private(client, pantry):
 
 def test_an_opted_out_shopper_gets_no_personal_list(client, pantry):
     client.force_login(pantry.shopper)
-    assert client.post(f"{API}/consent/", {"opt_out": True}, content_type="application/json").status_code < 300
+    assert (
+        client.post(f"{API}/consent/", {"opt_out": True}, content_type="application/json").status_code < 300
+    )
     assert client.get(f"{API}/buy-again/").json()["results"] == []
     assert client.get(f"{API}/browsed-not-bought/").json()["results"] == []
 
@@ -169,7 +172,9 @@ def test_template_tag(pantry):
     html = Template("{% load recommendations %}{% buy_again limit=3 %}").render(Context({"request": request}))
     assert "Coffee beans" in html and "You buy this about every 30 days" in html
     assert "Oak chair" not in html
-    html = Template("{% load recommendations %}{% browsed_not_bought %}").render(Context({"request": request}))
+    html = Template("{% load recommendations %}{% browsed_not_bought %}").render(
+        Context({"request": request})
+    )
     assert "Desk lamp" in html
 
 
