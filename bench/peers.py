@@ -3,6 +3,8 @@
     nice -n 19 .venv/bin/python bench/peers.py --dataset diginetica --protocol holdout \
         --data-dir ../shared/data --trials 30 --timeout 900 --json /tmp/peers-diginetica-holdout.json
 
+    .venv/bin/python bench/peers.py --summary /tmp/peers-*.json   # all runs in two tables
+
 ``pip install -e '.[bench]'`` (irspack, a benchmark-only dependency) first.
 
 Protocols (``recommendations/offline/protocols.py``):
@@ -211,7 +213,46 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def summary(paths: list[str]) -> str:
+    """NDCG@10 and HR@10 of every run in one table per metric (runs of one dataset and protocol are
+    merged, so a peer re-run alone replaces its row)."""
+    runs: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in paths:
+        result = json.loads(Path(path).read_text())
+        run = runs.setdefault((result["dataset"], result["protocol"]), {"n": result["n_cases"], "rows": {}})
+        run["rows"].update({r["name"]: r for r in result["ours"]})
+        run["rows"].update({f"irspack {r['name']}": r for r in result["peers"]})
+    out = []
+    for metric in ("NDCG", "HR"):
+        head = ["auto (default)", "best single of ours", "popularity", *(f"irspack {p}" for p in PEERS)]
+        out += [f"| {metric}@10 | n | " + " | ".join(head) + " |", "|---" * (len(head) + 2) + "|"]
+        for (dataset, protocol), run in runs.items():
+            rows = run["rows"]
+            singles = [
+                r for n, r in rows.items() if n not in {"auto", "hybrid"} and "NDCG" in r and " " not in n
+            ]
+            top = max(singles, key=lambda r: r["NDCG"]) if singles else None
+            cells = [
+                _cell(rows.get("auto"), metric),
+                f"{_cell(top, metric)} ({top['name']})" if top else "-",
+                _cell(rows.get("popularity"), metric),
+                *(_cell(rows.get(f"irspack {p}"), metric, trials=True) for p in PEERS),
+            ]
+            out.append(f"| {dataset} / {protocol} | {run['n']} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _cell(row: dict[str, Any] | None, metric: str, trials: bool = False) -> str:
+    if not row or metric not in row:
+        return "-"
+    return f"{row[metric]:.4f}" + (f" ({row['trials']})" if trials and metric == "NDCG" else "")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--summary"]:
+        print(summary(sys.argv[2:]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--protocol", choices=["holdout", "last"], required=True)
