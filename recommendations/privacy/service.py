@@ -1,8 +1,9 @@
 """Privacy: export everything held about a shopper, erase it synchronously, purge old events.
 
 "Everything" is: events (as user, and as each anonymous visitor id later linked to the user),
-visitor links, the recording preference, live state, the portrait, and the rows of trained model
-versions that name the user. Events still in the Redis stream are drained first, so nothing lands
+visitor links, the recording preference, live state, the portrait, the rows of trained model
+versions that name the user, ad frequency-cap counts (Redis keys or rows) and experiment
+assignment rows. Events still in the Redis stream are drained first, so nothing lands
 after an erasure.
 """
 
@@ -23,8 +24,10 @@ from django.db.models import Count, DecimalField, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from recommendations.ads.ledger import forget_subjects as forget_ad_caps
 from recommendations.conf import app_settings
 from recommendations.connections import redis_client
+from recommendations.experiments import assignment, registry
 from recommendations.live import get_live_store
 from recommendations.models import DailyEventCount, Event, ModelPart, TrackingPreference, VisitorLink
 from recommendations.schema import subject_key
@@ -70,6 +73,15 @@ def _events(user: Any, visitor_ids: list[uuid.UUID]) -> Any:
     if user is not None:
         condition |= Q(user=user)
     return Event.objects.filter(condition)
+
+
+def _experiment_identities(user: Any, visitor_ids: list[uuid.UUID], subjects: list[str]) -> list[str]:
+    """The experiment identities (``u:``/``v:``, see experiments.assignment) that are this
+    shopper's. An anonymous visitor linked to a user is that user's identity: left to them."""
+    if user is not None:
+        return subjects
+    linked = set(VisitorLink.objects.filter(visitor_id__in=visitor_ids).values_list("visitor_id", flat=True))
+    return [subject_key(None, v) for v in visitor_ids if v not in linked]
 
 
 def _drain_pending() -> None:
@@ -195,8 +207,10 @@ def erase_user_data(user: Any = None, *, visitor_id: uuid.UUID | None = None) ->
     visitor_ids = _visitor_ids(user) if user is not None else [visitor_id]
     subjects = _subjects(user, visitor_ids)
     portraits = _portrait_module()
+    identities = _experiment_identities(user, visitor_ids, subjects)
     with transaction.atomic():
         events, _ = _events(user, visitor_ids).delete()
+        assignments = registry.forget_identities(identities)
         # A link belongs to its user: an anonymous erasure never removes one.
         links = VisitorLink.objects.filter(user=user).delete()[0] if user is not None else 0
         preferences = TrackingPreference.objects.filter(user=user).delete()[0] if user is not None else 0
@@ -205,6 +219,9 @@ def erase_user_data(user: Any = None, *, visitor_id: uuid.UUID | None = None) ->
     store = get_live_store()
     for subject in subjects:
         store.forget(subject)
+    caps = forget_ad_caps(subjects)
+    if user is not None:
+        assignment.forget_user(str(user.pk))
     return {
         "events": events,
         "visitor_links": links,
@@ -212,6 +229,8 @@ def erase_user_data(user: Any = None, *, visitor_id: uuid.UUID | None = None) ->
         "portraits": portrait_rows,
         "model_rows": model_rows,
         "live_states": len(subjects),
+        "ad_frequency_caps": caps,
+        "experiment_assignments": assignments,
     }
 
 
