@@ -23,6 +23,8 @@ RECOMMENDATIONS_REDIS_URL = REDIS_URL
 RECOMMENDATIONS_REDIS_KEY_PREFIX = "recbench:"
 # A load generator is one client: per-visitor throttling would measure the throttle.
 RECOMMENDATIONS_INGEST_THROTTLE_RATE = None
+# The batches hold cart events (10 %), as posted by a shop whose pages report them from the browser.
+RECOMMENDATIONS_API_EVENT_KINDS = ("view", "search", "impression", "click", "add_to_cart")
 
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_URL = REDIS_URL

@@ -94,6 +94,23 @@ def check_event_weights(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 )
     if errors:
         return errors
+    api_kinds = app_settings.API_EVENT_KINDS
+    if isinstance(api_kinds, str) or not isinstance(api_kinds, list | tuple | set | frozenset):
+        errors.append(
+            Error(
+                "RECOMMENDATIONS_API_EVENT_KINDS must be a list of event kinds.",
+                id="recommendations.E014",
+            )
+        )
+    else:
+        errors.extend(
+            Error(
+                f"RECOMMENDATIONS_API_EVENT_KINDS names {kind!r}, which is not an event kind.",
+                hint="Kinds are those of EVENT_WEIGHTS and CUSTOM_EVENTS.",
+                id="recommendations.E014",
+            )
+            for kind in sorted(set(api_kinds) - set(app_settings.event_weights), key=str)
+        )
     for kind, rule in dict(app_settings.TRACKED_VIEWS).items():
         if not isinstance(rule, dict) or rule.get("kind", "view") not in app_settings.event_weights:
             errors.append(

@@ -40,6 +40,15 @@ DEFAULTS: dict[str, Any] = {
     },
     # Extra event kinds the shop records, name -> weight, e.g. {"wishlist": 2.0}.
     "CUSTOM_EVENTS": {},
+    # Event kinds the HTTP API (POST events/) accepts; any other kind is refused with a 400 naming
+    # the allowed ones. The default is what a browser can honestly report. Cart changes and
+    # purchases carry money and quantities that feed lifetime value, segments, experiment revenue
+    # and training, so they come from the shop's server: the added_to_cart/removed_from_cart/
+    # order_placed signals or ORDER_MODEL. No client is exempt (staff sessions included): the API
+    # records events for the requesting browser only, so a trusted server has nothing to gain from
+    # it and uses the signals. Add "add_to_cart", "remove_from_cart" or custom kinds here only if
+    # your pages report them from the browser and you accept that anyone can post them.
+    "API_EVENT_KINDS": ("view", "search", "impression", "click"),
     # URL name -> capture rule for the middleware, e.g.
     # {"shop:product_detail": {"kind": "view", "product_kwarg": "pk"},
     #  "shop:search": {"kind": "search", "query_param": "q"}}.

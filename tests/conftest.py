@@ -88,6 +88,17 @@ def browser_ua() -> dict[str, str]:
     return {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"}
 
 
+@pytest.fixture
+def api_accepts_every_kind(settings):
+    """The HTTP API accepts every event kind, as in a shop whose pages report cart changes and
+    purchases from the browser (API_EVENT_KINDS opened up); for tests of ingest itself, which post
+    carts and purchases through HTTP to check what is stored."""
+    from recommendations.conf import app_settings
+
+    settings.RECOMMENDATIONS_API_EVENT_KINDS = tuple(app_settings.event_weights)
+    return settings
+
+
 # Fixtures that mean "this test needs a real service".
 SERVICE_FIXTURES = frozenset({"redis_url", "redis_settings", "postgres"})
 

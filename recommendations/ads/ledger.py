@@ -105,3 +105,25 @@ def get_ledger() -> Ledger:
     from recommendations.ads.ledger_db import DatabaseLedger
 
     return DatabaseLedger()
+
+
+def forget_subjects(subjects: list[str], now: datetime | None = None) -> int:
+    """Erasure: delete the frequency-cap counts of ``subjects`` (``u:``/``v:`` keys) from the
+    database (embedded mode, or left from before Redis was configured) and from Redis. Returns
+    how many counts (rows and keys) were removed."""
+    from recommendations.ads.ledger_db import DatabaseLedger
+    from recommendations.connections import redis_client
+
+    subjects = [subject for subject in subjects if subject]
+    if not subjects:
+        return 0
+    removed = DatabaseLedger().forget(subjects)
+    client = redis_client()
+    if client is not None:
+        from recommendations.ads.ledger_redis import RedisLedger
+        from recommendations.models import Campaign
+
+        campaign_ids = list(Campaign.objects.values_list("pk", flat=True))
+        ledger = RedisLedger(client, app_settings.REDIS_KEY_PREFIX)
+        removed += ledger.forget(subjects, campaign_ids, now or timezone.now())
+    return removed

@@ -85,6 +85,10 @@ class DatabaseLedger(Ledger):
                 AdClick.objects.filter(pk=click.pk).update(charged_micros=charged)
         return Charge(True, "" if fits or not cost else "unbilled", charged)
 
+    def forget(self, subjects: list[str]) -> int:
+        """Delete the subjects' frequency-cap counts; returns the rows removed."""
+        return AdFrequency.objects.filter(subject__in=subjects).delete()[0]
+
     def counters(self, campaign_ids: list[int]) -> dict[int, Counters]:
         rows = (
             CampaignSpend.objects.filter(campaign_id__in=campaign_ids)

@@ -5,7 +5,7 @@ Keys of one campaign share a hash tag (``<prefix>{ad:<id>}:...``) so they live i
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import redis
 
@@ -111,6 +111,24 @@ class RedisLedger(Ledger):
         ]
         ok, reason, charged = self._click(keys=keys, args=args)
         return Charge(bool(ok), _text(reason), int(charged))
+
+    def forget(self, subjects: list[str], campaign_ids: list[int], now: datetime) -> int:
+        """Delete the subjects' frequency-cap counts (keys removed). A count lives ``CAP_TTL``
+        after its local day's last impression, so the days from ``CAP_TTL`` back to tomorrow
+        (a time zone change) hold every count that can still exist: exact keys, no SCAN."""
+        today = local_day(now)
+        back = CAP_TTL // 86400 + 1
+        days = [(today + timedelta(days=offset)).isoformat() for offset in range(-back, 2)]
+        keys = [
+            self._key(cid, "seen", day, subject)
+            for cid in campaign_ids
+            for day in days
+            for subject in subjects
+        ]
+        removed = 0
+        for start in range(0, len(keys), 1000):
+            removed += int(self.client.delete(*keys[start : start + 1000]))
+        return removed
 
     def counters(self, campaign_ids: list[int]) -> dict[int, Counters]:
         pipe = self.client.pipeline(transaction=False)

@@ -5,7 +5,8 @@ serializer stays the OpenAPI description of an event): the same field types, coe
 strings, ``"5.0"`` as an integer, trimmed strings), limits and null/blank rules, and unknown fields
 are rejected. DRF builds and runs a dozen field objects per event, which cost ~200 µs per event; this
 costs a few µs. Errors come back as ``{"index", "field", "message"}`` with the field named in the
-message. Business rules (known kind, product exists, token valid...) are the recorder's.
+message. The kind must be one the HTTP API accepts (``API_EVENT_KINDS``); other business rules
+(product exists, token valid...) are the recorder's.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from recommendations.conf import app_settings
 from recommendations.schema import (
     MAX_CONTEXT_BYTES,
     MAX_PRODUCT_ID_LENGTH,
@@ -120,6 +122,26 @@ def _timestamp(value: Any) -> datetime:
     raise FieldError(message)
 
 
+# Kinds that carry money or quantities: refused by default because the shop's server reports them.
+SERVER_KINDS = frozenset({"add_to_cart", "remove_from_cart", "purchase"})
+_kind_text = _string("kind", 32, allow_blank=False)
+
+
+def _kind(value: Any) -> str:
+    """A kind the HTTP API accepts (``API_EVENT_KINDS``); the message lists those it does."""
+    kind = _kind_text(value)
+    allowed = app_settings.API_EVENT_KINDS
+    if kind in allowed:
+        return kind
+    listed = ", ".join(sorted(allowed)) or "none"
+    if kind in SERVER_KINDS:
+        raise FieldError(
+            f"'kind' {kind!r} is not accepted by the HTTP API: cart changes and purchases are recorded "
+            f"by the shop's server (signals or the order model). Allowed kinds: {listed}."
+        )
+    raise FieldError(f"'kind' {kind!r} is not accepted by the HTTP API. Allowed kinds: {listed}.")
+
+
 def _unit_price(value: Any) -> decimal.Decimal | None:
     """A decimal with at most 12 digits, 2 of them after the point, not negative (DRF rules)."""
     if value is None:
@@ -173,7 +195,7 @@ def _context(value: Any) -> dict[str, Any]:
 
 # Field name -> (parser, EventIn attribute). The names are those of EventSerializer.
 FIELDS: dict[str, tuple[Any, str]] = {
-    "kind": (_string("kind", 32, allow_blank=False), "kind"),
+    "kind": (_kind, "kind"),
     "product": (_product, "product_id"),
     "event_id": (_string("event_id", 64, allow_blank=False), "event_id"),
     "timestamp": (_timestamp, "created_at"),

@@ -81,10 +81,50 @@ class ProductIdField(serializers.Field):
         return str(value)
 
 
+class EventKindField(serializers.ChoiceField):
+    """``kind``: one of ``API_EVENT_KINDS``. The choices are read from the setting on every use, so
+    the schema's enum and validation follow it (the request serializer of the schema is built once,
+    at import). Surrounding whitespace is ignored, as for the other text fields."""
+
+    default_error_messages = {
+        "invalid_choice": "'kind' {input!r} is not accepted by the HTTP API.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "help_text",
+            "What happened. Only the kinds of RECOMMENDATIONS_API_EVENT_KINDS are accepted (by "
+            "default view, search, impression, click); any other kind is a 400 naming the allowed "
+            "ones. Cart changes and purchases come from the shop's server (signals, order model).",
+        )
+        super().__init__(choices=(), **kwargs)
+
+    @property  # type: ignore[override]
+    def choices(self) -> dict[str, str]:
+        return {kind: kind for kind in sorted(app_settings.API_EVENT_KINDS)}
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        """Ignored: the choices are the setting's."""
+
+    @property
+    def grouped_choices(self) -> dict[str, str]:  # type: ignore[override]
+        return self.choices
+
+    @property
+    def choice_strings_to_values(self) -> dict[str, str]:  # type: ignore[override]
+        return self.choices
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            data = data.strip()
+        return super().to_internal_value(data)
+
+
 class EventSerializer(serializers.Serializer):
     """One client-side event. Unknown fields are rejected, so typos surface as errors."""
 
-    kind = serializers.CharField(max_length=32)
+    kind = EventKindField()
     product = ProductIdField(required=False, allow_null=True)
     event_id = serializers.CharField(max_length=64, required=False)
     timestamp = FlexibleTimestampField(required=False)
@@ -159,7 +199,9 @@ class EventIngestView(PrivateResponses, APIView):
     """``POST`` one event (a JSON object) or a batch (a JSON array, or ``{"events": [...]}``).
 
     The batch is all-or-nothing: if any item is invalid the response is 400 with one entry per
-    bad field (``{"index", "field", "message"}``) and nothing is stored. Retrying events that carry
+    bad field (``{"index", "field", "message"}``) and nothing is stored; a kind outside
+    ``API_EVENT_KINDS`` (by default purchases and cart changes, which come from the shop's server)
+    is such an error, on ``kind``, listing the accepted kinds. Retrying events that carry
     an ``event_id`` is safe: they are stored once (``duplicates`` counts the repeats). Clients whose
     User-Agent declares a bot get 202 with ``"skipped": "bot"`` and nothing is stored.
     """
@@ -172,7 +214,12 @@ class EventIngestView(PrivateResponses, APIView):
     @extend_schema(
         request=EventSerializer(many=True),
         responses={202: IngestResultSerializer, 400: None, 413: None, 415: None, 429: None},
-        description='One event object, an array of up to 500, or {"events": [...]}; all-or-nothing.',
+        description=(
+            'One event object, an array of up to 500, or {"events": [...]}; all-or-nothing. Only the '
+            "kinds of the `kind` enum (RECOMMENDATIONS_API_EVENT_KINDS) are accepted; another kind is "
+            "a 400 naming the field and the accepted kinds. Purchases and cart changes are recorded "
+            "by the shop's server (signals or the order model), never from this endpoint by default."
+        ),
     )
     def post(self, request: Request) -> Response:
         length = request.META.get("CONTENT_LENGTH") or "0"

@@ -1,5 +1,5 @@
 """Recommendation slots over HTTP: ``for-you/``, ``products/<id>/similar/``, ``bought-together/``,
-``trending/``, ``recently-viewed/``; the query and response contract and its fast path together.
+``trending/``, ``recently-viewed/``, ``buy-again/``, ``browsed-not-bought/``; the query and response contract and its fast path together.
 """
 
 from __future__ import annotations
@@ -274,6 +274,23 @@ class RecentlyViewedView(SlotView):
     """The visitor's recently viewed products."""
 
     slot = "recently_viewed"
+    fast_path = True
+
+
+class BuyAgainView(SlotView):
+    """What the shopper buys again and is due to (consumables on their cycle), each with its
+    reason ("You buy this about every 30 days"); never a durable the shop's orders show is not
+    bought again. Personal: private, like for-you."""
+
+    slot = "buy_again"
+    fast_path = True
+
+
+class BrowsedNotBoughtView(SlotView):
+    """Products the shopper viewed or carted and did not buy ("still thinking about it?"), by
+    intent (a cart counts more than a view) and recency. Personal: private, like for-you."""
+
+    slot = "browsed_not_bought"
     fast_path = True
 
 

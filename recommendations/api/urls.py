@@ -9,6 +9,8 @@ urlpatterns = [
     path("consent/", consent.ConsentView.as_view(), name="consent"),
     path("me/data/", mydata.MyDataView.as_view(), name="my-data"),
     path("for-you/", slots.ForYouView.as_view(), name="for-you"),
+    path("buy-again/", slots.BuyAgainView.as_view(), name="buy-again"),
+    path("browsed-not-bought/", slots.BrowsedNotBoughtView.as_view(), name="browsed-not-bought"),
     path("page/", slots.PageView.as_view(), name="page"),
     path("products/<str:product_id>/similar/", slots.SimilarView.as_view(), name="similar"),
     path(

@@ -144,6 +144,26 @@ class RepeatModel:
         self.shop_rate = float(shop_rate)
         return self
 
+    #: what :meth:`to_arrays` stores: enough to score :meth:`due` and report the fit
+    STORED = ("rate", "log_interval", "log_sigma", "buyers", "repeaters", "n_gaps")
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The fitted per-item arrays and parameters, as plain arrays (stored with a model version)."""
+        out = {name: np.asarray(getattr(self, name), dtype=np.float64) for name in self.STORED}
+        out["params"] = np.asarray(
+            [self.prior, self.same_purchase_seconds, self.durable_rate, self.shop_rate], dtype=np.float64
+        )
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> RepeatModel:
+        prior, same, durable, shop = (float(x) for x in arrays["params"])
+        model = cls(prior=prior, same_purchase_seconds=same, durable_rate=durable)
+        for name in cls.STORED:
+            setattr(model, name, np.asarray(arrays[name], dtype=np.float64))
+        model.n_items, model.shop_rate = len(model.rate), shop
+        return model
+
     def interval_days(self, item: int) -> float:
         return float(np.exp(self.log_interval[item]) / DAY)
 

@@ -86,6 +86,13 @@ def identities_of_users(user_ids: Sequence[str]) -> dict[str, str]:
     return {uid: found.get(str(uid), f"u:{uid}") for uid in user_ids}
 
 
+def forget_user(user_id: str) -> None:
+    """Erasure: drop this process's cached first visitor of ``user_id`` (others expire it within
+    ``_LINK_TTL``; the link itself is deleted with the user's data)."""
+    with _lock:
+        _links.pop(str(user_id), None)
+
+
 def clear() -> None:
     with _lock:
         _links.clear()

@@ -107,6 +107,15 @@ def recipe_for(slot: str, visitor: Subject | None) -> str:
     return variant.recipe if variant is not None and variant.recipe else slot
 
 
+def forget_identities(identities: list[str]) -> int:
+    """Erasure: delete the Assignment rows of ``identities`` (and this process's note that they
+    were recorded); returns the rows removed."""
+    removed = Assignment.objects.filter(identity__in=identities).delete()[0]
+    with _lock:
+        _recorded.difference_update({key for key in _recorded if key[1] in identities})
+    return removed
+
+
 def clear() -> None:
     with _lock:
         _cache.update(expires=0.0, by_slot={})

@@ -9,8 +9,8 @@
 * ``leave-last-out``: each user's last item is the target, everything before trains (full
   ranking, the user's training items are excluded); ``validation=True`` holds out the
   second-to-last item instead and drops the last.
-* ``holdout``: a random ``fraction`` of each user's distinct items (seeded) is the target set;
-  in data without users each session stands for a user (the session's remaining clicks train).
+* ``holdout``: a random ``fraction`` of each actor's distinct items (seeded) is the target set;
+  an actor is a user where one is known, else the session (the session's remaining clicks train).
 
 Targets whose item never occurs in training are dropped, as in session-rec and SR-GNN: no
 collaborative model can rank an item it has never seen.
@@ -137,8 +137,15 @@ def holdout(dataset: Dataset, fraction: float = 0.2, seed: int = 0, validation: 
     events = dataset.events
     rng = np.random.default_rng(seed + (1 if validation else 0))
     train_rows, held = [], []
-    by_session = not (events.users != "").any()
-    for rows in _groups(events.sessions if by_session else events.users, events.timestamps):
+    # actor = the user where one is known, else the session (anonymous visits in mixed data count too)
+    actors = np.array(
+        [
+            f"u:{u}" if u else f"s:{s}"
+            for u, s in zip(events.users.tolist(), events.sessions.tolist(), strict=True)
+        ],
+        dtype=object,
+    )
+    for rows in _groups(actors, events.timestamps):
         distinct = list(dict.fromkeys(events.items[rows].tolist()))
         n_test = round(len(distinct) * fraction)
         if len(distinct) < 2 or n_test == 0:
@@ -161,7 +168,7 @@ def holdout(dataset: Dataset, fraction: float = 0.2, seed: int = 0, validation: 
                     tuple(events.kinds[context]),
                     relevant,
                     user=events.users[context[0]],
-                    session=events.sessions[context[0]] if by_session else "",
+                    session="" if events.users[context[0]] else events.sessions[context[0]],
                 )
             )
     return Task("holdout", train, cases)

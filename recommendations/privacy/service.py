@@ -1,8 +1,9 @@
 """Privacy: export everything held about a shopper, erase it synchronously, purge old events.
 
 "Everything" is: events (as user, and as each anonymous visitor id later linked to the user),
-visitor links, the recording preference, live state, the portrait, and the rows of trained model
-versions that name the user. Events still in the Redis stream are drained first, so nothing lands
+visitor links, the recording preference, live state, the portrait, the rows of trained model
+versions that name the user, ad frequency-cap counts (Redis keys or rows) and experiment
+assignment rows. Events still in the Redis stream are drained first, so nothing lands
 after an erasure.
 """
 
@@ -17,15 +18,16 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, DecimalField, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from recommendations.ads.ledger import forget_subjects as forget_ad_caps
 from recommendations.conf import app_settings
 from recommendations.connections import redis_client
+from recommendations.experiments import assignment, registry
 from recommendations.live import get_live_store
 from recommendations.models import DailyEventCount, Event, ModelPart, TrackingPreference, VisitorLink
 from recommendations.schema import subject_key
@@ -71,6 +73,15 @@ def _events(user: Any, visitor_ids: list[uuid.UUID]) -> Any:
     if user is not None:
         condition |= Q(user=user)
     return Event.objects.filter(condition)
+
+
+def _experiment_identities(user: Any, visitor_ids: list[uuid.UUID], subjects: list[str]) -> list[str]:
+    """The experiment identities (``u:``/``v:``, see experiments.assignment) that are this
+    shopper's. An anonymous visitor linked to a user is that user's identity: left to them."""
+    if user is not None:
+        return subjects
+    linked = set(VisitorLink.objects.filter(visitor_id__in=visitor_ids).values_list("visitor_id", flat=True))
+    return [subject_key(None, v) for v in visitor_ids if v not in linked]
 
 
 def _drain_pending() -> None:
@@ -141,6 +152,26 @@ def export_user_data(user: Any = None, *, visitor_id: uuid.UUID | None = None) -
     }
 
 
+def _drop_rows(arrays: dict[str, np.ndarray], rows: list[int]) -> None:
+    """Empty ``rows`` of every row-indexed table of a ``users`` part, in place: each
+    ``<prefix>indptr`` with its ``<prefix>*`` entry arrays (``indices``, ``data`` and any parallel
+    column such as ``browsed_kinds``; entries may repeat within a row)."""
+    for name in [n for n in arrays if n.endswith("indptr")]:
+        prefix = name.removesuffix("indptr")
+        indptr = arrays[name].astype(np.int64)
+        nnz = int(indptr[-1]) if len(indptr) else 0
+        lengths = np.diff(indptr)
+        lengths[[r for r in rows if r < len(lengths)]] = 0
+        keep = np.ones(nnz, dtype=bool)
+        for row in rows:
+            if row < len(indptr) - 1:
+                keep[indptr[row] : indptr[row + 1]] = False
+        for column in [n for n in arrays if n.startswith(prefix) and n != name and not n.endswith("shape")]:
+            if arrays[column].ndim == 1 and len(arrays[column]) == nnz:
+                arrays[column] = arrays[column][keep]
+        arrays[name] = np.r_[0, np.cumsum(lengths)].astype(arrays[name].dtype)
+
+
 def _redact_models(subjects: set[str]) -> int:
     """Blank the user's rows (id and history) in every stored model version; returns rows redacted."""
     from recommendations.modelstore import pack, unpack
@@ -155,19 +186,7 @@ def _redact_models(subjects: set[str]) -> int:
         for row in rows:
             keys[row] = ""
         arrays["keys"] = np.asarray(keys, dtype=str)
-        for prefix in ("history_", "purchased_"):
-            matrix = sp.csr_matrix(
-                (arrays[f"{prefix}data"], arrays[f"{prefix}indices"], arrays[f"{prefix}indptr"]),
-                shape=tuple(arrays[f"{prefix}shape"]),
-            )
-            keep = np.ones(matrix.shape[0], dtype=np.float32)
-            keep[rows] = 0.0
-            matrix = sp.diags(keep) @ matrix
-            matrix.eliminate_zeros()
-            matrix = matrix.tocsr()
-            arrays[f"{prefix}data"] = matrix.data
-            arrays[f"{prefix}indices"] = matrix.indices
-            arrays[f"{prefix}indptr"] = matrix.indptr
+        _drop_rows(arrays, rows)
         part.data = pack(arrays)
         part.size_bytes = len(part.data)
         part.save(update_fields=["data", "size_bytes"])
@@ -188,8 +207,10 @@ def erase_user_data(user: Any = None, *, visitor_id: uuid.UUID | None = None) ->
     visitor_ids = _visitor_ids(user) if user is not None else [visitor_id]
     subjects = _subjects(user, visitor_ids)
     portraits = _portrait_module()
+    identities = _experiment_identities(user, visitor_ids, subjects)
     with transaction.atomic():
         events, _ = _events(user, visitor_ids).delete()
+        assignments = registry.forget_identities(identities)
         # A link belongs to its user: an anonymous erasure never removes one.
         links = VisitorLink.objects.filter(user=user).delete()[0] if user is not None else 0
         preferences = TrackingPreference.objects.filter(user=user).delete()[0] if user is not None else 0
@@ -198,6 +219,9 @@ def erase_user_data(user: Any = None, *, visitor_id: uuid.UUID | None = None) ->
     store = get_live_store()
     for subject in subjects:
         store.forget(subject)
+    caps = forget_ad_caps(subjects)
+    if user is not None:
+        assignment.forget_user(str(user.pk))
     return {
         "events": events,
         "visitor_links": links,
@@ -205,6 +229,8 @@ def erase_user_data(user: Any = None, *, visitor_id: uuid.UUID | None = None) ->
         "portraits": portrait_rows,
         "model_rows": model_rows,
         "live_states": len(subjects),
+        "ad_frequency_caps": caps,
+        "experiment_assignments": assignments,
     }
 
 

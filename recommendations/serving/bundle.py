@@ -10,11 +10,47 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommendations import modelstore as storage
+from recommendations.engine.repeat import RepeatModel
 from recommendations.engine.session import SequenceBlend, Sessions, Transitions, stan
 from recommendations.engine.similarity import csr_from
 from recommendations.serving import chosen as chosen_blends
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A per-user event table: row ``r``'s events are ``items[indptr[r]:indptr[r + 1]]``."""
+
+    indptr: np.ndarray
+    items: np.ndarray
+    stamps: np.ndarray
+    kinds: np.ndarray | None = None  # codes into ``Shoppers.browse_kinds``
+
+    def row(self, r: int) -> slice:
+        return (
+            slice(int(self.indptr[r]), int(self.indptr[r + 1])) if r + 1 < len(self.indptr) else slice(0, 0)
+        )
+
+
+@dataclass(frozen=True)
+class Shoppers:
+    bought: Rows
+    browsed: Rows
+    browse_kinds: tuple[str, ...]
+
+
+def _shoppers(users: dict[str, np.ndarray]) -> Shoppers | None:
+    if "bought_indptr" not in users:  # a version built before buy-again existed
+        return None
+    bought = Rows(users["bought_indptr"], users["bought_indices"].astype(np.int64), users["bought_data"])
+    browsed = Rows(
+        users["browsed_indptr"],
+        users["browsed_indices"].astype(np.int64),
+        users["browsed_data"],
+        users["browsed_kinds"],
+    )
+    return Shoppers(bought, browsed, tuple(users["browse_kind_names"].tolist()))
 
 
 @dataclass
@@ -41,6 +77,8 @@ class Bundle:
     session: SequenceBlend | None
     tokens: dict[str, np.ndarray] = field(default_factory=dict)
     chosen: chosen_blends.Chosen | None = None  # the self-evaluation's blends (None: recipes)
+    repeat: RepeatModel | None = None  # repeat purchases: per item rate and interval
+    shoppers: Shoppers | None = None  # per user row: their purchases and browsing, with times
 
     @property
     def n_items(self) -> int:
@@ -122,6 +160,8 @@ def load(version_id: int) -> Bundle:
         session=_session_model(parts["session"], n),
         tokens=_tokens(titles),
         chosen=chosen_blends.load(version_id, parts, n),
+        repeat=RepeatModel.from_arrays(parts["repeat"]) if "repeat" in parts else None,
+        shoppers=_shoppers(users),
     )
 
 

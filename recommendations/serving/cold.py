@@ -11,17 +11,22 @@ import threading
 import time
 from datetime import timedelta
 
+import numpy as np
 from django.db.models import Count
 from django.utils import timezone
 
 from recommendations.catalogue.products import ProductInfo, get_adapter, product_info
+from recommendations.engine.reshow import browsed
 from recommendations.live import product_counters
 from recommendations.models import Event
 from recommendations.serving.explain import reason
+from recommendations.serving.seen import BROWSE_TEXT, VIEWED_TEXT
 from recommendations.serving.types import Recommendation
 from recommendations.serving.visitor import Facts
 
 CANDIDATES = 300
+# Slots of the shopper's own purchases and browsing: never filled with popular products.
+PERSONAL_HISTORY = frozenset({"buy_again", "browsed_not_bought"})
 TTL_SECONDS = 60.0
 _lock = threading.Lock()
 _cached: list[tuple[float, list[str], dict[str, int]]] = []
@@ -66,7 +71,33 @@ def _allowed(info: ProductInfo | None, context: dict, category: str | None) -> b
     )
 
 
+def _browsed(facts: Facts, limit: int, banned: set[str]) -> list[Recommendation]:
+    """Browsed, not bought, from the live state alone (no model: no trained history yet)."""
+    ids = list(dict.fromkeys(item.product_id for item in facts.state.recent_items))
+    index = {pid: i for i, pid in enumerate(ids)}
+    recent = facts.state.recent_items
+    result = browsed(
+        np.asarray([index[i.product_id] for i in recent], dtype=np.int64),
+        [i.kind for i in recent],
+        np.asarray([i.timestamp for i in recent], dtype=np.float64),
+        time.time(),
+        len(ids),
+    )
+    infos = product_info(ids)
+    order = [int(i) for i in np.argsort(-result.scores, kind="stable") if result.scores[i] > 0]
+    out = []
+    for i in order:
+        pid = ids[i]
+        if pid in banned or not _allowed(infos.get(pid), {}, None):
+            continue
+        text = BROWSE_TEXT.get(result.strongest[i], VIEWED_TEXT)
+        out.append(Recommendation(pid, float(result.scores[i]), "browsed", text, (pid,), "browsed"))
+    return out[:limit]
+
+
 def recommend(slot: str, facts: Facts, context: dict, limit: int, banned: set[str]) -> list[Recommendation]:
+    if slot in PERSONAL_HISTORY:
+        return _browsed(facts, limit, banned) if slot == "browsed_not_bought" else []
     if slot == "recently_viewed":
         ids, recent_counts = list(facts.recent_ids), {}
     else:

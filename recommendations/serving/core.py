@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from recommendations.conf import app_settings
 from recommendations.engine.hybrid import SlotContext, SlotRecipe, SourceScores, blend
 from recommendations.serving import bundle as bundles
 from recommendations.serving import chosen as chosen_blends
-from recommendations.serving import cold, deep_source, slots, sources
+from recommendations.serving import cold, deep_source, seen, slots, sources
 from recommendations.serving.bundle import Bundle
 from recommendations.serving.explain import to_recommendation
 from recommendations.serving.types import Recommendation, Subject
@@ -53,8 +54,13 @@ def _anchors(slot: str, bundle: Bundle, facts: Facts, context: dict) -> sources.
     return sources.Anchors(facts.history, facts.weights, "viewed")
 
 
-def _sources(recipe: SlotRecipe, bundle: Bundle, facts: Facts, anchors: sources.Anchors, query: str):
+def _sources(
+    recipe: SlotRecipe, bundle: Bundle, facts: Facts, anchors: sources.Anchors, query: str
+) -> tuple[dict[str, SourceScores], dict[str, dict[int, str]]]:
+    """Every weighted source's scores, and per source and item the reason texts of the sources
+    that write their own ("You buy this about every 30 days")."""
     out: dict[str, SourceScores] = {}
+    texts: dict[str, dict[int, str]] = {}
     for name, weight in recipe.sources:
         if weight <= 0:
             continue
@@ -76,11 +82,18 @@ def _sources(recipe: SlotRecipe, bundle: Bundle, facts: Facts, anchors: sources.
             scores = deep_source.deep_scores(bundle, facts)
         elif name.startswith("auto."):
             scores = sources.chosen_scores(bundle, name, facts, anchors)
+        elif name in SEEN_SOURCES:
+            found = SEEN_SOURCES[name](bundle, facts, time.time())
+            scores, texts[name] = found.scores, found.texts
         else:
             scores = None
         if scores is not None:
             out[name] = scores
-    return out
+    return out, texts
+
+
+# Sources of items the shopper already touched (see :mod:`.seen`).
+SEEN_SOURCES = {"buy_again": seen.buy_again, "browsed": seen.browsed_not_bought}
 
 
 def _chosen_recipe(recipe: SlotRecipe, bundle: Bundle, slot: str, facts: Facts) -> SlotRecipe:
@@ -120,7 +133,7 @@ def _warm(
         changes["max_price"] = float(context["max_price"])
     recipe = dataclasses.replace(recipe, **changes)
     anchors = _anchors(slot, bundle, facts, context)
-    scored = _sources(recipe, bundle, facts, anchors, query)
+    scored, texts = _sources(recipe, bundle, facts, anchors, query)
     seed = zlib.crc32(f"{slot}|{facts.recent_ids[:1]}|{context.get('product')}".encode())
     exclude = _indices(bundle, banned)
     if slot in slots.ANCHOR_KIND:
@@ -150,7 +163,14 @@ def _warm(
         unavailable = np.r_[unavailable, np.asarray(gone, dtype=np.int64)]
     gone_set = set(gone)
     return [
-        to_recommendation(bundle, r.item, r.score, r.explanations[0] if r.explanations else None, query)
+        to_recommendation(
+            bundle,
+            r.item,
+            r.score,
+            r.explanations[0] if r.explanations else None,
+            query,
+            texts.get(r.explanations[0].source, {}).get(r.item) if r.explanations else None,
+        )
         for r in chosen
         if r.item not in gone_set
     ]

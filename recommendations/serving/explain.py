@@ -17,6 +17,9 @@ TEMPLATES = {
     "search": "Matches your search “{query}”",
     "new_item": "New in the shop",
     "catalogue": "From our catalogue",
+    # usually replaced by the source's own text ("You buy this about every 30 days")
+    "buy_again": "You bought this before",
+    "browsed": "Still thinking about it?",
 }
 GENERIC = "Recommended for you"
 
@@ -29,8 +32,14 @@ def reason(code: str, title: str | None = None, query: str = "") -> str:
 
 
 def to_recommendation(
-    bundle: Bundle, item: int, score: float, explanation: Explanation | None, query: str = ""
+    bundle: Bundle,
+    item: int,
+    score: float,
+    explanation: Explanation | None,
+    query: str = "",
+    text: str | None = None,
 ) -> Recommendation:
+    """``text``: the item's own reason, written by its source (else the template of its code)."""
     if explanation is None:
         return Recommendation(bundle.ids[item], score, "blend", GENERIC, (), "")
     code = explanation.kind
@@ -46,7 +55,7 @@ def to_recommendation(
         product_id=bundle.ids[item],
         score=score,
         source=explanation.source,
-        reason=reason(code, title, query),
+        reason=text or reason(code, title, query),
         evidence=evidence,
         reason_code=code,
     )

@@ -51,6 +51,22 @@ DEFAULT_SLOTS: dict[str, dict[str, Any]] = {
         # the visitor's own history stays whole on a page that also shows it elsewhere
         "page_dedup": 0,
     },
+    # the shopper's repeat purchases that are due again ("You buy this about every 30 days");
+    # durables, which the shop's own orders show are not bought again, never appear
+    "buy_again": {
+        "sources": {"buy_again": 1.0},
+        "exclude_purchased": False,
+        "fallbacks": [],
+        "page_dedup": 0,
+    },
+    # viewed or carted and not bought since, by intent and recency ("still thinking about it")
+    "browsed_not_bought": {
+        "sources": {"browsed": 1.0},
+        "exclude_purchased": False,
+        "exclude_in_cart": False,
+        "fallbacks": [],
+        "page_dedup": 0,
+    },
     # context {"query": str} or the visitor's last search
     "search": {
         "sources": {"search": 1.0, "session": 0.2, "content": 0.2},

@@ -13,7 +13,7 @@ class Recommendation:
 
     ``evidence`` holds product ids (category ids for ``reason_code="trending_in_category"``);
     ``reason_code`` is the machine form: viewed, session, similar, bought_with, trending,
-    trending_in_category, recently_viewed, search, new_item, catalogue.
+    trending_in_category, recently_viewed, search, new_item, catalogue, buy_again, browsed.
     """
 
     product_id: str

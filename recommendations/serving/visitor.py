@@ -28,6 +28,7 @@ class Facts:
     times: np.ndarray = field(default_factory=lambda: np.empty(0))
     purchased_idx: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     known: bool = False  # the visitor has a trained history (a "known user" to the models)
+    row: int | None = None  # the visitor's row in the trained users part, if any
 
 
 def live_state(visitor: Subject | None) -> VisitorState:
@@ -68,6 +69,7 @@ def gather(visitor: Subject | None, bundle: Bundle | None) -> Facts:
         scores[idx] = scores.get(idx, 0.0) + kind_weight * 0.5 ** (rank / 10.0)
     live_top = max(scores.values(), default=1.0)
     row = bundle.user_row.get(visitor.key) if visitor is not None and visitor.key else None
+    facts.row = row
     if row is not None:
         facts.known = True
         lo, hi = bundle.history.indptr[row], bundle.history.indptr[row + 1]

@@ -35,6 +35,8 @@ TITLES = {
     "trending": "Trending now",
     "recently_viewed": "Recently viewed",
     "search": "You may also like",
+    "buy_again": "Buy again",
+    "browsed_not_bought": "Still thinking about it?",
 }
 
 
@@ -251,7 +253,7 @@ def _register(name: str, slot: str, positional: tuple[str, ...] = ()) -> None:
 
 # {% for_you %}, {% similar_products product %}, {% bought_together product %},
 # {% complete_cart cart %}, {% trending [category=...] %}, {% recently_viewed %},
-# {% search_recommendations query %}
+# {% search_recommendations query %}, {% buy_again %}, {% browsed_not_bought %}
 _register("for_you", "for_you")
 _register("similar_products", "similar", ("product",))
 _register("bought_together", "bought_together", ("product",))
@@ -259,6 +261,8 @@ _register("complete_cart", "cart", ("cart",))
 _register("trending", "trending")
 _register("recently_viewed", "recently_viewed")
 _register("search_recommendations", "search", ("query",))
+_register("buy_again", "buy_again")
+_register("browsed_not_bought", "browsed_not_bought")
 
 
 @register.tag("recommendation_slot")

@@ -37,6 +37,7 @@ from recommendations.engine.similarity import (
 )
 from recommendations.models import ModelVersion
 from recommendations.training import parts as build
+from recommendations.training import repeat as seen
 from recommendations.training import selfeval
 from recommendations.training.eventlog import read_events
 
@@ -87,7 +88,8 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
         _say(progress, f"version {version.pk}: {len(log.items)} events, {log.n_users} visitors")
         parts = {
             "catalogue": catalogue,
-            "users": build.users_part(data, matrix),
+            "users": {**build.users_part(data, matrix), **seen.shopper_arrays(data)},
+            "repeat": build.timed("repeat", metrics, seen.repeat_part, data, catalogue),
             "trending": build.timed("trending", metrics, build.trending_part, data, catalogue, started),
             "bought_together": build.timed(
                 "bought_together", metrics, build.bought_together_part, data, len(index)

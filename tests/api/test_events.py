@@ -69,7 +69,7 @@ def test_events_wrapper_object_is_accepted(client, item):
     assert response.status_code == 202
 
 
-def test_malformed_item_names_index_and_field_and_stores_nothing(client, items):
+def test_malformed_item_names_index_and_field_and_stores_nothing(client, items, api_accepts_every_kind):
     batch = [
         {"kind": "view", "product": str(items[0].pk)},
         {"kind": "purchase", "product": str(items[1].pk), "quantity": 0, "order_id": "o1"},
@@ -121,14 +121,17 @@ def test_field_errors(client, item, payload, field):
     assert field in {e["field"] for e in response.json()["errors"]}
 
 
-def test_purchase_needs_order_id(client, item):
+def test_purchase_needs_order_id(client, item, api_accepts_every_kind):
     response = post(client, {"kind": "purchase", "product": str(item.pk)})
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "order_id"
 
 
-def test_custom_kind_from_settings(client, item):
-    response = post(client, {"kind": "wishlist", "product": str(item.pk)})
+def test_custom_kind_from_settings(client, item, settings):
+    payload = {"kind": "wishlist", "product": str(item.pk)}
+    assert post(client, payload).status_code == 400  # not one the HTTP API accepts by default
+    settings.RECOMMENDATIONS_API_EVENT_KINDS = ("view", "wishlist")
+    response = post(client, payload)
     assert response.status_code == 202
     assert Event.objects.get().kind == "wishlist"
 
@@ -195,7 +198,7 @@ def test_throttled_per_visitor(client, item, settings, browser_ua):
     cache.clear()
 
 
-def test_logged_in_user_is_attached(client, item, django_user_model):
+def test_logged_in_user_is_attached(client, item, django_user_model, api_accepts_every_kind):
     user = django_user_model.objects.create_user("bob", password="pw")
     client.force_login(user)
     post(client, {"kind": "add_to_cart", "product": str(item.pk), "quantity": 2})

@@ -13,7 +13,7 @@ from django.db import connection
 from recommendations import runtime
 from recommendations.ingest import stream
 from tests.conftest import REQUIRE_SERVICES
-from tests.integration.processes import RedisServer, Worker, base_env, database_url
+from tests.integration.processes import Gunicorn, RedisServer, Worker, base_env, database_url
 
 
 @pytest.fixture
@@ -81,6 +81,22 @@ def start_worker(transactional_db, redis_settings, redis_url, tmp_path) -> Itera
     for worker in workers:
         worker.stop()
         worker.forget_queue()
+
+
+@pytest.fixture
+def gunicorn(requires_postgres, redis_settings, redis_url, tmp_path) -> Iterator[Gunicorn]:
+    """The test project under gunicorn (docs/gunicorn.conf.py) on the test's PostgreSQL database,
+    in Redis mode on the test's key prefix, with the project's default settings otherwise."""
+    env = base_env()
+    env.update(
+        DATABASE_URL=database_url(connection.settings_dict),
+        REDIS_URL=redis_url,
+        RECOMMENDATIONS_TEST_REDIS_URL=redis_settings.RECOMMENDATIONS_REDIS_URL,
+        RECOMMENDATIONS_TEST_KEY_PREFIX=redis_settings.RECOMMENDATIONS_REDIS_KEY_PREFIX,
+    )
+    server = Gunicorn(env, tmp_path)
+    yield server
+    server.stop()
 
 
 def backlog_of(client) -> dict[str, int]:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,19 @@ def database_url(settings_dict: dict[str, Any]) -> str:
 
 
 def free_port() -> int:
+    """A free loopback port; within ``INTEGRATION_PORTS`` ("8130-8139") when that is set, so a
+    developer sharing the machine keeps the servers the tests start to their own ports."""
+    span = os.environ.get("INTEGRATION_PORTS", "")
+    if span:
+        low, _, high = span.partition("-")
+        for port in range(int(low), int(high or low) + 1):
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise RuntimeError(f"no free port in INTEGRATION_PORTS={span}")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -160,6 +174,59 @@ class RedisServer:
             self.process.kill()
         self.process.wait(timeout=10)
         self.client.close()
+        self._log.close()
+
+
+class Gunicorn:
+    """The test project under gunicorn with the documented config (docs/gunicorn.conf.py: gthread
+    workers), on a free loopback port: requests go through a real WSGI server, worker processes
+    and their own database and Redis connections, as in production."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, *, workers: int = 2, threads: int = 4) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"gunicorn-{self.port}.log"
+        env = {
+            **env,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_WORKERS": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "RECOMMENDATIONS_GUNICORN_WARM": "0",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "docs" / "gunicorn.conf.py"),
+            "django.core.wsgi:get_wsgi_application()",
+        ]
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        wait_for(self._up, timeout=30, what=f"gunicorn on port {self.port}")
+
+    def _up(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"gunicorn exited ({self.process.returncode}):\n{self.log()}")
+        try:
+            with urllib.request.urlopen(self.url + "/ping/", timeout=5) as response:  # noqa: S310
+                return response.status == 200
+        except OSError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
         self._log.close()
 
 

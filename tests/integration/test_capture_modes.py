@@ -30,7 +30,7 @@ def visitor_of(response) -> str:
     return str(get_visitor(response.wsgi_request).visitor_id)
 
 
-def test_same_session_same_result_in_both_modes(mode, client, items):
+def test_same_session_same_result_in_both_modes(mode, client, items, api_accepts_every_kind):
     ids = [str(item.pk) for item in items]
     events = session_events(ids, 60, start=timezone.now() - timedelta(minutes=5))
     landing = client.get("/ping/", HTTP_USER_AGENT=BROWSER_UA)  # the page the beacon posts from

@@ -19,7 +19,7 @@ from tests.integration.processes import free_port, wait_for
 from tests.integration.scenario import expected_rows, session_events, stored_rows
 from tests.testapp.models import Item
 
-pytestmark = [pytest.mark.redis]
+pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("api_accepts_every_kind")]
 
 
 def test_a_batch_posted_twice_is_stored_and_counted_once(

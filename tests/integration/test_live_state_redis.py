@@ -17,7 +17,7 @@ from recommendations.schema import EventRow
 from recommendations.tracking.visitors import get_visitor
 from tests.integration.httpclient import BROWSER_UA
 
-pytestmark = [pytest.mark.redis]
+pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("api_accepts_every_kind")]
 
 EVENTS_URL = "/api/recommendations/events/"
 

@@ -12,7 +12,7 @@ from tests.integration.httpclient import BROWSER_UA, Browser
 from tests.integration.processes import free_port
 from tests.integration.scenario import expected_rows, session_events, stored_rows
 
-pytestmark = [pytest.mark.redis]
+pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("api_accepts_every_kind")]
 
 WRITER_LOGGER = "recommendations.ingest.writer"
 

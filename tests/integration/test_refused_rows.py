@@ -25,7 +25,7 @@ from tests.integration.httpclient import Browser
 from tests.integration.processes import free_port, wait_for
 from tests.integration.scenario import expected_rows, session_events, stored_rows
 
-pytestmark = [pytest.mark.redis]
+pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("api_accepts_every_kind")]
 
 
 def _row(product: str, visitor: uuid.UUID, n: int, **fields) -> EventRow:

@@ -10,7 +10,7 @@ from tests.integration.httpclient import Browser
 from tests.integration.processes import wait_for
 from tests.integration.scenario import batches, expected_rows, session_events, stored_rows
 
-pytestmark = [pytest.mark.redis, pytest.mark.celery]
+pytestmark = [pytest.mark.redis, pytest.mark.celery, pytest.mark.usefixtures("api_accepts_every_kind")]
 
 
 def test_posted_batches_reach_the_database_through_a_worker(

@@ -126,3 +126,15 @@ def test_holdout_without_users_holds_out_within_sessions_and_queries_them_as_kno
         assert query.row >= 0  # the session's remaining clicks are its training row
         seen = set(enc.items.ids[enc.seen_items(query.row)].tolist())
         assert seen == set(case.items) and not seen & set(case.relevant)
+
+
+def test_holdout_in_mixed_data_keeps_anonymous_sessions_as_their_own_actors() -> None:
+    from recommendations.offline.events import RawEvents
+
+    items = ["a", "b", "c", "d", "e"] * 4
+    users = ["u1"] * 5 + ["u2"] * 5 + [""] * 10
+    sessions = ["x"] * 5 + ["y"] * 5 + ["s1"] * 5 + ["s2"] * 5
+    events = RawEvents.from_columns(items, "view", list(range(20)), users=users, sessions=sessions)
+    task = holdout(Dataset("mixed", events), fraction=0.4, seed=0)
+    assert len(task.train.items) == 12  # 3 of 5 items of each of the 4 actors: nothing dropped
+    assert sorted((c.user, c.session) for c in task.cases) == [("", "s1"), ("", "s2"), ("u1", ""), ("u2", "")]

@@ -12,13 +12,21 @@ from django.apps import apps
 from django.core import serializers
 from django.utils import timezone
 
-from recommendations import runtime
+from recommendations import runtime, signals
 from recommendations.live import visitor_state
-from recommendations.models import DailyEventCount, Event, ModelPart, VisitorLink
+from recommendations.models import (
+    AdFrequency,
+    Assignment,
+    DailyEventCount,
+    Event,
+    ModelPart,
+    VisitorLink,
+)
 from recommendations.modelstore import unpack
 from recommendations.privacy import service as privacy
 from recommendations.schema import EventIn
 from recommendations.tracking.bulk import import_events
+from recommendations.tracking.visitors import get_visitor
 from recommendations.training import pipeline as training
 
 API = "/api/recommendations"
@@ -37,16 +45,24 @@ def _settle():
         drain()
 
 
-def _shopper_with_history(client, shop, ann, browser_ua):
-    """Ann browses anonymously, logs in, browses and buys; then the models are rebuilt."""
+def _shopper_with_history(client, shop, ann, browser_ua, *, ads=False):
+    """Ann browses anonymously, logs in, browses and buys; then the models are rebuilt. With
+    ``ads``, she is also shown a frequency-capped ad before and after logging in (a cap count per
+    visitor and per user) under a running ad experiment (an assignment row)."""
     for item in shop.a[:2]:
         client.get(f"/items/{item.pk}/", **browser_ua)
+    if ads:
+        assert client.get(f"{API}/ads/home/", **browser_ua).json()["results"]
     _settle()
     visitor_id = Event.objects.get(product_id=shop.a[0].pk).visitor_id
     client.post("/login/", {"username": "ann", "password": "pw"}, **browser_ua)
     client.get(f"/items/{shop.a[3].pk}/", **browser_ua)
-    client.post(f"{API}/events/", {"kind": "purchase", "product": str(shop.a[3].pk), "order_id": "o1"},
-                content_type="application/json", **browser_ua)  # fmt: skip
+    if ads:
+        assert client.get(f"{API}/ads/home/", **browser_ua).json()["results"]
+    # The purchase comes from the shop's server (the HTTP API does not accept purchases).
+    signals.order_placed.send(
+        sender=None, user=ann, visitor_id=visitor_id, order_id="o1", lines=[(shop.a[3], 1, None)]
+    )
     shop.history()
     _settle()
     training.rebuild()
@@ -93,11 +109,29 @@ def test_export_holds_everything_about_the_user(client, shop, ann, browser_ua):
     json.dumps(data)  # JSON-ready
 
 
+@pytest.fixture
+def capped_ad_under_experiment(make_campaign, settings):
+    """A frequency-capped CPM campaign on the "home" ad slot, ranked under a running experiment
+    whose assignments are recorded."""
+    from recommendations.models import Experiment, Variant
+
+    settings.RECOMMENDATIONS_EXPERIMENTS_RECORD_ASSIGNMENTS = True
+    make_campaign(bid_type="cpm", bid_amount=Decimal("5.00"), frequency_cap=3)
+    experiment = Experiment.objects.create(name="policy", slot="ads:home", status="running")
+    Variant.objects.create(experiment=experiment, name="ev", ranking_policy="expected_value")
+    Variant.objects.create(experiment=experiment, name="ctr", ranking_policy="ctr")
+
+
 @pytest.mark.parametrize("mode", ["embedded", pytest.param("redis", marks=pytest.mark.redis)])
-def test_erasure_leaves_nothing_anywhere(client, shop, ann, browser_ua, mode, request):
+def test_erasure_leaves_nothing_anywhere(
+    client, shop, ann, browser_ua, mode, request, capped_ad_under_experiment
+):
+    """Every table, decoded model part and Redis key, searched for the user's ids. Issue 10 item
+    10: ad frequency-cap counts (Redis keys or AdFrequency rows, for the visitor and the user) and
+    experiment Assignment rows were left behind."""
     if mode == "redis":
         request.getfixturevalue("redis_settings")
-    visitor_id = _shopper_with_history(client, shop, ann, browser_ua)
+    visitor_id = _shopper_with_history(client, shop, ann, browser_ua, ads=True)
     client.get(f"/items/{shop.a[5].pk}/", **browser_ua)  # still in the stream at erasure time
     markers = [str(visitor_id), f"u:{ann.pk}"]
     before = _everything_in_the_database() + _everything_in_redis()
@@ -105,7 +139,9 @@ def test_erasure_leaves_nothing_anywhere(client, shop, ann, browser_ua, mode, re
 
     removed = privacy.erase_user_data(ann)
 
-    assert removed["events"] == 5 and removed["visitor_links"] == 1 and removed["model_rows"] >= 1
+    # 5 events of her own and the 2 impressions of the ads she was shown
+    assert removed["events"] == 7 and removed["visitor_links"] == 1 and removed["model_rows"] >= 1
+    assert removed["ad_frequency_caps"] == 2 and removed["experiment_assignments"] == 1
     after = _everything_in_the_database() + _everything_in_redis()
     for marker in markers:
         assert marker not in after, marker
@@ -135,6 +171,27 @@ def test_anonymous_visitor_can_export_its_own_data_only(client, shop, browser_ua
     other.get(f"/items/{shop.b[0].pk}/", **browser_ua)
     events = client.get(f"{API}/me/data/").json()["events"]
     assert [e["product_id"] for e in events] == [str(shop.a[0].pk)]
+
+
+@pytest.mark.parametrize("mode", ["embedded", pytest.param("redis", marks=pytest.mark.redis)])
+def test_anonymous_erasure_takes_its_ad_caps_and_assignment_only(
+    client, shop, browser_ua, mode, request, capped_ad_under_experiment
+):
+    if mode == "redis":
+        request.getfixturevalue("redis_settings")
+    other = client.__class__()
+    for shopper in (client, other):
+        assert shopper.get(f"{API}/ads/home/", **browser_ua).json()["results"]
+    mine = str(get_visitor(client.get("/ping/", **browser_ua).wsgi_request).visitor_id)
+    assert mine in _everything_in_the_database() + _everything_in_redis()
+
+    erased = client.delete(f"{API}/me/data/").json()["erased"]
+
+    assert (erased["ad_frequency_caps"], erased["experiment_assignments"]) == (1, 1)
+    left = _everything_in_the_database() + _everything_in_redis()
+    assert mine not in left
+    assert Assignment.objects.count() == 1  # the other visitor's
+    assert "seen" in _everything_in_redis() or AdFrequency.objects.count() == 1
 
 
 def test_opted_out_visitor_gets_non_personal_slots_only(client, shop, browser_ua):
