@@ -137,3 +137,24 @@ def test_a_click_through_a_slot_link_is_attributed(client, trained):
     assert click.slot == "for_you"
     assert click.position == 2
     assert str(click.product_id) == card["data-rec-product"]
+
+
+def test_you_may_also_like_on_search_never_repeats_the_search_hits(client, trained):
+    hits = list(Product.objects.filter(is_active=True).order_by("pk")[:1])
+    word = hits[0].name.split()[-1]
+    response = client.get(reverse("shop:search"), {"q": word})
+    page = response.context["page_obj"]
+    shown = {str(p.pk) for p in page.object_list}
+    assert shown
+    suggested = {card["data-rec-product"] for card in parse(response).slot("search")}
+    assert suggested, "the slot should still suggest something"
+    assert not suggested & shown
+
+
+def test_a_product_page_never_shows_a_product_twice(client, trained):
+    for product in Product.objects.filter(is_active=True).order_by("pk")[:15]:
+        parser = parse(client.get(product.get_absolute_url()))
+        together = {card["data-rec-product"] for card in parser.slot("bought_together")}
+        similar = {card["data-rec-product"] for card in parser.slot("similar")}
+        assert not together & similar, product.pk
+        assert str(product.pk) not in together | similar
