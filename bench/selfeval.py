@@ -1,0 +1,90 @@
+"""Self-evaluation cost next to a plain rebuild, on bench/engine.py's synthetic 1M-event shop.
+
+    .venv/bin/python bench/selfeval.py                 # 50k users x 20k items x 1M events
+    .venv/bin/python bench/selfeval.py --quick         # 5k x 2k x 100k
+    .venv/bin/python bench/selfeval.py --budget 10     # SELF_EVALUATION_BUDGET_SECONDS
+
+"plain" is bench/engine.py's full rebuild of every engine model (no tracemalloc); "self-evaluation"
+is what a rebuild adds (recommendations/training/selfeval.py): the selection on the log's own
+holdout with the production defaults (300 queries per split, the given search budget) plus the
+refit of the chosen models on all events. Sessions are cut at 30 minutes of inactivity per user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from engine import WEIGHTS, full_rebuild, synthetic_log
+
+from recommendations.engine.candidates import candidates
+from recommendations.engine.interactions import build_matrix
+from recommendations.engine.selection import Settings, select
+from recommendations.engine.session import Sessions
+
+
+def with_sessions(log, gap: float = 1800.0):
+    order = np.lexsort((log.timestamps, log.users))
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = ~((log.users[order][1:] == log.users[order][:-1]) & (np.diff(log.timestamps[order]) <= gap))
+    sessions = np.empty(len(order), dtype=np.int64)
+    sessions[order] = np.cumsum(new) - 1
+    log.sessions[:] = sessions
+    return log
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--budget", type=float, default=30.0)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    shape = (5_000, 2_000, 100_000) if args.quick else (50_000, 20_000, 1_000_000)
+    log, item_topic = synthetic_log(*shape)
+    log = with_sessions(log)
+    print(f"{shape[0]} users x {shape[1]} items x {shape[2]} events, {int(log.sessions.max()) + 1} sessions")
+    start = time.perf_counter()
+    steps = full_rebuild(log, item_topic, shape[1], args.threads)
+    plain = time.perf_counter() - start
+    print("plain rebuild: " + ", ".join(f"{k} {v:.2f}s" for k, v in steps.items()) + f"; total {plain:.1f}s")
+
+    def build(sub):
+        return build_matrix(sub, WEIGHTS, half_life_days=14, max_events_per_user=500)
+
+    settings = Settings(budget_seconds=args.budget, max_queries=300, min_queries=100, max_ease_items=10_000)
+    start = time.perf_counter()
+    selection = select(log, build, settings)
+    chose = time.perf_counter() - start
+    matrix = build(log)
+    pool = candidates(matrix, settings.max_ease_items)
+    sessions = Sessions.from_log(log)
+    start = time.perf_counter()
+    fitted = set()
+    for choice in selection.contexts.values():
+        for model in choice.weights if choice.params else ():
+            key = (model, repr(sorted(choice.params.get(model, {}).items())))
+            if key not in fitted and model in pool and model not in ("stan", "sequential_rules"):
+                pool[model].fit(choice.params.get(model, {}), matrix, sessions)
+                fitted.add(key)
+    refit = time.perf_counter() - start
+    for name, choice in selection.contexts.items():
+        chosen = choice.metrics.get("chosen", {}).get("objective")
+        popular = choice.metrics.get("popularity", {}).get("objective")
+        print(f"  {name}: {choice.weights} chosen {chosen} popularity {popular} ({choice.reason[:90]})")
+    print(f"  notes: {selection.notes}; fits scored: {selection.evaluated}")
+    total = chose + refit
+    print(
+        f"self-evaluation: selection {chose:.1f}s (budget {args.budget:g}s) + refit {refit:.1f}s = {total:.1f}s; "
+        f"rebuild with it {plain + total:.1f}s = {(plain + total) / plain:.2f}x plain"
+    )
+
+
+if __name__ == "__main__":
+    main()
