@@ -91,6 +91,11 @@ TEST_REDIS_URL = os.environ.get("REDIS_URL")
 # A worker started with RECOMMENDATIONS_TEST_CELERY_EAGER=0 sends what it enqueues (a rebuild's
 # chord) through the broker, as in production; everything else runs tasks in process.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("RECOMMENDATIONS_TEST_CELERY_EAGER", "1") != "0"
+# A worker's self-evaluation search budget (0: every candidate's default only, the same choice on
+# any machine load).
+RECOMMENDATIONS_SELF_EVALUATION_BUDGET_SECONDS = float(
+    os.environ.get("RECOMMENDATIONS_TEST_SELF_EVALUATION_BUDGET", "30")
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
 

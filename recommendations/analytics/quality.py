@@ -16,7 +16,8 @@ CONTEXTS = ("user", "session", "similar", "cart")
 
 
 def _blend(weights: dict[str, float]) -> str:
-    return " + ".join(f"{name} {weight:g}" for name, weight in weights.items()) or "-"
+    ordered = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))  # a JSONB column reorders keys
+    return " + ".join(f"{name} {weight:g}" for name, weight in ordered) or "-"
 
 
 def quality_by_context(versions: int = 30) -> list[dict[str, Any]]:

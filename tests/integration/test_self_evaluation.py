@@ -28,7 +28,12 @@ def test_a_worker_rebuild_stores_the_winning_blend_and_serving_follows_it(
     items = chain_items()
     import_events(chain_events(items, n_sessions=1200))
     # not eager: the worker sends the similarity chord through the broker, as in production
-    worker = start_worker(extra_env={"RECOMMENDATIONS_TEST_CELERY_EAGER": "0"})
+    worker = start_worker(
+        extra_env={
+            "RECOMMENDATIONS_TEST_CELERY_EAGER": "0",
+            "RECOMMENDATIONS_TEST_SELF_EVALUATION_BUDGET": "0",
+        }
+    )
     send_task(redis_url, worker.queue, "recommendations.rebuild_models")
 
     def ready():
