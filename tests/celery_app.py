@@ -25,4 +25,13 @@ if os.environ.get("RECOMMENDATIONS_TEST_CELERY_EAGER") == "0":
     # what it sends stays on its own queue
     app.conf.result_backend = os.environ["REDIS_URL"]
     app.conf.task_default_queue = os.environ["RECOMMENDATIONS_TEST_QUEUE"]
+if os.environ.get("RECOMMENDATIONS_TEST_BEAT_QUEUE"):
+    # beat (the scale-out tests): the app's own schedule, sent to the workers' shared queue
+    from recommendations.schedules import beat_schedule
+
+    queue = os.environ["RECOMMENDATIONS_TEST_BEAT_QUEUE"]
+    schedule = beat_schedule(drain_every=float(os.environ.get("RECOMMENDATIONS_TEST_BEAT_DRAIN_EVERY", "1")))
+    for entry in schedule.values():
+        entry["options"] = {**entry.get("options", {}), "queue": queue}
+    app.conf.beat_schedule = schedule
 app.autodiscover_tasks()

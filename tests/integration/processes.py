@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -45,13 +46,15 @@ def database_url(settings_dict: dict[str, Any]) -> str:
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
 
 
-def free_port() -> int:
+def free_port(exclude: frozenset[int] | set[int] = frozenset()) -> int:
     """A free loopback port; within ``INTEGRATION_PORTS`` ("8130-8139") when that is set, so a
     developer sharing the machine keeps the servers the tests start to their own ports."""
     span = os.environ.get("INTEGRATION_PORTS", "")
     if span:
         low, _, high = span.partition("-")
         for port in range(int(low), int(high or low) + 1):
+            if port in exclude:
+                continue
             with socket.socket() as sock:
                 try:
                     sock.bind(("127.0.0.1", port))
@@ -59,20 +62,27 @@ def free_port() -> int:
                     continue
                 return port
         raise RuntimeError(f"no free port in INTEGRATION_PORTS={span}")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in exclude:
+            return port
 
 
 class Worker:
     """``celery -A tests.celery_app worker`` with the solo pool, so its pid is the process that
     drains (SIGKILL hits the drain itself, not a pool supervisor)."""
 
-    def __init__(self, env: dict[str, str], broker_url: str, log_dir: Path) -> None:
-        # A queue of its own: a task message a killed worker took can never reach the next one.
-        self.queue = f"rectest-{uuid.uuid4().hex[:10]}"
+    def __init__(
+        self, env: dict[str, str], broker_url: str, log_dir: Path, *, queue: str | None = None
+    ) -> None:
+        # A queue of its own unless told to share one (the scale-out tests: workers behind one beat):
+        # a task message a killed worker took can never reach the next one.
+        self.queue = queue or f"rectest-{uuid.uuid4().hex[:10]}"
+        self.name = f"{self.queue}-{uuid.uuid4().hex[:6]}"
         self.broker_url = broker_url
-        self.log_path = log_dir / f"worker-{self.queue}.log"
+        self.log_path = log_dir / f"worker-{self.name}.log"
         env = {**env, "RECOMMENDATIONS_TEST_QUEUE": self.queue}
         command = [
             sys.executable,
@@ -86,7 +96,7 @@ class Worker:
             "-Q",
             self.queue,
             "-n",
-            f"{self.queue}@%h",
+            f"{self.name}@%h",
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
@@ -182,10 +192,19 @@ class Gunicorn:
     workers), on a free loopback port: requests go through a real WSGI server, worker processes
     and their own database and Redis connections, as in production."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path, *, workers: int = 2, threads: int = 4) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_dir: Path,
+        *,
+        workers: int = 2,
+        threads: int = 4,
+        port: int | None = None,
+        wait: float | None = 30,
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"gunicorn-{self.port}.log"
+        self.log_path = log_dir / f"gunicorn-{self.port}-{uuid.uuid4().hex[:6]}.log"
         env = {
             **env,
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
@@ -205,7 +224,11 @@ class Gunicorn:
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
-        wait_for(self._up, timeout=30, what=f"gunicorn on port {self.port}")
+        if wait:
+            self.wait_up(wait)
+
+    def wait_up(self, timeout: float = 30) -> None:
+        wait_for(self._up, timeout=timeout, what=f"gunicorn on port {self.port}")
 
     def _up(self) -> bool:
         if self.process.poll() is not None:
@@ -219,6 +242,15 @@ class Gunicorn:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def kill(self) -> None:
+        """SIGKILL the master and its workers at once, like a host that died: requests in flight
+        get no answer and nothing is cleaned up."""
+        for pid in [self.process.pid, *children_of(self.process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log.close()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -228,6 +260,62 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self._log.close()
+
+
+class Beat:
+    """``celery -A tests.celery_app beat`` sending the app's own schedule
+    (``recommendations.schedules.beat_schedule``) to ``queue``; the drain every ``drain_every``
+    seconds."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, *, queue: str, drain_every: float = 0.5) -> None:
+        self.log_path = log_dir / f"beat-{queue}.log"
+        env = {
+            **env,
+            "RECOMMENDATIONS_TEST_BEAT_QUEUE": queue,
+            "RECOMMENDATIONS_TEST_BEAT_DRAIN_EVERY": str(drain_every),
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tests.celery_app",
+            "beat",
+            "--schedule",
+            str(log_dir / f"beat-{queue}.schedule"),
+            "--loglevel",
+            "INFO",
+        ]
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._log.close()
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of ``pid``, from /proc (Linux)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
 
 
 def base_env() -> dict[str, str]:
