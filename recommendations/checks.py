@@ -247,6 +247,15 @@ def check_values(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning
                     id="recommendations.E010",
                 )
             )
+    replica = app_settings.READ_DATABASE
+    if replica is not None and replica not in settings.DATABASES:
+        messages.append(
+            Error(
+                f"RECOMMENDATIONS_READ_DATABASE = {replica!r} is not an alias in DATABASES.",
+                hint="Add the read replica to DATABASES under that alias, or leave the setting unset.",
+                id="recommendations.E021",
+            )
+        )
     url = app_settings.REDIS_URL
     if url is not None and (
         not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://"))

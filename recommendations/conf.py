@@ -93,6 +93,11 @@ DEFAULTS: dict[str, Any] = {
     # Dotted path to the live store class; None picks Redis when REDIS_URL is set, else memory.
     "LIVE_STORE": None,
     "REDIS_KEY_PREFIX": "rec:",
+    # --- read replica -----------------------------------------------------------------------
+    # Alias in DATABASES of a PostgreSQL read replica for serving reads (the active model's
+    # version, parts and chosen blend; portraits). None: everything on "default". Writes, training
+    # and erasure always use "default"; a version the replica has not replayed yet is read there.
+    "READ_DATABASE": None,
     "DRAIN_BATCH_SIZE": 2000,
     # Pending stream entries older than this are re-claimed from a dead worker.
     "DRAIN_CLAIM_IDLE_SECONDS": 60,

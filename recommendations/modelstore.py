@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 import numpy as np
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from recommendations.conf import app_settings
-from recommendations.connections import redis_client
+from recommendations.connections import read_database, redis_client
 from recommendations.models import ActiveModel, ModelPart, ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -56,14 +56,25 @@ def save_part(version_id: int, name: str, arrays: Mapping[str, np.ndarray]) -> i
 
 
 def load_parts(
-    version_id: int, names: list[str] | None = None, prefix: str | None = None
+    version_id: int, names: list[str] | None = None, prefix: str | None = None, *, using: str | None = None
 ) -> dict[str, Arrays]:
-    qs = ModelPart.objects.filter(version_id=version_id)
+    qs = ModelPart.objects.using(using or DEFAULT_DB_ALIAS).filter(version_id=version_id)
     if names is not None:
         qs = qs.filter(name__in=names)
     if prefix is not None:
         qs = qs.filter(name__startswith=prefix)
     return {name: unpack(data) for name, data in qs.values_list("name", "data").iterator(chunk_size=8)}
+
+
+def serving_database(version_id: int) -> str:
+    """Where serving reads ``version_id`` (its parts and metrics): the read replica
+    (``READ_DATABASE``) once it has replayed the version's activation, which commits after every
+    part; until then, and without a replica, ``"default"``."""
+    alias = read_database()
+    if alias == DEFAULT_DB_ALIAS:
+        return alias
+    ready = ModelVersion.objects.using(alias).filter(pk=version_id, status=ModelVersion.Status.READY)
+    return alias if ready.exists() else DEFAULT_DB_ALIAS
 
 
 def delete_parts(version_id: int, prefix: str) -> None:

@@ -65,6 +65,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": os.path.join(os.path.dirname(__file__), f"test-db-{os.getpid()}.sqlite3")
     }
 
+# A read replica for the READ_DATABASE tests: in the test run a mirror of "default" (Django's
+# TEST MIRROR: the same database through a connection of its own, so it sees committed rows only,
+# as a replica does). Nothing reads from it unless RECOMMENDATIONS_READ_DATABASE names it.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

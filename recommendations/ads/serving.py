@@ -23,6 +23,7 @@ from recommendations.ads.ledger import get_ledger
 from recommendations.ads.targeting import AdContext, matches
 from recommendations.catalogue.products import get_adapter, get_product_model, product_info
 from recommendations.conf import app_settings
+from recommendations.connections import read_database
 from recommendations.engine import ads as ad_math
 from recommendations.subjects import Subject
 from recommendations.tracking.visitors import Visitor, get_visitor
@@ -57,7 +58,7 @@ def _segment_loader(visitor: Subject | None):
             return None
         from recommendations.models import Portrait
 
-        rows = Portrait.objects.all()
+        rows = Portrait.objects.using(read_database()).all()
         if visitor.user_id not in (None, ""):
             rows = rows.filter(user_id=visitor.user_id)
         elif visitor.visitor_id is not None:

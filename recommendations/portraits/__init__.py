@@ -25,6 +25,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
+
+from recommendations.connections import read_database
 from recommendations.models import Portrait
 from recommendations.portraits.build import opted_out, rebuild, rebuild_all, rebuild_subject, rescore
 from recommendations.portraits.export import erase_portraits, portrait_export
@@ -41,7 +44,9 @@ def get_portrait(user: Any = None, *, visitor_id: Any = None, refresh: bool = Fa
         return None
     subject = Subject.of(user=user, visitor_id=visitor_id).key
     lookup = {"user": user} if user is not None else {"visitor_id": visitor_id}
-    found = Portrait.objects.filter(**lookup).first()
+    found = Portrait.objects.using(read_database()).filter(**lookup).first()
+    if found is None and read_database() != DEFAULT_DB_ALIAS:
+        found = Portrait.objects.filter(**lookup).first()  # built, not replayed on the replica yet
     if refresh or found is None or is_stale(subject):
         return rebuild(user=user, visitor_id=visitor_id)
     if user is not None and opted_out(user):

@@ -114,7 +114,8 @@ def _tokens(titles: list[str]) -> dict[str, np.ndarray]:
 
 
 def load(version_id: int) -> Bundle:
-    parts = storage.load_parts(version_id)
+    using = storage.serving_database(version_id)
+    parts = storage.load_parts(version_id, using=using)
     cat = parts["catalogue"]
     ids = cat["ids"].tolist()
     n = len(ids)
@@ -159,7 +160,7 @@ def load(version_id: int) -> Bundle:
         als=als,
         session=_session_model(parts["session"], n),
         tokens=_tokens(titles),
-        chosen=chosen_blends.load(version_id, parts, n),
+        chosen=chosen_blends.load(version_id, parts, n, using=using),
         repeat=RepeatModel.from_arrays(parts["repeat"]) if "repeat" in parts else None,
         shoppers=_shoppers(users),
     )

@@ -54,9 +54,13 @@ def _stored(model: str, arrays: dict[str, np.ndarray]) -> tuple[str, Any]:
     return "neighbours", csr_from(arrays)
 
 
-def load(version_id: int, parts: dict[str, dict[str, np.ndarray]], n_items: int) -> Chosen | None:
-    """The stored choice of ``version_id`` (None: nothing chosen, built-in recipes)."""
-    metrics = ModelVersion.objects.filter(pk=version_id).values_list("metrics", flat=True).first() or {}
+def load(
+    version_id: int, parts: dict[str, dict[str, np.ndarray]], n_items: int, *, using: str = "default"
+) -> Chosen | None:
+    """The stored choice of ``version_id`` (None: nothing chosen, built-in recipes), read from the
+    database ``using`` (where the bundle's parts came from)."""
+    rows = ModelVersion.objects.using(using).filter(pk=version_id)
+    metrics = rows.values_list("metrics", flat=True).first() or {}
     selection = metrics.get("selection")
     if not isinstance(selection, dict):
         return None

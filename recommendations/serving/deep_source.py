@@ -41,10 +41,11 @@ def _load(version_id: int | None, bundle: Bundle) -> _Loaded:
     empty = _Loaded(version_id, None, {}, np.empty(0, np.int64), bundle.version)
     if version_id is None or not deep.is_available():
         return empty
-    version = ModelVersion.objects.filter(pk=version_id).values("metrics").first()
+    using = storage.serving_database(version_id)
+    version = ModelVersion.objects.using(using).filter(pk=version_id).values("metrics").first()
     if version is None or not (version["metrics"] or {}).get("serve"):
         return empty  # trained, but its offline evaluation did not beat the blend
-    arrays = storage.load_parts(version_id, ["model"])["model"]
+    arrays = storage.load_parts(version_id, ["model"], using=using)["model"]
     model = deep.GRU4Rec.from_bytes(arrays["state"].tobytes())
     item_ids = arrays["item_ids"].tolist()
     to_bundle = np.asarray([bundle.index.get(item_id, -1) for item_id in item_ids], dtype=np.int64)
