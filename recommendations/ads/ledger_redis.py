@@ -119,15 +119,11 @@ class RedisLedger(Ledger):
         today = local_day(now)
         back = CAP_TTL // 86400 + 1
         days = [(today + timedelta(days=offset)).isoformat() for offset in range(-back, 2)]
-        keys = [
-            self._key(cid, "seen", day, subject)
-            for cid in campaign_ids
-            for day in days
-            for subject in subjects
-        ]
         removed = 0
-        for start in range(0, len(keys), 1000):
-            removed += int(self.client.delete(*keys[start : start + 1000]))
+        for cid in campaign_ids:  # one DEL per campaign: its keys share a cluster slot
+            keys = [self._key(cid, "seen", day, subject) for day in days for subject in subjects]
+            for start in range(0, len(keys), 1000):
+                removed += int(self.client.delete(*keys[start : start + 1000]))
         return removed
 
     def counters(self, campaign_ids: list[int]) -> dict[int, Counters]:

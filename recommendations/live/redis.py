@@ -6,13 +6,20 @@ Key layout (``P`` is ``RECOMMENDATIONS_REDIS_KEY_PREFIX``)::
 
     P stream                  the event stream drained into the database
     P dedup:<event uuid>      idempotency keys (expire after DEDUP_TTL_SECONDS)
-    P v:<subject>:items       list "kind|ts|product", newest first, capped
-    P v:<subject>:searches    list "ts|query", newest first, capped
-    P v:<subject>:cats        hash category -> count
-    P v:<subject>:slots       hash: "ver" -> the live-state version (bumped by every change of the
+    P v:{<subject>}:items     list "kind|ts|product", newest first, capped
+    P v:{<subject>}:searches  list "ts|query", newest first, capped
+    P v:{<subject>}:cats      hash category -> count
+    P v:{<subject>}:slots     hash: "ver" -> the live-state version (bumped by every change of the
                               visitor's state), and the serving cache's entries (see
                               recommendations.serving.cache), so one HMGET reads both
     P p:<product>             hash kind -> decayed value, kind:t -> as-of timestamp
+
+Every key of one visitor carries the hash tag ``{<subject>}`` (so do the slot-refresh and
+portrait flags of that visitor, and the ad ledger's keys carry ``{ad:<campaign>}``): on a Redis
+Cluster the keys one operation touches together live in one slot (``subject_keys``; checked by
+tests/live/test_key_slots.py). The ingest script below is the exception: it folds a batch of any
+visitors and products into one atomic call and builds their keys itself, so it needs one Redis
+node (see docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -61,7 +68,7 @@ for i, e in ipairs(events) do
     if with_stream then
       redis.call('XADD', prefix .. 'stream', '*', 'e', ARGV[8 + i])
     end
-    local v = prefix .. 'v:' .. s
+    local v = prefix .. 'v:{' .. s .. '}'
     if pid ~= '' and recent_kinds[k] then
       redis.call('LPUSH', v .. ':items', k .. '|' .. ts_text .. '|' .. pid)
       item_lists[v .. ':items'] = true
@@ -174,7 +181,13 @@ class RedisLiveStore(LiveStore):
         return f"{self.prefix}stream"
 
     def _visitor_key(self, subject: str) -> str:
-        return f"{self.prefix}v:{subject}"
+        # the subject is the hash tag: every key of one visitor is in one cluster slot
+        return f"{self.prefix}v:{{{subject}}}"
+
+    def subject_keys(self, subject: str) -> list[str]:
+        """Every live-state key of ``subject`` (one hash slot)."""
+        key = self._visitor_key(subject)
+        return [f"{key}:items", f"{key}:searches", f"{key}:cats", f"{key}:slots"]
 
     def apply_and_append(self, rows: Sequence[EventRow], *, append: bool) -> list[bool]:
         """Fold rows into the live state (and append them to the stream when ``append``) in one
@@ -261,16 +274,11 @@ class RedisLiveStore(LiveStore):
         new = self.visitor_state(target)
         items = sorted([*new.recent_items, *old.recent_items], key=lambda i: i.timestamp, reverse=True)
         searches = sorted([*new.recent_searches, *old.recent_searches], key=lambda s: s[1], reverse=True)
-        src, dst = self._visitor_key(source), self._visitor_key(target)
+        dst = self._visitor_key(target)
+        # One transaction per visitor (each in its own slot): the target's merged state first,
+        # then the source's keys go.
         pipe = self.client.pipeline(transaction=True)
-        pipe.delete(
-            f"{dst}:items",
-            f"{dst}:searches",
-            f"{src}:items",
-            f"{src}:searches",
-            f"{src}:cats",
-            f"{src}:slots",
-        )
+        pipe.delete(f"{dst}:items", f"{dst}:searches")
         pipe.hincrby(f"{dst}:slots", "ver", 1)  # the target's state changed: its cached slots are stale
         pipe.expire(f"{dst}:slots", self.ttl_seconds)
         if items:
@@ -287,14 +295,14 @@ class RedisLiveStore(LiveStore):
         if old.category_interest:
             pipe.expire(f"{dst}:cats", self.ttl_seconds)
         pipe.execute()
+        self.client.delete(*self.subject_keys(source))
 
     def forget(self, subject: str) -> None:
-        key = self._visitor_key(subject)
-        self.client.delete(f"{key}:items", f"{key}:searches", f"{key}:cats", f"{key}:slots")
+        self.client.delete(*self.subject_keys(subject))
 
     def slots_key(self, subject: str) -> str:
         """The hash holding the subject's live-state version (field ``ver``) and cached slots."""
-        return f"{self.prefix}v:{subject}:slots"
+        return f"{self._visitor_key(subject)}:slots"
 
     def state_version(self, subject: str) -> int:
         raw = self.client.hget(self.slots_key(subject), "ver")

@@ -27,7 +27,13 @@ BREAKPOINTS_KEY = "portrait:rfm-breakpoints"
 
 
 def _flag_key(name: str, subject: str) -> str:
-    return f"{app_settings.REDIS_KEY_PREFIX}portrait:{name}:{subject}"
+    # the subject is the hash tag, as for its live-state keys: both flags in one cluster slot
+    return f"{app_settings.REDIS_KEY_PREFIX}portrait:{name}:{{{subject}}}"
+
+
+def flag_keys(subject: str) -> list[str]:
+    """The subject's debounce flags, deleted together by :func:`clear_flags`."""
+    return [_flag_key("scheduled", subject), _flag_key("stale", subject)]
 
 
 def _claim(subject: str, seconds: int) -> bool:
@@ -43,7 +49,7 @@ def _claim(subject: str, seconds: int) -> bool:
 
 
 def clear_flags(subject: str) -> None:
-    keys = [_flag_key("scheduled", subject), _flag_key("stale", subject)]
+    keys = flag_keys(subject)
     client = redis_client()
     if client is not None:
         try:

@@ -28,6 +28,7 @@ TASK = "recommendations.refresh_slots"
 
 # KEYS: per subject its slots hash, then its pending flag; ARGV[1]: the flag's lifetime. Returns
 # the 1-based positions of the subjects to refresh: some cached slots, no refresh pending.
+# Called with one subject at a time (see _claim).
 _CLAIM_LUA = """
 local out = {}
 local n = #KEYS / 2
@@ -42,15 +43,20 @@ _scripts: dict[int, Any] = {}
 
 
 def _flag_key(cache: RedisSlotCache, subject: str) -> str:
-    return f"{cache.store.prefix}slots:refresh:{subject}"
+    return f"{cache.store.prefix}slots:refresh:{{{subject}}}"  # the visitor's hash tag: its slot
+
+
+def claim_keys(cache: RedisSlotCache, subject: str) -> list[str]:
+    """The keys one claim touches: the subject's slots hash and its pending flag (one slot)."""
+    return [cache.store.slots_key(subject), _flag_key(cache, subject)]
 
 
 def _claim(cache: RedisSlotCache, subjects: Sequence[str], seconds: int) -> list[str]:
     script = _scripts.get(id(cache.client))
     if script is None:
         script = _scripts[id(cache.client)] = cache.client.register_script(_CLAIM_LUA)
-    keys = [cache.store.slots_key(s) for s in subjects] + [_flag_key(cache, s) for s in subjects]
-    return [subjects[int(i) - 1] for i in script(keys=keys, args=[seconds])]
+    # one call per subject: one visitor's keys share a cluster slot, two visitors' need not
+    return [s for s in subjects if script(keys=claim_keys(cache, s), args=[seconds])]
 
 
 def schedule(subjects: Sequence[str]) -> int:
