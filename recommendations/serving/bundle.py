@@ -160,7 +160,7 @@ def load(version_id: int) -> Bundle:
         als=als,
         session=_session_model(parts["session"], n),
         tokens=_tokens(titles),
-        chosen=chosen_blends.load(version_id, parts, n, using=using),
+        chosen=chosen_blends.load(version_id, parts, n),
         repeat=RepeatModel.from_arrays(parts["repeat"]) if "repeat" in parts else None,
         shoppers=_shoppers(users),
     )

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from recommendations import modelstore as storage
 from recommendations.engine.hybrid import SourceScores
 from recommendations.engine.session import Sessions, Transitions, stan
 from recommendations.engine.similarity import csr_from
@@ -54,12 +55,10 @@ def _stored(model: str, arrays: dict[str, np.ndarray]) -> tuple[str, Any]:
     return "neighbours", csr_from(arrays)
 
 
-def load(
-    version_id: int, parts: dict[str, dict[str, np.ndarray]], n_items: int, *, using: str = "default"
-) -> Chosen | None:
-    """The stored choice of ``version_id`` (None: nothing chosen, built-in recipes), read from the
-    database ``using`` (where the bundle's parts came from)."""
-    rows = ModelVersion.objects.using(using).filter(pk=version_id)
+def load(version_id: int, parts: dict[str, dict[str, np.ndarray]], n_items: int) -> Chosen | None:
+    """The stored choice of ``version_id`` (None: nothing chosen, built-in recipes), read where the
+    bundle's parts come from (the read replica once it holds the version)."""
+    rows = ModelVersion.objects.using(storage.serving_database(version_id)).filter(pk=version_id)
     metrics = rows.values_list("metrics", flat=True).first() or {}
     selection = metrics.get("selection")
     if not isinstance(selection, dict):
