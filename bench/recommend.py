@@ -122,7 +122,7 @@ def main() -> None:
     print(f"built parts in {time.perf_counter() - started:.1f}s ({args.items} items, {args.events} events)")
 
     storage.active_version_id = lambda kind="main": 1  # type: ignore[assignment]
-    storage.load_parts = lambda version_id, names=None, prefix=None: parts  # type: ignore[assignment]
+    storage.load_parts = lambda version_id, names=None, prefix=None, using=None: parts  # type: ignore[assignment]
     bundle = bundles.current()
     assert bundle is not None
     ids = bundle.ids
