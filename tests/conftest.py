@@ -83,9 +83,21 @@ def items(db, category):
     return [Item.objects.create(name=f"Item {n}", category=category, price=Decimal(10 + n)) for n in range(5)]
 
 
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"
+
+
 @pytest.fixture
 def browser_ua() -> dict[str, str]:
-    return {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"}
+    return {"HTTP_USER_AGENT": BROWSER_UA}
+
+
+@pytest.fixture
+def client():
+    """A test client that sends a browser's User-Agent, as every browser does: without one a
+    request is a bot and records no anonymous event (recommendations/tracking/bots.py)."""
+    from django.test import Client
+
+    return Client(HTTP_USER_AGENT=BROWSER_UA)
 
 
 @pytest.fixture
