@@ -111,6 +111,21 @@ def api_accepts_every_kind(settings):
     return settings
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """The test database runs in WAL mode (recommendations.sqlite): a connection some thread never
+    closed leaves its -wal/-shm files behind once the database itself is deleted; remove them."""
+    remove_orphaned_wal_files(settings.DATABASES["default"])
+
+
+def remove_orphaned_wal_files(database: dict) -> None:
+    name = str((database.get("TEST") or {}).get("NAME") or "")
+    if database.get("ENGINE") != "django.db.backends.sqlite3" or not name or os.path.exists(name):
+        return
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(name + suffix):
+            os.remove(name + suffix)
+
+
 # Fixtures that mean "this test needs a real service".
 SERVICE_FIXTURES = frozenset({"redis_url", "redis_settings", "postgres"})
 
