@@ -53,4 +53,4 @@ bench: venv
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 tests/*.sqlite3 .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3* tests/*.sqlite3* .pytest_cache .ruff_cache

@@ -64,6 +64,31 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
 
 
 @register()
+def check_sqlite_concurrency(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """Events written to SQLite opened with ``BEGIN DEFERRED`` (Django's default) are lost to
+    "database is locked" under a few concurrent requests; see :mod:`recommendations.sqlite`."""
+    from django.db import router
+
+    from recommendations.models import Event
+    from recommendations.sqlite import SQLITE_ENGINE, is_configured
+
+    alias = router.db_for_write(Event)
+    database = settings.DATABASES.get(alias, {})
+    if database.get("ENGINE") != SQLITE_ENGINE or is_configured(database):
+        return []
+    return [
+        Warning(
+            f"Events are written to SQLite (database {alias!r}) without "
+            "OPTIONS['transaction_mode'] = 'IMMEDIATE': concurrent requests fail with "
+            "'database is locked' and their events are lost.",
+            hint="Wrap the entry: DATABASES = {'default': recommendations.sqlite.configure_sqlite({...})} "
+            "(IMMEDIATE transactions, a 20 s busy timeout, WAL), or use PostgreSQL.",
+            id="recommendations.W004",
+        )
+    ]
+
+
+@register()
 def check_event_weights(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors = []
     for setting in ("EVENT_WEIGHTS", "CUSTOM_EVENTS"):

@@ -54,7 +54,9 @@ DEFAULTS: dict[str, Any] = {
     #  "shop:search": {"kind": "search", "query_param": "q"}}.
     # A view rule may set "lookup_field" (default "pk") when the URL carries a slug.
     "TRACKED_VIEWS": {},
-    # Requests whose User-Agent matches this (case-insensitive) regex are never recorded.
+    # Requests without a User-Agent or whose User-Agent matches this (case-insensitive) regex are
+    # bots: their anonymous browsing is not recorded, their purchases are, a logged-in user's events
+    # are recorded under the user; they get no visitor cookie and no ads (tracking/bots.py).
     "BOT_USER_AGENT_PATTERN": (
         r"bot|crawl|spider|slurp|bingpreview|facebookexternalhit|headless|lighthouse|"
         r"python-requests|curl/|wget|httpclient|monitor|pingdom|preview"

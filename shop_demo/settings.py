@@ -21,6 +21,7 @@ from pathlib import Path
 import dj_database_url
 
 from recommendations.schedules import beat_schedule
+from recommendations.sqlite import configure_sqlite
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -92,10 +93,14 @@ TEMPLATES = [
     },
 ]
 
+# On SQLite, configure_sqlite() adds IMMEDIATE transactions, a busy timeout and WAL: without them
+# concurrent requests fail with "database is locked" and lose their events (recommendations/sqlite.py).
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+    "default": configure_sqlite(
+        dj_database_url.config(
+            default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+            conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        )
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

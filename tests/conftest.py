@@ -83,9 +83,21 @@ def items(db, category):
     return [Item.objects.create(name=f"Item {n}", category=category, price=Decimal(10 + n)) for n in range(5)]
 
 
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"
+
+
 @pytest.fixture
 def browser_ua() -> dict[str, str]:
-    return {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"}
+    return {"HTTP_USER_AGENT": BROWSER_UA}
+
+
+@pytest.fixture
+def client():
+    """A test client that sends a browser's User-Agent, as every browser does: without one a
+    request is a bot and records no anonymous event (recommendations/tracking/bots.py)."""
+    from django.test import Client
+
+    return Client(HTTP_USER_AGENT=BROWSER_UA)
 
 
 @pytest.fixture
@@ -97,6 +109,21 @@ def api_accepts_every_kind(settings):
 
     settings.RECOMMENDATIONS_API_EVENT_KINDS = tuple(app_settings.event_weights)
     return settings
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The test database runs in WAL mode (recommendations.sqlite): a connection some thread never
+    closed leaves its -wal/-shm files behind once the database itself is deleted; remove them."""
+    remove_orphaned_wal_files(settings.DATABASES["default"])
+
+
+def remove_orphaned_wal_files(database: dict) -> None:
+    name = str((database.get("TEST") or {}).get("NAME") or "")
+    if database.get("ENGINE") != "django.db.backends.sqlite3" or not name or os.path.exists(name):
+        return
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(name + suffix):
+            os.remove(name + suffix)
 
 
 # Fixtures that mean "this test needs a real service".

@@ -7,6 +7,8 @@ import os
 
 import dj_database_url
 
+from recommendations.sqlite import configure_sqlite
+
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -54,9 +56,14 @@ STATIC_URL = "/static/"
 
 # Embedded default SQLite unless the suite is pointed at PostgreSQL; the live-server and worker
 # tests need a file (not in-memory) database so another process can see it.
+# configure_sqlite(): the settings a shop on SQLite is told to use (IMMEDIATE transactions, WAL).
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", "sqlite:///" + os.path.join(os.path.dirname(__file__), "test.sqlite3"))
+    "default": configure_sqlite(
+        dj_database_url.parse(
+            os.environ.get(
+                "DATABASE_URL", "sqlite:///" + os.path.join(os.path.dirname(__file__), "test.sqlite3")
+            )
+        )
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -34,7 +34,7 @@ from recommendations.schema import (
     text_problem,
 )
 from recommendations.tracking.recorder import record
-from recommendations.tracking.visitors import get_visitor, is_bot, set_visitor_cookie
+from recommendations.tracking.visitors import get_visitor, set_visitor_cookie
 
 
 @extend_schema_field({"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}]})
@@ -202,8 +202,9 @@ class EventIngestView(PrivateResponses, APIView):
     bad field (``{"index", "field", "message"}``) and nothing is stored; a kind outside
     ``API_EVENT_KINDS`` (by default purchases and cart changes, which come from the shop's server)
     is such an error, on ``kind``, listing the accepted kinds. Retrying events that carry
-    an ``event_id`` is safe: they are stored once (``duplicates`` counts the repeats). Clients whose
-    User-Agent declares a bot get 202 with ``"skipped": "bot"`` and nothing is stored.
+    an ``event_id`` is safe: they are stored once (``duplicates`` counts the repeats). A bot (no
+    User-Agent, or one matching ``BOT_USER_AGENT_PATTERN``) that is not logged in gets 202 with
+    ``"skipped": "bot"`` and nothing is stored (see :mod:`recommendations.tracking.bots`).
     """
 
     authentication_classes = [BeaconSessionAuthentication]
@@ -242,12 +243,6 @@ class EventIngestView(PrivateResponses, APIView):
         events, errors = parse_events(items)
         if errors:
             return error_response("invalid", "Some events are invalid; none were stored.", 400, errors=errors)
-        user_agent = request.META.get("HTTP_USER_AGENT", "")
-        if user_agent and is_bot(user_agent):
-            # A declared crawler or monitor; an empty User-Agent is a server-side client and counts.
-            return Response(
-                {"accepted": 0, "duplicates": 0, "skipped": "bot"}, status=status.HTTP_202_ACCEPTED
-            )
         visitor = get_visitor(request._request)
         try:
             result = record(events, source=Event.Source.API, visitor=visitor)
@@ -259,8 +254,9 @@ class EventIngestView(PrivateResponses, APIView):
         if result.skipped:
             body["skipped"] = result.skipped
         response = Response(body, status=status.HTTP_202_ACCEPTED)
-        if visitor.set_cookie and not visitor.opted_out:
-            # Any client that posts events gets a visitor id, so its retries share one scope.
+        if visitor.set_cookie and not visitor.opted_out and not visitor.is_bot:
+            # Any client that posts events gets a visitor id, so its retries share one scope (a
+            # bot gets none, as from the middleware: it records no anonymous browsing).
             set_visitor_cookie(response, visitor)
             visitor.set_cookie = False
         return response

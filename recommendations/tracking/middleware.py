@@ -1,7 +1,7 @@
 """Captures product-detail views and searches for the URL names in ``TRACKED_VIEWS``.
 
 Thin on purpose: it decides *whether* a request is worth an event (successful GET, configured
-URL name, not a bot, not a prefetch) and hands the event to the recorder. It also keeps the
+URL name, not a bot's anonymous browsing, not a prefetch) and hands the event to the recorder. It also keeps the
 visitor cookie. Sync and async capable.
 """
 
@@ -19,8 +19,9 @@ from recommendations.catalogue.products import get_adapter
 from recommendations.conf import app_settings
 from recommendations.models import Event
 from recommendations.schema import EventIn, EventValidationError
+from recommendations.tracking.bots import may_record
 from recommendations.tracking.recorder import record_for_request
-from recommendations.tracking.visitors import get_visitor, is_bot, is_prefetch, set_visitor_cookie
+from recommendations.tracking.visitors import get_visitor, is_prefetch, set_visitor_cookie
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +52,11 @@ def events_for(request: HttpRequest, response: HttpResponse) -> list[EventIn]:
         return []
     match = request.resolver_match
     rule = app_settings.TRACKED_VIEWS.get(match.view_name) if match is not None else None
-    if rule is None or is_prefetch(request) or is_bot(request.META.get("HTTP_USER_AGENT", "")):
+    if rule is None or is_prefetch(request):
         return []
     kind = rule.get("kind", "view")
+    if not may_record(get_visitor(request), kind):  # an anonymous bot: skip the lookups too
+        return []
     if kind == "search":
         query = request.GET.get(rule.get("query_param", "q"), "").strip()
         if not query:

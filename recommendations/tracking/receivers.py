@@ -163,7 +163,8 @@ def on_user_logged_in(sender: Any, request: Any = None, user: Any = None, **kwar
         # their export and erasure never reach the other user's events.
         start_new_visitor(request)
         visitor = refresh_user(request)
-    if not visitor.opted_out:
+    if not visitor.opted_out and not (visitor.is_bot and visitor.set_cookie):
+        # (A bot without the cookie has a throw-away visitor id: nothing to merge, nothing to link.)
         merge_visitor(visitor.visitor_id, user)
 
 

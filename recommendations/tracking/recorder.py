@@ -28,6 +28,7 @@ from recommendations.schema import (
     derive_event_id,
     text_problem,
 )
+from recommendations.tracking.bots import may_record, recordable_rows
 from recommendations.tracking.visitors import Visitor
 
 logger = logging.getLogger(__name__)
@@ -236,13 +237,18 @@ def record(events: Sequence[EventIn], *, source: str, visitor: Visitor | None = 
     """Record events for a visitor (or for the users/visitors named on each event).
 
     All or nothing: an invalid item raises :class:`EventValidationError` and nothing is stored.
-    Retries are idempotent when events carry an ``event_id``.
+    Retries are idempotent when events carry an ``event_id``. For a bot's request only what
+    :mod:`recommendations.tracking.bots` allows is stored (``skipped="bot"`` when nothing is).
     """
     if not app_settings.ENABLED:
         return RecordResult(skipped="disabled")
     if visitor is not None and visitor.opted_out:
         return RecordResult(skipped="opted_out")
+    if visitor is not None and not any(may_record(visitor, event.kind) for event in events):
+        return RecordResult(skipped="bot")
     rows = build_rows(events, source=source, visitor=visitor)
+    if visitor is not None:
+        rows = recordable_rows(rows, visitor)  # a bot's batch mixing purchases and browsing
     result = writer.write(rows)
     return RecordResult(accepted=result.accepted, duplicates=result.duplicates, path=result.path)
 

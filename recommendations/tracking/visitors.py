@@ -6,10 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import re
 import uuid
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.http import HttpRequest
 
 from recommendations.conf import app_settings
 from recommendations.subjects import Subject
+from recommendations.tracking.bots import is_bot
 
 COOKIE_SALT = "recommendations.visitor"
 REQUEST_ATTR = "recommendations_visitor"
@@ -28,7 +28,7 @@ class Visitor:
     visitor_id: uuid.UUID
     user: Any  # the request's user, or None when anonymous / unknown
     opted_out: bool
-    is_bot: bool
+    is_bot: bool  # see recommendations.tracking.bots: what counts as one, and what it records
     ip: str
     device: str
     # The response must (re)set the visitor cookie: new visitor, or a fresh one after logout.
@@ -42,15 +42,6 @@ class Visitor:
     def subject(self) -> Subject:
         """This request's shopper as the app's one :class:`~recommendations.subjects.Subject`."""
         return Subject(user_id=self.user_id, visitor_id=self.visitor_id)
-
-
-@cache
-def _bot_pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
-def is_bot(user_agent: str) -> bool:
-    return not user_agent or bool(_bot_pattern(app_settings.BOT_USER_AGENT_PATTERN).search(user_agent))
 
 
 def is_prefetch(request: HttpRequest) -> bool:

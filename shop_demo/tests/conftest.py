@@ -1,4 +1,7 @@
+import os
+
 import pytest
+from django.conf import settings
 
 from .factories import BrandFactory, CategoryFactory, DepartmentFactory, ProductFactory
 
@@ -51,3 +54,13 @@ def client(db):
     from django.test import Client
 
     return Client(headers={"user-agent": BROWSER})
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove the -wal/-shm files a never-closed connection leaves beside the deleted test database
+    (WAL mode, recommendations.sqlite)."""
+    name = str((settings.DATABASES["default"].get("TEST") or {}).get("NAME") or "")
+    if name and not os.path.exists(name):
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(name + suffix):
+                os.remove(name + suffix)
