@@ -96,6 +96,14 @@ DEFAULTS: dict[str, Any] = {
     "DRAIN_BATCH_SIZE": 2000,
     # Pending stream entries older than this are re-claimed from a dead worker.
     "DRAIN_CLAIM_IDLE_SECONDS": 60,
+    # Back-pressure (recommendations.ingest.backpressure): while the Redis stream holds more than
+    # this many events, POST events/ answers 429 with Retry-After (INGEST_RETRY_AFTER_SECONDS) and
+    # stores nothing, and server-side capture (middleware, signals, order model) writes straight
+    # to the database instead of the stream. None: no cap.
+    "INGEST_MAX_BACKLOG": 100_000,
+    "INGEST_RETRY_AFTER_SECONDS": 30,
+    # How long a process reuses its reading of the backlog (one XLEN).
+    "INGEST_BACKLOG_CHECK_SECONDS": 1.0,
     # --- health (manage.py recommendations_health) ------------------------------------------
     # The command exits non-zero (and says why) when Redis cannot be reached or any of these is
     # exceeded: events waiting in the stream, the age of the oldest of them, entries set aside in

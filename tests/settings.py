@@ -87,6 +87,8 @@ RECOMMENDATIONS_DRAIN_CLAIM_IDLE_SECONDS = float(
 )
 RECOMMENDATIONS_DRAIN_BATCH_SIZE = int(os.environ.get("RECOMMENDATIONS_TEST_DRAIN_BATCH_SIZE", "2000"))
 TEST_REDIS_URL = os.environ.get("REDIS_URL")
+if os.environ.get("RECOMMENDATIONS_TEST_INGEST_MAX_BACKLOG"):  # a server started by a test
+    RECOMMENDATIONS_INGEST_MAX_BACKLOG = int(os.environ["RECOMMENDATIONS_TEST_INGEST_MAX_BACKLOG"])
 
 # A worker started with RECOMMENDATIONS_TEST_CELERY_EAGER=0 sends what it enqueues (a rebuild's
 # chord) through the broker, as in production; everything else runs tasks in process.
