@@ -226,9 +226,7 @@ class EventIngestView(PrivateResponses, APIView):
     ``API_EVENT_KINDS`` (by default purchases and cart changes, which come from the shop's server)
     is such an error, on ``kind``, listing the accepted kinds. Retrying events that carry
     an ``event_id`` is safe: they are stored once (``duplicates`` counts the repeats). Clients whose
-    User-Agent declares a bot get 202 with ``"skipped": "bot"`` and nothing is stored. While more
-    than ``INGEST_MAX_BACKLOG`` events wait in the Redis stream, every request is a 429 with
-    ``Retry-After`` and nothing is stored (back-pressure, :mod:`recommendations.ingest.backpressure`).
+    User-Agent declares a bot get 202 with ``"skipped": "bot"`` and nothing is stored.
     """
 
     authentication_classes = [BeaconSessionAuthentication]
@@ -262,7 +260,9 @@ class EventIngestView(PrivateResponses, APIView):
                 "too_large", f"Request body is larger than {app_settings.MAX_BODY_BYTES} bytes.", 413
             )
         if app_settings.ENABLED and (overload := backpressure.overloaded()) is not None:
-            # Before the body is even parsed: shedding load must cost next to nothing.
+            # Back-pressure (recommendations.ingest.backpressure): more than INGEST_MAX_BACKLOG
+            # events wait in the stream; nothing is stored. Checked before the body is parsed:
+            # shedding load must cost next to nothing.
             response = error_response(
                 "backlog_full",
                 "Too many events are waiting to be stored; none of this request's events were "
