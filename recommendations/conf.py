@@ -103,6 +103,24 @@ DEFAULTS: dict[str, Any] = {
     "DRAIN_BATCH_SIZE": 2000,
     # Pending stream entries older than this are re-claimed from a dead worker.
     "DRAIN_CLAIM_IDLE_SECONDS": 60,
+    # Back-pressure (recommendations.ingest.backpressure): while the Redis stream holds more than
+    # this many events, POST events/ answers 429 with Retry-After (INGEST_RETRY_AFTER_SECONDS) and
+    # stores nothing, and server-side capture (middleware, signals, order model) writes straight
+    # to the database instead of the stream. None: no cap.
+    "INGEST_MAX_BACKLOG": 100_000,
+    "INGEST_RETRY_AFTER_SECONDS": 30,
+    # How long a process reuses its reading of the backlog (one XLEN).
+    "INGEST_BACKLOG_CHECK_SECONDS": 1.0,
+    # --- health (manage.py recommendations_health) ------------------------------------------
+    # The command exits non-zero (and says why) when Redis cannot be reached or any of these is
+    # exceeded: events waiting in the stream, the age of the oldest of them, entries set aside in
+    # the dead-letter stream (REDIS_KEY_PREFIX + "stream:dead"; inspect, replay or delete them to
+    # get healthy again), and seconds since a worker last finished a drain (its heartbeat; the beat
+    # schedule drains every second).
+    "HEALTH_MAX_BACKLOG": 10_000,
+    "HEALTH_MAX_EVENT_AGE_SECONDS": 120.0,
+    "HEALTH_MAX_DEAD_LETTERS": 0,
+    "HEALTH_MAX_HEARTBEAT_AGE_SECONDS": 120.0,
     "LIVE_RECENT_ITEMS": 50,
     "LIVE_RECENT_SEARCHES": 20,
     "LIVE_TTL_SECONDS": 30 * 24 * 3600,

@@ -21,8 +21,9 @@ __all__ = ["eager", "enqueue_similarity", "rebuild_via_celery", "run"]
 
 @shared_task(name="recommendations.drain_events", ignore_result=True)
 def drain_events(max_batches: int | None = None) -> int:
-    """Move events from the Redis stream into the database (no-op in embedded mode)."""
-    return drain(max_batches=max_batches).inserted
+    """Move events from the Redis stream into the database (no-op in embedded mode), and record
+    the worker's heartbeat (see ``manage.py recommendations_health``)."""
+    return drain(max_batches=max_batches, heartbeat=True).inserted
 
 
 @shared_task(name="recommendations.rebuild_models", ignore_result=True)

@@ -159,6 +159,12 @@ if CELERY_BROKER_URL is None:
     CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# A worker rides out a Redis outage (docs/deployment.md): it retries the broker forever (the
+# default gives up, and exits, after 100 attempts, about 50 minutes), also at start-up, and
+# cancels running late-acknowledged tasks whose messages Redis will deliver again.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Periodic model rebuilds and stream draining, run by `celery -A shop_demo worker -B` with a broker.
 CELERY_BEAT_SCHEDULE = {**beat_schedule()}
 

@@ -99,6 +99,8 @@ RECOMMENDATIONS_DRAIN_CLAIM_IDLE_SECONDS = float(
 )
 RECOMMENDATIONS_DRAIN_BATCH_SIZE = int(os.environ.get("RECOMMENDATIONS_TEST_DRAIN_BATCH_SIZE", "2000"))
 TEST_REDIS_URL = os.environ.get("REDIS_URL")
+if os.environ.get("RECOMMENDATIONS_TEST_INGEST_MAX_BACKLOG"):  # a server started by a test
+    RECOMMENDATIONS_INGEST_MAX_BACKLOG = int(os.environ["RECOMMENDATIONS_TEST_INGEST_MAX_BACKLOG"])
 
 # A worker started with RECOMMENDATIONS_TEST_CELERY_EAGER=0 sends what it enqueues (a rebuild's
 # chord) through the broker, as in production; everything else runs tasks in process.
@@ -110,6 +112,10 @@ RECOMMENDATIONS_SELF_EVALUATION_BUDGET_SECONDS = float(
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
+# Test workers as docs/deployment.md configures production ones.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {},

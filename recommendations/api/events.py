@@ -21,9 +21,10 @@ from recommendations.api.caching import PrivateResponses
 from recommendations.api.errors import error_response
 from recommendations.api.event_parsing import parse_events
 from recommendations.api.parsers import BoundedJSONParser
-from recommendations.api.schema import extend_schema, extend_schema_field
+from recommendations.api.schema import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from recommendations.api.throttling import VisitorEventThrottle
 from recommendations.conf import app_settings
+from recommendations.ingest import backpressure
 from recommendations.models import Event
 from recommendations.schema import (
     MAX_CONTEXT_BYTES,
@@ -195,6 +196,28 @@ class IngestResultSerializer(serializers.Serializer):
     skipped = serializers.CharField(required=False, help_text="Why nothing was stored, e.g. 'opted_out'.")
 
 
+class BacklogFullSerializer(serializers.Serializer):
+    """A 429's body: back-pressure fills every field, the per-visitor throttle ``detail`` only."""
+
+    error = serializers.CharField(required=False, help_text='"backlog_full" (back-pressure).')
+    detail = serializers.CharField()
+    retry_after = serializers.IntegerField(
+        required=False, help_text="Seconds to wait before sending the events again (back-pressure)."
+    )
+
+
+BACKLOG_FULL = OpenApiResponse(
+    response=BacklogFullSerializer,
+    description=(
+        "Too many requests. Either this visitor's requests are throttled "
+        '(RECOMMENDATIONS_INGEST_THROTTLE_RATE; DRF\'s body `{"detail": ...}`), or more events wait '
+        "to be stored than RECOMMENDATIONS_INGEST_MAX_BACKLOG (back-pressure; body "
+        '`{"error": "backlog_full", "detail": ..., "retry_after": n}`). Nothing of the request is '
+        "stored either way: send the same events (same event_id) again after Retry-After seconds."
+    ),
+)
+
+
 class EventIngestView(PrivateResponses, APIView):
     """``POST`` one event (a JSON object) or a batch (a JSON array, or ``{"events": [...]}``).
 
@@ -214,7 +237,16 @@ class EventIngestView(PrivateResponses, APIView):
 
     @extend_schema(
         request=EventSerializer(many=True),
-        responses={202: IngestResultSerializer, 400: None, 413: None, 415: None, 429: None},
+        responses={202: IngestResultSerializer, 400: None, 413: None, 415: None, 429: BACKLOG_FULL},
+        parameters=[
+            OpenApiParameter(
+                "Retry-After",
+                int,
+                OpenApiParameter.HEADER,
+                response=[429],
+                description="Seconds to wait before sending again.",
+            )
+        ],
         description=(
             'One event object, an array of up to 500, or {"events": [...]}; all-or-nothing. Only the '
             "kinds of the `kind` enum (RECOMMENDATIONS_API_EVENT_KINDS) are accepted; another kind is "
@@ -228,6 +260,19 @@ class EventIngestView(PrivateResponses, APIView):
             return error_response(
                 "too_large", f"Request body is larger than {app_settings.MAX_BODY_BYTES} bytes.", 413
             )
+        if app_settings.ENABLED and (overload := backpressure.overloaded()) is not None:
+            # Back-pressure (recommendations.ingest.backpressure): more than INGEST_MAX_BACKLOG
+            # events wait in the stream; nothing is stored. Checked before the body is parsed:
+            # shedding load must cost next to nothing.
+            response = error_response(
+                "backlog_full",
+                "Too many events are waiting to be stored; none of this request's events were "
+                f"accepted. Send them again (same event_id) in {overload.retry_after} seconds.",
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                retry_after=overload.retry_after,
+            )
+            response["Retry-After"] = str(overload.retry_after)
+            return response
         payload = request.data
         if isinstance(payload, dict) and "events" in payload and set(payload) == {"events"}:
             payload = payload["events"]

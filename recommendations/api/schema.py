@@ -7,13 +7,21 @@ from typing import Any
 
 try:
     from drf_spectacular.extensions import OpenApiAuthenticationExtension
-    from drf_spectacular.utils import extend_schema, extend_schema_field
+    from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 except ImportError:  # pragma: no cover - exercised only without the api-docs extra
 
     def extend_schema(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
         return lambda view: view
 
     extend_schema_field = extend_schema
+
+    class OpenApiParameter:  # type: ignore[no-redef]
+        HEADER = "header"
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            """Ignored: there is no schema to describe."""
+
+    OpenApiResponse = OpenApiParameter  # type: ignore[misc,assignment]
 else:
 
     class BeaconSessionScheme(OpenApiAuthenticationExtension):
@@ -28,4 +36,4 @@ else:
             return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
 
 
-__all__ = ["extend_schema", "extend_schema_field"]
+__all__ = ["OpenApiParameter", "OpenApiResponse", "extend_schema", "extend_schema_field"]

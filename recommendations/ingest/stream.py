@@ -70,6 +70,25 @@ def dead_letter_key() -> str:
     return f"{app_settings.REDIS_KEY_PREFIX}stream:dead"
 
 
+def heartbeat_key() -> str:
+    """A hash: when a worker last finished a drain (Redis server time), who, and what it stored."""
+    return f"{app_settings.REDIS_KEY_PREFIX}drain:heartbeat"
+
+
+def server_time(client: redis.Redis) -> float:
+    """Redis's own clock (seconds): heartbeats and entry ages compare against one clock, whatever
+    the clocks of the machines running workers and health checks say."""
+    seconds, microseconds = client.time()
+    return seconds + microseconds / 1_000_000
+
+
+def record_heartbeat(client: redis.Redis, consumer: str, inserted: int) -> None:
+    client.hset(
+        heartbeat_key(),
+        mapping={"at": repr(server_time(client)), "consumer": consumer, "inserted": inserted},
+    )
+
+
 def ensure_group(client: redis.Redis) -> None:
     try:
         client.xgroup_create(stream_key(), GROUP, id="0", mkstream=True)
@@ -96,9 +115,17 @@ def _next_batch(client: redis.Redis, consumer: str, count: int, idle_ms: int) ->
 
 
 def drain(
-    *, consumer: str | None = None, batch_size: int | None = None, max_batches: int | None = None
+    *,
+    consumer: str | None = None,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    heartbeat: bool = False,
 ) -> DrainResult:
-    """Move stream entries into the database until the stream is empty (or ``max_batches``)."""
+    """Move stream entries into the database until the stream is empty (or ``max_batches``).
+
+    ``heartbeat``: record the drain's end in Redis (:func:`heartbeat_key`), as the worker's
+    periodic task does, so ``manage.py recommendations_health`` can tell that draining goes on. A
+    drain that fails records nothing."""
     client = redis_client()
     if client is None:
         return DrainResult()
@@ -138,6 +165,8 @@ def drain(
         dead += len(bad)
     if dead:
         logger.error("%d stream entries could not be stored; see Redis key %s", dead, dead_letter_key())
+    if heartbeat:
+        record_heartbeat(client, consumer, inserted)
     return DrainResult(read=read, inserted=inserted, dead_lettered=dead)
 
 

@@ -53,7 +53,8 @@ def private_redis(tmp_path) -> Iterator[RedisServer]:
 @pytest.fixture
 def start_worker(transactional_db, redis_settings, redis_url, tmp_path) -> Iterator[Callable[..., Worker]]:
     """Start Celery workers on the test database and the test's Redis key prefix. Every worker
-    started is stopped at teardown. ``data_redis_url`` points the app (not the broker) elsewhere."""
+    started is stopped at teardown. ``data_redis_url`` points the app (not the broker) elsewhere,
+    ``broker_url`` the broker."""
     workers: list[Worker] = []
 
     def start(
@@ -61,19 +62,20 @@ def start_worker(transactional_db, redis_settings, redis_url, tmp_path) -> Itera
         claim_idle: float = 60.0,
         batch_size: int = 2000,
         data_redis_url: str | None = None,
+        broker_url: str | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> Worker:
         env = base_env()
         env.update(
             DATABASE_URL=database_url(connection.settings_dict),
-            REDIS_URL=redis_url,
+            REDIS_URL=broker_url or redis_url,
             RECOMMENDATIONS_TEST_REDIS_URL=data_redis_url or redis_settings.RECOMMENDATIONS_REDIS_URL,
             RECOMMENDATIONS_TEST_KEY_PREFIX=redis_settings.RECOMMENDATIONS_REDIS_KEY_PREFIX,
             RECOMMENDATIONS_TEST_CLAIM_IDLE_SECONDS=str(claim_idle),
             RECOMMENDATIONS_TEST_DRAIN_BATCH_SIZE=str(batch_size),
         )
         env.update(extra_env or {})
-        worker = Worker(env, redis_url, tmp_path)
+        worker = Worker(env, broker_url or redis_url, tmp_path)
         workers.append(worker)
         return worker
 

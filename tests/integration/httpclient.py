@@ -25,6 +25,7 @@ class Browser:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.cookies = http.cookiejar.CookieJar()
+        self.last_headers: Any = None  # of the last post_json response
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
 
     def post_json(self, path: str, payload: Any) -> tuple[int, dict[str, Any]]:
@@ -36,8 +37,10 @@ class Browser:
         )
         try:
             with self._opener.open(request, timeout=30) as response:
+                self.last_headers = response.headers
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as exc:
+            self.last_headers = exc.headers
             return exc.code, json.loads(exc.read() or b"{}")
 
     def get_json(self, path: str) -> tuple[int, dict[str, Any]]:

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -103,10 +104,19 @@ class Worker:
             "--loglevel",
             "INFO",
         ]
+        self._command, self._env = command, env
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        self.process = self._launch()
+
+    def _launch(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            self._command, cwd=ROOT, env=self._env, stdout=self._log, stderr=subprocess.STDOUT
         )
+
+    def relaunch(self) -> None:
+        """Start the same worker again (same queue, same log) after its process exited."""
+        assert self.process.poll() is not None, "the worker is still running"
+        self.process = self._launch()
 
     @property
     def pid(self) -> int:
@@ -138,11 +148,37 @@ class Worker:
 
     def forget_queue(self) -> None:
         """Remove the queue's binding key from the broker (kombu leaves it behind)."""
-        client = redis.Redis.from_url(self.broker_url)
+        client = redis.Redis.from_url(self.broker_url, socket_connect_timeout=1)
         try:
             client.delete(f"_kombu.binding.{self.queue}", self.queue)
+        except redis.ConnectionError:
+            pass  # a private broker the test already stopped, and its keys with it
         finally:
             client.close()
+
+
+class Supervisor:
+    """Starts a worker again whenever its process exits, after ``delay`` seconds, as systemd's
+    ``Restart=always`` or compose's ``restart: unless-stopped`` do (docs/deployment.md).
+    ``restarts`` counts how often it had to."""
+
+    def __init__(self, worker: Worker, *, delay: float = 1.0) -> None:
+        self.worker = worker
+        self.delay = delay
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.1):
+            if self.worker.process.poll() is not None and not self._stopping.wait(self.delay):
+                self.worker.relaunch()
+                self.restarts += 1
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=10)
 
 
 def send_task(broker_url: str, queue: str, name: str, **kwargs: Any) -> None:
@@ -156,22 +192,37 @@ def send_task(broker_url: str, queue: str, name: str, **kwargs: Any) -> None:
 
 
 class RedisServer:
-    """A private ``redis-server`` on a free loopback port, with no persistence."""
+    """A private ``redis-server`` on a free loopback port, with no persistence; ``persistent``: with
+    an append-only file in ``log_dir`` (as docker-compose.yml runs it), so :meth:`kill` then
+    :meth:`start` is a crash and a restart that keeps the data."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, *, persistent: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server is not installed")
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._log = (log_dir / f"redis-{self.port}.log").open("wb")
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        self._command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        if persistent:
+            data = log_dir / f"redis-{self.port}-data"
+            data.mkdir()
+            self._command += ["--appendonly", "yes", "--dir", str(data)]
+        else:
+            self._command += ["--appendonly", "no"]
+        self._log = (log_dir / f"redis-{self.port}.log").open("ab")
         self.client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+        self.start()
+
+    def start(self) -> None:
+        """(Re)start the server on its port."""
+        self.process = subprocess.Popen(self._command, stdout=self._log, stderr=subprocess.STDOUT)
         wait_for(self._ping, timeout=10, what=f"redis-server on port {self.port}")
+
+    def kill(self) -> None:
+        """SIGKILL, like a crash: no shutdown save, clients see their connections reset."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self.client.connection_pool.disconnect()
 
     def _ping(self) -> bool:
         try:
