@@ -12,6 +12,7 @@ Tags never break a page: on an internal error they log it and render nothing (or
 from __future__ import annotations
 
 import functools
+import html
 import logging
 from pathlib import Path
 from typing import Any
@@ -172,8 +173,11 @@ setting_changed.connect(_forget_template_choice)
 
 
 def _v(value: Any) -> str:
-    """What ``{{ value }}`` writes in an autoescaped template."""
-    return conditional_escape(value if type(value) is str else localize(value))
+    """What ``{{ value }}`` writes in an autoescaped template (a plain ``str`` is escaped the way
+    ``django.utils.html.escape`` does, without its SafeString round trip)."""
+    if type(value) is str:
+        return html.escape(value)
+    return conditional_escape(localize(value))
 
 
 def _slot_html(slot: str, title: Any, items: list[SlotItem], show_reason: Any) -> str:
