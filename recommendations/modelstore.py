@@ -11,7 +11,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 import numpy as np
@@ -87,9 +87,13 @@ def mark_failed(version_id: int, error: str) -> None:
     )
 
 
-def activate(version_id: int, **fields: object) -> bool:
+def activate(
+    version_id: int, *, report: Callable[[ModelVersion], object] | None = None, **fields: object
+) -> bool:
     """Mark a building version ready and point serving at it, in one transaction.
 
+    ``report(version)`` runs inside that transaction (in a savepoint of its own: a report that
+    fails is logged and never undoes the swap), so whoever sees the version ready sees its report.
     Returns False (and changes nothing) when the version is no longer building: a retried or
     duplicated finishing task is a no-op.
     """
@@ -105,6 +109,12 @@ def activate(version_id: int, **fields: object) -> bool:
         version.size_bytes = size
         version.save()
         ActiveModel.objects.update_or_create(kind=version.kind, defaults={"version": version})
+        if report is not None:
+            try:
+                with transaction.atomic():
+                    report(version)
+            except Exception:  # a report: never undo a swap for it
+                logger.exception("could not record the report of version %s", version_id)
         transaction.on_commit(lambda: _publish(version.kind, version.pk))
     # this process sees its own swap at once (also inside an enclosing transaction)
     with _lock:

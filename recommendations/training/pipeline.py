@@ -209,16 +209,14 @@ def finish_rebuild(
         metrics = dict(version.metrics)
         seconds = time.time() - float(metrics.get("started", time.time()))
         metrics["itemknn_nnz"] = int(similarity.nnz)
-        swapped = storage.activate(version_id, metrics=metrics, build_seconds=round(seconds, 3))
+        swapped = storage.activate(
+            version_id, report=selfeval.record, metrics=metrics, build_seconds=round(seconds, 3)
+        )
     except Exception as exc:
         storage.mark_failed(version_id, f"{type(exc).__name__}: {exc}")
         raise
     if swapped:
         _say(progress, f"version {version_id}: active after {seconds:.1f}s")
-        try:
-            selfeval.record(ModelVersion.objects.get(pk=version_id))
-        except Exception:  # the history is a report: never undo a swap for it
-            logger.exception("could not record the self-evaluation of version %s", version_id)
         storage.prune()
     return swapped
 

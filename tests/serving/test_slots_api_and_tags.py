@@ -210,3 +210,21 @@ def test_tags_take_category_objects_and_slot_items(client, trained, browser_ua):
         request,
     )
     assert first not in rest
+
+
+def test_a_project_override_of_the_slot_template_is_honoured(client, trained, browser_ua, settings, tmp_path):
+    """The tags write the app's slot markup directly only while ``recommendations/slot.html`` is the
+    app's own file; a project's override (or ``template=``) renders through the template engine."""
+    shop, _ = trained
+    _browse(client, shop.b[:3], browser_ua)
+    request = _request_for(client, browser_ua)
+    assert _render("{% for_you limit=3 %}", request).count('class="rec-item"') == 3
+    (tmp_path / "recommendations").mkdir()
+    (tmp_path / "recommendations" / "slot.html").write_text(
+        "<ol class='mine'>{% for item in items %}<li>{{ item.title }}</li>{% endfor %}</ol>"
+    )
+    templates = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path), *settings.TEMPLATES[0].get("DIRS", [])]}]
+    settings.TEMPLATES = templates
+    html = _render("{% for_you limit=3 %}", _request_for(client, browser_ua))
+    assert html.startswith("<ol class='mine'>") and html.count("<li>") == 3
+    assert 'class="rec-item"' not in html

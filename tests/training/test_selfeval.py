@@ -149,7 +149,7 @@ def test_the_choice_is_read_once_per_model_version(monkeypatch):
     training.rebuild()
     calls = []
     real = chosen.load
-    monkeypatch.setattr(chosen, "load", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr(chosen, "load", lambda *a, **kw: calls.append(a) or real(*a, **kw))
     for n in range(5):
         recommend(Subject(None, uuid.uuid4()), "for_you", {"product": str(items[n].pk)})
     assert len(calls) == 1
