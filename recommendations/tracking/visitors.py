@@ -3,13 +3,13 @@ privacy-preserving IP, computed once per request and cached on it."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import ipaddress
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from functools import cache, lru_cache
 from typing import Any
 
@@ -129,7 +129,7 @@ def _day_key(secret: str, day: str) -> bytes:
     return hmac.new(root, day.encode(), hashlib.sha256).digest()
 
 
-def cookieless_key(raw_ip: str, user_agent: str, day: date) -> str:
+def cookieless_key(raw_ip: str, user_agent: str, day: datetime.date) -> str:
     """``c:<hash>`` for a client that sent no visitor cookie: an HMAC of its network
     (:func:`network_of`) and User-Agent under a key derived from ``SECRET_KEY`` and ``day``.
 
