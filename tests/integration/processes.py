@@ -205,12 +205,7 @@ class Gunicorn:
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
-        try:
-            # a loaded machine (2 cores, other suites) can take long to import the project
-            wait_for(self._up, timeout=90, what=f"gunicorn on port {self.port}")
-        except BaseException:
-            self.stop()  # never leave a server behind: the fixture never yielded it
-            raise
+        wait_for(self._up, timeout=30, what=f"gunicorn on port {self.port}")
 
     def _up(self) -> bool:
         if self.process.poll() is not None:
