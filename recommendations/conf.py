@@ -264,6 +264,10 @@ DEFAULTS: dict[str, Any] = {
     # Blended slots (organic + sponsored): the largest share of sponsored items, and where they go.
     "ADS_MAX_SPONSORED_SHARE": 0.25,
     "ADS_SPONSORED_POSITIONS": (1, 5, 9),
+    # Requests without the visitor cookie are counted per network (/24, /48) and User-Agent, not
+    # per (fresh) visitor: at most this many impressions of one campaign per day are served to,
+    # and charged for, such a client (fewer when the campaign's own cap is lower; 0: none).
+    "ADS_COOKIELESS_FREQUENCY_CAP": 3,
     # How long a rendered ad's signed click link is honoured (seconds).
     "ADS_CLICK_MAX_AGE_SECONDS": 7 * 24 * 3600,
     # --- experiments (recommendations.experiments) ---------------------------------------------

@@ -77,10 +77,15 @@ def impression_terms(campaign: CampaignSnapshot, now: datetime) -> ImpressionTer
 
 class Ledger(abc.ABC):
     @abc.abstractmethod
-    def charge_impression(self, campaign: CampaignSnapshot, subject: str | None, now: datetime) -> Charge:
+    def charge_impression(
+        self, campaign: CampaignSnapshot, subject: str | None, now: datetime, *, also: str | None = None
+    ) -> Charge:
         """Atomically: budget, daily budget, pacing and frequency cap checked; then spend,
         the visitor's daily count and the impression counter incremented. ``subject`` None
-        skips the cap (the caller never serves capped campaigns without a subject)."""
+        skips the cap (the caller never serves capped campaigns without a subject). ``also``
+        names a second subject whose daily count is incremented with ``subject``'s but not
+        checked: a cookieless request is capped under its network key and also counts for the
+        fresh visitor its response makes it, whose own cap then starts from there."""
 
     @abc.abstractmethod
     def charge_click(self, campaign: CampaignSnapshot, impression_id: str, now: datetime) -> Charge:

@@ -37,7 +37,9 @@ def _spent(campaign_id: int, day_row: CampaignSpend) -> tuple[int, int]:
 
 
 class DatabaseLedger(Ledger):
-    def charge_impression(self, campaign: CampaignSnapshot, subject: str | None, now: datetime) -> Charge:
+    def charge_impression(
+        self, campaign: CampaignSnapshot, subject: str | None, now: datetime, *, also: str | None = None
+    ) -> Charge:
         terms = impression_terms(campaign, now)
         with _locked(campaign.id) as exists:
             if not exists:
@@ -57,6 +59,11 @@ class DatabaseLedger(Ledger):
                 if seen.count >= campaign.frequency_cap:
                     return Charge(False, "cap")
                 AdFrequency.objects.filter(pk=seen.pk).update(count=F("count") + 1)
+                if also:
+                    second, _ = AdFrequency.objects.get_or_create(
+                        campaign_id=campaign.id, subject=also, day=terms.day
+                    )
+                    AdFrequency.objects.filter(pk=second.pk).update(count=F("count") + 1)
             CampaignSpend.objects.filter(pk=day_row.pk).update(
                 spent_micros=F("spent_micros") + terms.cost, impressions=F("impressions") + 1
             )

@@ -16,7 +16,7 @@ from recommendations.conf import app_settings
 DAY_TTL = 3 * 86400
 CAP_TTL = 2 * 86400
 
-# KEYS: total spend, today's spend, visitor's count today, counters hash
+# KEYS: total spend, today's spend, visitor's count today, counters hash[, a second count today]
 # ARGV: cost, reserve, total budget, daily budget, paced allowance, cap, day ttl, cap ttl
 IMPRESSION_LUA = """
 local total = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -33,8 +33,10 @@ if cost > 0 then
   redis.call('EXPIRE', KEYS[2], ARGV[7])
 end
 if cap > 0 then
-  redis.call('INCR', KEYS[3])
-  redis.call('EXPIRE', KEYS[3], ARGV[8])
+  for i = 3, #KEYS, 2 do
+    redis.call('INCR', KEYS[i])
+    redis.call('EXPIRE', KEYS[i], ARGV[8])
+  end
 end
 redis.call('HINCRBY', KEYS[4], 'impressions', 1)
 return {1, ''}
@@ -71,7 +73,9 @@ class RedisLedger(Ledger):
     def _key(self, campaign_id: int, *parts: object) -> str:
         return ":".join([f"{self.prefix}{{ad:{campaign_id}}}", *map(str, parts)])
 
-    def charge_impression(self, campaign: CampaignSnapshot, subject: str | None, now: datetime) -> Charge:
+    def charge_impression(
+        self, campaign: CampaignSnapshot, subject: str | None, now: datetime, *, also: str | None = None
+    ) -> Charge:
         terms = impression_terms(campaign, now)
         cap = campaign.frequency_cap if subject else 0
         keys = [
@@ -80,6 +84,8 @@ class RedisLedger(Ledger):
             self._key(campaign.id, "seen", terms.day.isoformat(), subject or "-"),
             self._key(campaign.id, "n"),
         ]
+        if also and cap:
+            keys.append(self._key(campaign.id, "seen", terms.day.isoformat(), also))
         args = [
             terms.cost,
             terms.reserve,

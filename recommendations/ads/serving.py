@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -131,6 +131,24 @@ def ranked(
     return [(campaigns[i], float(ctr[i])) for i in order]
 
 
+def cookieless_subject(visitor: Visitor | None) -> str | None:
+    """What a request without the visitor cookie is counted as: its network + User-Agent key,
+    not the fresh visitor id it was given (a script that drops its cookies would otherwise be a
+    new visitor, with a new frequency cap, on every request). A logged-in user is counted as
+    themselves; a visitor built outside a request (no key) as its visitor id."""
+    if visitor is None or visitor.user_id is not None or not visitor.cookieless_key:
+        return None
+    return visitor.cookieless_key
+
+
+def _cookieless_terms(campaign: CampaignSnapshot) -> CampaignSnapshot:
+    """The campaign as a cookieless client is charged for it: its own frequency cap, never more
+    than ``ADS_COOKIELESS_FREQUENCY_CAP`` (uncapped campaigns included; 0 serves them none)."""
+    limit = max(int(app_settings.ADS_COOKIELESS_FREQUENCY_CAP), 0)
+    cap = min(campaign.frequency_cap, limit) if campaign.frequency_cap > 0 else limit
+    return campaign if cap == campaign.frequency_cap else replace(campaign, frequency_cap=cap)
+
+
 def _policy(slot: str, visitor: Subject | None, policy: str | None) -> str:
     if policy:
         return policy
@@ -165,6 +183,12 @@ def serve_ads(
         ref = Subject(user_id=visitor.user_id, visitor_id=visitor.visitor_id)
     ctx = build_context(context or {}, ref, personal)
     subject = ref.key if ref is not None else None
+    fresh_visitor = None  # counted too, not checked: the visitor the response's cookie makes it
+    cookieless = cookieless_subject(visitor)
+    if cookieless is not None:
+        subject, fresh_visitor = cookieless, subject
+        campaigns = [_cookieless_terms(c) for c in campaigns]
+        campaigns = [c for c in campaigns if c.frequency_cap > 0]
     candidates = eligible(campaigns, ctx, subject is not None)
     if not candidates:
         return []
@@ -178,7 +202,7 @@ def serve_ads(
             break
         if campaign.product_id and campaign.product_id in shown_products:
             continue
-        if not ledger.charge_impression(campaign, subject, now).ok:
+        if not ledger.charge_impression(campaign, subject, now, also=fresh_visitor).ok:
             continue
         served.append((campaign, ctr, uuid.uuid4().hex))
         if campaign.product_id:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from recommendations.ads.clicks import InvalidClick, handle_click
 from recommendations.ads.serving import serve_ads
 from recommendations.api.caching import PrivateResponses
+from recommendations.api.errors import URI_TOO_LONG, OpenApiResponse, UniformErrors, error, error_response
 from recommendations.api.schema import extend_schema
 from recommendations.tracking.visitors import get_visitor
 
@@ -32,11 +33,18 @@ class AdItemSerializer(serializers.Serializer):
 class AdQuerySerializer(serializers.Serializer):
     """Where the ad slot is shown (targeting context)."""
 
-    limit = serializers.IntegerField(min_value=1, max_value=10, default=1)
-    category = serializers.CharField(required=False, max_length=64, help_text="The page's category id.")
-    product = serializers.CharField(required=False, max_length=64, help_text="The product page's product id.")
+    limit = serializers.IntegerField(
+        min_value=1, max_value=10, default=1, help_text="How many ads, 1 to 10 (more or fewer is a 400)."
+    )
+    # A blank parameter is no parameter.
+    category = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text="The page's category id."
+    )
+    product = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text="The product page's product id."
+    )
     query = serializers.CharField(
-        required=False, max_length=200, help_text="The search query on a search page."
+        required=False, allow_blank=True, max_length=200, help_text="The search query on a search page."
     )
 
     def context_dict(self) -> dict[str, str]:
@@ -52,21 +60,22 @@ class AdSlotResponseSerializer(serializers.Serializer):
     results = AdItemSerializer(many=True)
 
 
-try:
-    from drf_spectacular.utils import OpenApiResponse
-except ImportError:  # pragma: no cover - optional api-docs extra
-
-    def OpenApiResponse(**kwargs: object) -> None:
-        return None
-
-
-class AdSlotView(PrivateResponses, APIView):
+class AdSlotView(UniformErrors, PrivateResponses, APIView):
     """Sponsored ads for an ad slot, for the current visitor. Each response charges the served
     ads (an impression), so call it once per page view."""
 
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[AdQuerySerializer], responses={200: AdSlotResponseSerializer})
+    @extend_schema(
+        parameters=[AdQuerySerializer],
+        responses={
+            200: AdSlotResponseSerializer,
+            400: error(
+                "A query parameter is invalid (`limit` outside 1..10, a text longer than its maximum)."
+            ),
+            414: URI_TOO_LONG,
+        },
+    )
     def get(self, request: Request, slot: str) -> Response:
         query = AdQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -76,7 +85,7 @@ class AdSlotView(PrivateResponses, APIView):
         return Response({"slot": slot, "results": AdItemSerializer(items, many=True).data})
 
 
-class AdClickView(PrivateResponses, APIView):
+class AdClickView(UniformErrors, PrivateResponses, APIView):
     """Signed click redirect: counts (and for CPC charges) the click once, records it, and
     redirects to the campaign's own target. A forged or altered token gets 400."""
 
@@ -86,14 +95,15 @@ class AdClickView(PrivateResponses, APIView):
     @extend_schema(
         responses={
             302: OpenApiResponse(description="Redirect to the campaign's target."),
-            400: OpenApiResponse(description="Invalid, altered or expired token."),
+            400: error("Invalid, altered or expired token."),
+            414: URI_TOO_LONG,
         }
     )
     def get(self, request: Request, token: str) -> HttpResponseRedirect | Response:
         try:
             url = handle_click(token, get_visitor(request._request))
         except InvalidClick as exc:
-            return Response({"error": "invalid", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            return error_response("invalid", str(exc), status.HTTP_400_BAD_REQUEST)
         response = HttpResponseRedirect(url)
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recommendations.api.caching import PrivateResponses
-from recommendations.api.errors import error_response
+from recommendations.api.errors import UniformErrors, error, error_response
 from recommendations.api.parsers import BoundedJSONParser
 from recommendations.api.schema import extend_schema
 from recommendations.api.throttling import VisitorEventThrottle
@@ -21,18 +21,31 @@ class ConsentSerializer(serializers.Serializer):
     opt_out = serializers.BooleanField()
 
 
-class ConsentView(PrivateResponses, APIView):
+THROTTLED = error(
+    "Too many requests from this visitor (RECOMMENDATIONS_INGEST_THROTTLE_RATE); see Retry-After."
+)
+
+
+class ConsentView(UniformErrors, PrivateResponses, APIView):
     """``GET`` the visitor's recording choice; ``POST {"opt_out": true|false}`` to change it."""
 
     permission_classes = [AllowAny]
     parser_classes = [BoundedJSONParser]
     throttle_classes = [VisitorEventThrottle]
 
-    @extend_schema(responses={200: ConsentSerializer})
+    @extend_schema(responses={200: ConsentSerializer, 429: THROTTLED})
     def get(self, request: Request) -> Response:
         return Response({"opt_out": get_visitor(request._request).opted_out})
 
-    @extend_schema(request=ConsentSerializer, responses={200: ConsentSerializer, 400: None})
+    @extend_schema(
+        request=ConsentSerializer,
+        responses={
+            200: ConsentSerializer,
+            400: error('The body is not {"opt_out": true} or {"opt_out": false}, or not JSON at all.'),
+            415: error("The body is not application/json."),
+            429: THROTTLED,
+        },
+    )
     def post(self, request: Request) -> Response:
         value = request.data.get("opt_out") if isinstance(request.data, dict) else None
         if not isinstance(value, bool):

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from recommendations.api.authentication import BeaconSessionAuthentication
 from recommendations.api.caching import PrivateResponses
-from recommendations.api.errors import error_response
+from recommendations.api.errors import UniformErrors, error, error_response
 from recommendations.api.event_parsing import parse_events
 from recommendations.api.parsers import BoundedJSONParser
 from recommendations.api.schema import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -218,7 +218,21 @@ BACKLOG_FULL = OpenApiResponse(
 )
 
 
-class EventIngestView(PrivateResponses, APIView):
+class EventBatchSerializer(serializers.Serializer):
+    """A batch wrapped in an object: ``{"events": [...]}``."""
+
+    events = serializers.ListField(
+        child=EventSerializer(), min_length=1, max_length=app_settings.MAX_BATCH_SIZE
+    )
+
+
+class EventBodySerializer(serializers.Serializer):
+    """The request body of ``POST events/``, for the schema only: one event object, a JSON array
+    of 1 to ``MAX_BATCH_SIZE`` events, or ``{"events": [...]}`` (the schema's ``oneOf``, written
+    by ``recommendations.api.schema.EventBodyScheme``)."""
+
+
+class EventIngestView(UniformErrors, PrivateResponses, APIView):
     """``POST`` one event (a JSON object) or a batch (a JSON array, or ``{"events": [...]}``).
 
     The batch is all-or-nothing: if any item is invalid the response is 400 with one entry per
@@ -236,8 +250,21 @@ class EventIngestView(PrivateResponses, APIView):
     throttle_classes = [VisitorEventThrottle]
 
     @extend_schema(
-        request=EventSerializer(many=True),
-        responses={202: IngestResultSerializer, 400: None, 413: None, 415: None, 429: BACKLOG_FULL},
+        request=EventBodySerializer,
+        responses={
+            202: IngestResultSerializer,
+            400: error(
+                "An event is invalid (`errors` names each bad field by `index` and `field`: a blank, "
+                "missing or unaccepted `kind`, an unknown product, ...), the batch is empty, or the "
+                "body is not JSON or nested too deeply. Nothing of the request was stored."
+            ),
+            413: error(
+                f"More than RECOMMENDATIONS_MAX_BATCH_SIZE ({app_settings.MAX_BATCH_SIZE}) events, or a "
+                f"body over RECOMMENDATIONS_MAX_BODY_BYTES ({app_settings.MAX_BODY_BYTES})."
+            ),
+            415: error("The body is not application/json."),
+            429: BACKLOG_FULL,
+        },
         parameters=[
             OpenApiParameter(
                 "Retry-After",

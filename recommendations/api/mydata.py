@@ -10,13 +10,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recommendations.api.caching import PrivateResponses
+from recommendations.api.consent import THROTTLED
+from recommendations.api.errors import UniformErrors
 from recommendations.api.schema import extend_schema
 from recommendations.api.throttling import VisitorEventThrottle
 from recommendations.privacy import erase_user_data, export_user_data
 from recommendations.tracking.visitors import get_visitor
 
 
-class MyDataView(PrivateResponses, APIView):
+class MyDataView(UniformErrors, PrivateResponses, APIView):
     """``GET``: everything held about the current visitor (the user when logged in) as JSON.
     ``DELETE``: erase it now (the account itself stays)."""
 
@@ -29,12 +31,12 @@ class MyDataView(PrivateResponses, APIView):
             return {"user": visitor.user}
         return {"visitor_id": visitor.visitor_id}
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: dict, 429: THROTTLED})
     def get(self, request: Request) -> Response:
         response = Response(export_user_data(**self._owner(request)))
         response["Content-Disposition"] = 'attachment; filename="my-recommendations-data.json"'
         return response
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: dict, 429: THROTTLED})
     def delete(self, request: Request) -> Response:
         return Response({"erased": erase_user_data(**self._owner(request))})

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from recommendations.api import slotbody
 from recommendations.api.caching import PrivateResponses
-from recommendations.api.errors import error_response
+from recommendations.api.errors import URI_TOO_LONG, UniformErrors, error, error_response
 from recommendations.api.schema import extend_schema
 from recommendations.catalogue.products import get_adapter, product_key
 from recommendations.serving.page import SlotSpec
@@ -53,19 +53,32 @@ class RecommendedItemSerializer(serializers.Serializer):
 class SlotQuerySerializer(serializers.Serializer):
     """Query parameters shared by the recommendation endpoints."""
 
-    limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
-    category = serializers.CharField(required=False, max_length=64)
+    # Optional text parameters may be blank: a blank parameter is no parameter.
+    limit = serializers.IntegerField(
+        min_value=1, max_value=50, default=10, help_text="How many items, 1 to 50 (more or fewer is a 400)."
+    )
+    category = serializers.CharField(required=False, allow_blank=True, max_length=64)
     exclude = serializers.CharField(
-        required=False, max_length=2000, help_text="Comma-separated product ids never to return."
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Comma-separated product ids never to return.",
     )
     slot = serializers.CharField(
-        required=False, max_length=64, help_text="A slot recipe name (for-you only)."
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="A slot recipe name (for-you only); one that is no recipe is a 400.",
     )
     user = serializers.CharField(
         required=False,
+        allow_blank=True,
         max_length=64,
         help_text="Read another user's recommendations (staff with the 'view_any_recommendations' permission).",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {name: value for name, value in attrs.items() if value != ""}  # blank: not given
 
     def context_dict(self) -> dict[str, Any]:
         return context_dict(self.validated_data)
@@ -156,10 +169,22 @@ class SlotResponseSerializer(serializers.Serializer):
     results = RecommendedItemSerializer(many=True)
 
 
+# What a slot endpoint can answer besides 200 (the schema says so; the fuzz test holds it to it).
+SLOT_ERRORS = {
+    400: error(
+        "A query parameter is invalid (`limit` outside 1..50, a text longer than its maximum, a NUL "
+        "character), or `slot` names no slot recipe."
+    ),
+    403: error("`user` given without the 'view_any_recommendations' permission."),
+    404: error("The product of the path does not exist, or `user` names no user."),
+    414: URI_TOO_LONG,
+}
+
+
 VIEW_ANY_PERMISSION = "recommendations.view_any_recommendations"
 
 
-class SlotView(PrivateResponses, APIView):
+class SlotView(UniformErrors, PrivateResponses, APIView):
     permission_classes = [AllowAny]
     slot = ""
     # Personal slots without a product in the URL answer plain requests from the cached body.
@@ -201,7 +226,7 @@ class SlotView(PrivateResponses, APIView):
             raise Http404(f"No product {product_id!r}.")
         return {"product": key}
 
-    @extend_schema(parameters=[SlotQuerySerializer], responses={200: SlotResponseSerializer})
+    @extend_schema(parameters=[SlotQuerySerializer], responses={200: SlotResponseSerializer, **SLOT_ERRORS})
     def get(self, request: Request, product_id: str | None = None) -> Response:
         query = slot_query(request.query_params)
         context = context_dict(query)
@@ -218,7 +243,7 @@ class SlotView(PrivateResponses, APIView):
                 visitor=subject,
             )
         except ValueError as exc:  # an unknown slot recipe
-            return Response({"error": "invalid", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            return error_response("invalid", str(exc), status.HTTP_400_BAD_REQUEST)
         # the dicts SlotResponseSerializer describes, built without per-request DRF fields;
         # personal and live: PrivateResponses keeps them out of shared caches
         return Response({"slot": slot, "results": item_dicts(items)})
@@ -243,6 +268,13 @@ class BoughtTogetherView(SlotView):
     slot = "bought_together"
 
 
+class TrendingQuerySerializer(SlotQuerySerializer):
+    """Trending's parameters: no personal one (``slot``, ``user`` are a 400)."""
+
+    slot = None
+    user = None
+
+
 class TrendingView(SlotView):
     """Trending products, globally or in ``?category=``. The same for everyone (no personal
     parameter, nothing about the visitor, no experiment bucketing), so cacheable briefly."""
@@ -254,7 +286,17 @@ class TrendingView(SlotView):
     def _subject(self, request: Request, query: dict[str, Any]) -> Subject | None:
         return None
 
-    @extend_schema(parameters=[SlotQuerySerializer], responses={200: SlotResponseSerializer, 400: None})
+    @extend_schema(
+        parameters=[TrendingQuerySerializer],
+        responses={
+            200: SlotResponseSerializer,
+            400: error(
+                "A query parameter is invalid (`limit` outside 1..50, a text longer than its maximum), "
+                "or a personal parameter (`slot`, `user`) was given: trending is the same for everyone."
+            ),
+            414: URI_TOO_LONG,
+        },
+    )
     def get(self, request: Request, product_id: str | None = None) -> Response:
         personal = [name for name in self.PERSONAL if request.query_params.get(name)]
         if personal:
@@ -319,20 +361,32 @@ class PageView(SlotView):
     shows is not repeated by a later one (``recently_viewed`` keeps the visitor's whole history).
     ``limit``, ``category`` and ``exclude`` apply to every slot."""
 
-    @extend_schema(parameters=[PageQuerySerializer], responses={200: PageResponseSerializer})
+    @extend_schema(
+        parameters=[PageQuerySerializer],
+        responses={
+            200: PageResponseSerializer,
+            **SLOT_ERRORS,
+            400: error(
+                "A query parameter is invalid (`limit` outside 1..50, a text longer than its maximum), "
+                f"or `slots` names no slot, more than {MAX_PAGE_SLOTS}, or one that is no slot recipe."
+            ),
+            404: error("`user` names no user."),
+        },
+    )
     def get(self, request: Request, product_id: str | None = None) -> Response:
         query = PageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         names = [name.strip() for name in query.validated_data["slots"].split(",") if name.strip()]
         if not names or len(names) > MAX_PAGE_SLOTS:
-            detail = f"Name 1 to {MAX_PAGE_SLOTS} slots."
-            return Response({"error": "invalid", "detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+            return error_response(
+                "invalid", f"Name 1 to {MAX_PAGE_SLOTS} slots.", status.HTTP_400_BAD_REQUEST
+            )
         context = context_dict(query.validated_data)
         specs = [SlotSpec(name, dict(context), query.validated_data["limit"]) for name in names]
         try:
             pages = page_items(request._request, specs, visitor=self._subject(request, query.validated_data))
         except ValueError as exc:  # an unknown slot recipe
-            return Response({"error": "invalid", "detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            return error_response("invalid", str(exc), status.HTTP_400_BAD_REQUEST)
         body = {
             "slots": [
                 {"slot": name, "results": item_dicts(items)} for name, items in zip(names, pages, strict=True)

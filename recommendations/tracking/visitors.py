@@ -3,6 +3,7 @@ privacy-preserving IP, computed once per request and cached on it."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import ipaddress
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 
 from recommendations.conf import app_settings
 from recommendations.subjects import Subject
@@ -33,6 +35,9 @@ class Visitor:
     device: str
     # The response must (re)set the visitor cookie: new visitor, or a fresh one after logout.
     set_cookie: bool = False
+    # A request without a valid visitor cookie: ``c:<keyed hash>`` of its network and User-Agent
+    # (see :func:`cookieless_key`), what its ad frequency caps and charges are counted under.
+    cookieless_key: str | None = None
 
     @property
     def user_id(self) -> str | None:
@@ -80,6 +85,55 @@ def _anonymise_ip(raw: str, mode: str, secret: str) -> str:
         return hmac.new(secret.encode(), address.packed, hashlib.sha256).hexdigest()[:32]
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address as the project trusts it: ``REMOTE_ADDR``, or, when DRF's
+    ``REST_FRAMEWORK["NUM_PROXIES"]`` says how many reverse proxies stand in front of the app, the
+    address the outermost of them saw (that many entries from the right of ``X-Forwarded-For``).
+    Without ``NUM_PROXIES`` the header is ignored: any client can write it."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = getattr(settings, "REST_FRAMEWORK", {}).get("NUM_PROXIES")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if not proxies or not forwarded:
+        return remote
+    hops = [hop.strip() for hop in forwarded.split(",")]
+    return hops[-min(int(proxies), len(hops))]
+
+
+def network_of(raw: str) -> str:
+    """The client's network as Google Analytics anonymises it: IPv4 /24, IPv6 /48 (an IPv4-mapped
+    IPv6 address counts as its IPv4 address); ``""`` for anything that is not an address."""
+    try:
+        address = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        return ""
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+@lru_cache(maxsize=8)
+def _day_key(secret: str, day: str) -> bytes:
+    root = hashlib.sha256(f"recommendations.cookieless:{secret}".encode()).digest()
+    return hmac.new(root, day.encode(), hashlib.sha256).digest()
+
+
+def cookieless_key(raw_ip: str, user_agent: str, day: datetime.date) -> str:
+    """``c:<hash>`` for a client that sent no visitor cookie: an HMAC of its network
+    (:func:`network_of`) and User-Agent under a key derived from ``SECRET_KEY`` and ``day``.
+
+    Every request from one network with one browser on one day gets the same key, so a script that
+    drops its cookies is counted as one client (the first page view of every browser behind one
+    NAT shares it too: conservative). The raw address is never kept; the key changes each day,
+    so counts of different days cannot be linked, and without ``SECRET_KEY`` the prefix behind a
+    key cannot be recovered."""
+    network = network_of(raw_ip)
+    digest = hmac.new(
+        _day_key(settings.SECRET_KEY, day.isoformat()), f"{network}\n{user_agent}".encode(), hashlib.sha256
+    )
+    return "c:" + digest.hexdigest()[:32]
 
 
 def _opted_out(request: HttpRequest, user: Any) -> bool:
@@ -135,14 +189,16 @@ def get_visitor(request: HttpRequest) -> Visitor:
         user = None
     visitor_id = _cookie_visitor_id(request)
     user_agent = request.META.get("HTTP_USER_AGENT", "")
+    address = client_address(request)
     visitor = Visitor(
         visitor_id=visitor_id or uuid.uuid4(),
         user=user,
         opted_out=_opted_out(request, user),
         is_bot=is_bot(user_agent),
-        ip=anonymise_ip(request.META.get("REMOTE_ADDR", "")),
+        ip=anonymise_ip(address),
         device=device_of(user_agent),
         set_cookie=visitor_id is None,
+        cookieless_key=None if visitor_id else cookieless_key(address, user_agent, timezone.localdate()),
     )
     setattr(request, REQUEST_ATTR, visitor)
     return visitor

@@ -102,8 +102,9 @@ def test_the_schema_lists_the_accepted_kinds(client, settings):
     def kind_schema():
         schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
         body = schema["paths"]["/api/recommendations/events/"]["post"]["requestBody"]
-        items = body["content"]["application/json"]["schema"]["items"]
-        event = schema["components"]["schemas"][items["$ref"].rsplit("/", 1)[1]]
+        ref = body["content"]["application/json"]["schema"]["$ref"]  # one event, a list, or wrapped
+        forms = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["oneOf"]
+        event = schema["components"]["schemas"][forms[0]["$ref"].rsplit("/", 1)[1]]
         kind = event["properties"]["kind"]
         if "$ref" in kind or "allOf" in kind:
             ref = kind.get("$ref") or kind["allOf"][0]["$ref"]

@@ -85,7 +85,9 @@ def test_recently_viewed_is_the_visitors_own(client, trained, browser_ua):
 def test_query_validation(client, trained, params, field):
     response = client.get(f"{API}/for-you/", params)
     assert response.status_code == 400
-    assert field in response.json()
+    body = response.json()  # the API's one error shape (issue 10 item 14), naming the parameter
+    assert body["error"] == "invalid" and [e["field"] for e in body["errors"]] == [field]
+    assert body["detail"].startswith("Invalid request: limit: ")
 
 
 def test_unknown_slot_recipe_is_400(client, trained):
