@@ -6,8 +6,8 @@ the shop's future and like a random holdout (:mod:`.validation`):
 * context ``"user"`` (a known shopper's "for you"): each sampled user's newest events
   (``recent``) and a random fifth of other users' items (``random``), their own history excluded;
 * context ``"session"`` (an anonymous visitor): the next click of the newest sessions
-  (``next_click``) and a random fifth of other sessions' items queried as a new visitor
-  (``random_visitor``), nothing excluded;
+  (``next_click``), nothing excluded. A new visitor's future is only ever their next click, so
+  no other shape of holdout votes here;
 * context ``"similar"`` (a product page): the other items viewed in the session of a held-out
   product view (``coview``), and ``"cart"``: the last item added to a held-out cart from the
   ones added before (``basket``); both from the same held-out sessions as ``next_click``.
@@ -16,16 +16,26 @@ Every candidate (:mod:`.candidates`) is fitted once per hyper-parameter point on
 log left over, and each query's top ``top_n`` items are kept, max-normalised as the serving blend
 normalises them. A context's objective is the geometric mean of the mean NDCG@k over its splits
 (a relative gain counts the same on either split, so the choice has to hold on both shapes of
-data). Search, seeded and bounded by ``budget_seconds``: every candidate's default first, then the
-other grid points round-robin while time is left; then a greedy forward blend from the best single
-model, adding a source at a relative weight only when the objective rises by more than ``margin``
-(relative). Contexts with fewer than ``min_queries`` queries keep :data:`DEFAULT_BLENDS` and say so.
+data); a split with fewer than ``min_split_queries`` queries is left out of it (one query would
+decide everything, or zero it).
+
+Search, seeded and deterministic: every candidate's default first, then at most
+``max_evaluations`` other grid points, taken round-robin over the candidates in the order of
+:func:`search_order` (a coordinate search from the default: one hyper-parameter changed at a time,
+then the best values of each combined, then the neighbours of the best so far, then the rest in a
+seeded order). The count, not the clock, bounds the search, so a loaded machine chooses as an idle
+one; ``budget_seconds`` is only a safety fuse (0: the defaults alone), and the record says when it
+blew. Then a greedy forward blend from the best single model adds a source at a relative weight
+only when the paired per-query gain of the objective is more than ``margin_se`` standard errors
+(and ``margin`` relative) and no split loses more than ``margin``: on small data a blend that wins
+on noise is refused. Contexts with fewer than ``min_queries`` queries keep :data:`DEFAULT_BLENDS`
+and say so.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -46,7 +56,7 @@ DEFAULT_BLENDS: dict[str, dict[str, float]] = {
 }
 CONTEXT_SPLITS = {
     "user": ("recent", "random"),
-    "session": ("next_click", "random_visitor"),
+    "session": ("next_click",),
     "similar": ("coview",),
     "cart": ("basket",),
 }
@@ -57,8 +67,11 @@ class Settings:
     k: int = 10
     max_queries: int = 500  # per split
     min_queries: int = 100  # per context, below it the default blend is kept
-    budget_seconds: float = 120.0
+    min_split_queries: int = 30  # a split with fewer queries is left out of the objective
+    max_evaluations: int = 60  # grid points tried besides every candidate's default
+    budget_seconds: float = 600.0  # a safety fuse only (0: the defaults alone); see the docstring
     margin: float = 0.01  # relative objective gain a more complex blend must bring
+    margin_se: float = 2.0  # ... and in standard errors of its paired per-query gain
     blend_weights: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
     max_sources: int = 3
     top_n: int = 100
@@ -96,6 +109,7 @@ class Selection:
 class _Scored:
     lists: dict[str, sp.csr_matrix]  # split -> queries x items, normalised top-n scores
     ndcg: dict[str, float]
+    per_query: dict[str, np.ndarray] = field(default_factory=dict)  # split -> NDCG@k of each query
 
 
 def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, v.Split]]:
@@ -110,13 +124,11 @@ def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, 
     coview, basket = v.session_item_splits(
         rand.train, max_queries=n, seed=seed + 4, skip_users=used, cart_kinds=settings.cart_kinds
     )
-    visitor = v.random_split(nxt.train, max_queries=n, seed=seed + 3, by_session=True, skip=used)
-    train = visitor.train
+    train = nxt.train
     splits = {
         "recent": replace(recent, train=train),
         "random": replace(rand, train=train),
         "next_click": replace(nxt, train=train),
-        "random_visitor": replace(visitor, name="random_visitor", context="session", train=train),
         "coview": replace(coview, train=train),
         "basket": replace(basket, train=train),
     }
@@ -171,12 +183,17 @@ class _Evaluator:
         self.history = {name: v.history_rows(split, self.matrix) for name, split in self.splits.items()}
         self.seen = {name: v.seen_matrix(split) for name, split in self.splits.items()}
         self.cache: dict[tuple[str, str], _Scored] = {}
+        # the splits that count in an objective: enough queries for a mean to mean something
+        self.used = {n for n, sp_ in self.splits.items() if len(sp_.queries) >= s.min_split_queries}
+
+    def names(self, context: str) -> tuple[str, ...]:
+        return tuple(n for n in CONTEXT_SPLITS[context] if n in self.used)
 
     def score(self, cand: Candidate, params: Params) -> _Scored:
         key = (cand.name, repr(sorted(params.items())))
         if key not in self.cache:
             model = cand.fit(params, self.matrix, self.sessions)
-            lists, ndcg = {}, {}
+            lists, ndcg, per_query = {}, {}, {}
             for name, split in self.splits.items():
                 blocks = []
                 q = split.queries
@@ -186,8 +203,9 @@ class _Evaluator:
                     seen = self.seen[name]
                     blocks.append(_top_lists(block, None if seen is None else seen[idx], self.settings.top_n))
                 lists[name] = sp.vstack(blocks, format="csr")
-                ndcg[name] = float(blend_ndcg([(lists[name], 1.0)], q.targets, self.settings.k).mean())
-            self.cache[key] = _Scored(lists, ndcg)
+                per_query[name] = blend_ndcg([(lists[name], 1.0)], q.targets, self.settings.k)
+                ndcg[name] = float(per_query[name].mean())
+            self.cache[key] = _Scored(lists, ndcg, per_query)
         return self.cache[key]
 
     def _block(self, cand: Candidate, model: Any, split: str, idx: np.ndarray) -> np.ndarray:
@@ -202,14 +220,38 @@ def _objective(ndcg: dict[str, float], names: tuple[str, ...]) -> float:
     return float(np.exp(np.mean(np.log(values)))) if values else 0.0
 
 
-def _blend_metrics(
+def paired_gain(
+    new: dict[str, np.ndarray], old: dict[str, np.ndarray], names: tuple[str, ...]
+) -> tuple[float, float]:
+    """The log-ratio of the objectives (geometric means over ``names``) of two blends scored on the
+    same queries, and its standard error from the paired per-query differences (delta method:
+    ``var(log(mean_new / mean_old)) ~ var(mean difference) / mean_old^2`` per split, the splits
+    independent). A gain of ``z`` standard errors is what chance alone rarely gives."""
+    gains, variances = [], []
+    for name in names:
+        a, b = new[name], old[name]
+        base = max(float(b.mean()), 1e-9)
+        gains.append(np.log(max(float(a.mean()), 1e-9) / base))
+        diff = a - b
+        var = float(diff.var(ddof=1)) / len(diff) if len(diff) > 1 else np.inf
+        variances.append(var / base**2)
+    if not names:
+        return 0.0, np.inf
+    return float(np.mean(gains)), float(np.sqrt(np.sum(variances)) / len(names))
+
+
+def _blend_scores(
     ev: _Evaluator, parts: dict[str, _Scored], weights: dict[str, float], names: tuple[str, ...]
-) -> dict[str, float]:
+) -> dict[str, np.ndarray]:
     out = {}
     for split in names:
-        if split in ev.splits:
-            lists = [(parts[m].lists[split], w) for m, w in weights.items() if w]
-            out[split] = float(blend_ndcg(lists, ev.splits[split].queries.targets, ev.settings.k).mean())
+        lists = [(parts[m].lists[split], w) for m, w in weights.items() if w]
+        out[split] = blend_ndcg(lists, ev.splits[split].queries.targets, ev.settings.k)
+    return out
+
+
+def _summary(per_query: dict[str, np.ndarray], names: tuple[str, ...]) -> dict[str, float]:
+    out = {n: float(per_query[n].mean()) for n in names}
     out["objective"] = _objective(out, names)
     return out
 
@@ -217,8 +259,9 @@ def _blend_metrics(
 def _choose_context(
     ev: _Evaluator, context: str, scored: dict[str, list[tuple[Params, _Scored]]]
 ) -> ContextChoice:
-    s, names = ev.settings, CONTEXT_SPLITS[context]
-    n_queries = {n: len(ev.splits[n].queries) for n in names if n in ev.splits}
+    s, names = ev.settings, ev.names(context)
+    all_names = tuple(n for n in CONTEXT_SPLITS[context] if n in ev.splits)
+    n_queries = {n: len(ev.splits[n].queries) for n in all_names}
     best_params: dict[str, Params] = {}
     parts: dict[str, _Scored] = {}
     metrics: dict[str, dict[str, float]] = {}
@@ -226,41 +269,122 @@ def _choose_context(
         params, result = max(tried, key=lambda pr: _objective(pr[1].ndcg, names))  # first on ties
         best_params[name] = params
         parts[name] = result
-        metrics[name] = {**{n: result.ndcg[n] for n in names if n in result.ndcg}}
+        metrics[name] = {**{n: result.ndcg[n] for n in all_names if n in result.ndcg}}
         metrics[name]["objective"] = _objective(result.ndcg, names)
     default = {m: w for m, w in DEFAULT_BLENDS[context].items() if m in parts}
-    if default and n_queries:
-        metrics["default"] = _blend_metrics(ev, parts, default, names)
-    if sum(n_queries.values()) < s.min_queries or not parts:
+    if default and names:
+        metrics["default"] = _summary(_blend_scores(ev, parts, default, names), names)
+    if sum(n_queries.values()) < s.min_queries or not parts or not names:
         weights = DEFAULT_BLENDS[context]
         reason = (
-            f"too little data: {sum(n_queries.values())} validation queries (< {s.min_queries}); default kept"
+            f"too little data: {sum(n_queries.values())} validation queries (< {s.min_queries}"
+            f" in all, or no split with {s.min_split_queries}); default kept"
         )
         return ContextChoice(context, dict(weights), {}, metrics, n_queries, reason)
+    ignored = sorted(set(all_names) - set(names))
     single = max(parts, key=lambda m: metrics[m]["objective"])
     weights = {single: 1.0}
-    now = metrics[single]
+    now_q = {n: parts[single].per_query[n] for n in names}
+    now = _summary(now_q, names)
     steps = [f"best single model: {single} ({now['objective']:.4f})"]
+    if ignored:
+        steps.insert(0, f"ignored (< {s.min_split_queries} queries): {', '.join(ignored)}")
     while len(weights) < s.max_sources:
         trials = []
         for m in parts:
             for w in s.blend_weights if m not in weights else ():
-                trial = _blend_metrics(ev, parts, {**weights, m: w}, names)
-                # a richer blend must win overall by the margin and lose on no split by more
-                if trial["objective"] > now["objective"] * (1 + s.margin) and all(
-                    trial[n] >= now[n] * (1 - s.margin) for n in names if n in now
+                blend = {**weights, m: w}
+                trial_q = _blend_scores(ev, parts, blend, names)
+                trial = _summary(trial_q, names)
+                gain, se = paired_gain(trial_q, now_q, names)
+                # a richer blend must win overall by the margin, by more than margin_se standard
+                # errors of its paired gain, and lose on no split by more than the margin
+                if (
+                    gain > np.log1p(s.margin)
+                    and gain > s.margin_se * se
+                    and all(trial[n] >= now[n] * (1 - s.margin) for n in names)
                 ):
-                    trials.append(({**weights, m: w}, trial))
+                    trials.append((blend, trial, trial_q, gain / se if se > 0 else np.inf))
         if not trials:
-            steps.append(f"no addition beats {now['objective']:.4f} by {s.margin:.0%} without losing a split")
+            steps.append(
+                f"no addition beats {now['objective']:.4f} by {s.margin:.0%} and {s.margin_se:g} standard "
+                "errors without losing a split"
+            )
             break
-        blend, now = max(trials, key=lambda t: t[1]["objective"])
+        blend, now, now_q, z = max(trials, key=lambda t: t[1]["objective"])
         added = next(iter(set(blend) - set(weights)))
-        steps.append(f"+{added} x{blend[added]} -> {now['objective']:.4f}")
+        steps.append(f"+{added} x{blend[added]} -> {now['objective']:.4f} ({z:.1f} SE)")
         weights = blend
-    metrics["chosen"] = _blend_metrics(ev, parts, weights, names)
+    metrics["chosen"] = now
     params = {m: best_params[m] for m in weights}
     return ContextChoice(context, weights, params, metrics, n_queries, "; ".join(steps))
+
+
+def _axes(grid: list[Params]) -> dict[str, list[Any]]:
+    axes: dict[str, list[Any]] = {}
+    for point in grid:
+        for key, value in point.items():
+            if value not in axes.setdefault(key, []):
+                axes[key].append(value)
+    return axes
+
+
+def _differ(a: Params, b: Params) -> int:
+    return sum(a.get(k) != b.get(k) for k in set(a) | set(b))
+
+
+def search_order(
+    grid: list[Params], tried: list[tuple[Params, float]], rng: np.random.Generator
+) -> Iterator[Params]:
+    """The grid points after the default, in the order a coordinate search visits them; ``tried``
+    (params, objective) grows as the caller scores what this yields, and the order follows it:
+
+    1. every point that changes one hyper-parameter of the default (all axes, each value);
+    2. the default with each hyper-parameter set to its best value of step 1 (one point);
+    3. repeatedly, the untried one-change neighbours of the best point so far;
+    4. every other point, in a seeded random order.
+
+    Deterministic given the scores; a point is never yielded twice."""
+    if len(grid) <= 1:
+        return
+    default, keys = grid[0], {repr(sorted(p.items())) for p in grid}
+    done = {repr(sorted(default.items()))}
+
+    def fresh(point: Params) -> bool:
+        key = repr(sorted(point.items()))
+        return key in keys and key not in done
+
+    def visit(point: Params) -> Params:
+        done.add(repr(sorted(point.items())))
+        return point
+
+    for point in grid[1:]:
+        if _differ(point, default) == 1 and fresh(point):
+            yield visit(point)
+    score = {repr(sorted(p.items())): value for p, value in tried}
+    best_values = dict(default)
+    for key, values in _axes(grid).items():
+        options = [{**default, key: value} for value in values]
+        scored = [(score.get(repr(sorted(o.items())), -np.inf), -j, o) for j, o in enumerate(options)]
+        best_values[key] = max(scored, key=lambda t: t[:2])[2][key]
+    if fresh(best_values):
+        yield visit(best_values)
+    while True:
+        best = max(tried, key=lambda pv: pv[1])[0] if tried else default
+        neighbours = [p for p in grid if _differ(p, best) == 1 and fresh(p)]
+        if not neighbours:
+            break
+        for point in neighbours:
+            yield visit(point)
+    rest = [p for p in grid if fresh(p)]
+    for j in rng.permutation(len(rest)).tolist():
+        if fresh(rest[j]):
+            yield visit(rest[j])
+
+
+def _overall(ev: _Evaluator, result: _Scored) -> float:
+    """A grid point's worth for the search order: its geometric mean NDCG over every used split."""
+    return _objective(result.ndcg, tuple(sorted(ev.used)))
 
 
 def select(
@@ -289,17 +413,38 @@ def select(
     else:
         for cand in pool.values():  # every default, whatever the budget
             scored[cand.name].append((cand.grid[0], ev.score(cand, cand.grid[0])))
-        rng = np.random.default_rng(s.seed)
-        queues = {n: [c.grid[i] for i in rng.permutation(np.arange(1, len(c.grid)))] for n, c in pool.items()}
-        while any(queues.values()):
-            if clock() - started > s.budget_seconds:
-                left = sum(len(q) for q in queues.values())
-                notes.append(f"time budget of {s.budget_seconds:.0f}s reached; {left} grid points not tried")
-                break
-            for name, queue in queues.items():
-                if queue and clock() - started <= s.budget_seconds:
-                    params = queue.pop(0)
-                    scored[name].append((params, ev.score(pool[name], params)))
+        progress: dict[str, list[tuple[Params, float]]] = {
+            n: [(p, _overall(ev, r)) for p, r in scored[n]] for n in pool
+        }
+        orders = {
+            n: search_order(c.grid, progress[n], np.random.default_rng([s.seed, i]))
+            for i, (n, c) in enumerate(pool.items())
+        }
+        left, fuse = (s.max_evaluations, False) if s.budget_seconds > 0 else (0, False)
+        while left > 0 and orders and not fuse:
+            for name in list(orders):
+                if left <= 0:
+                    break
+                if clock() - started > s.budget_seconds:
+                    fuse = True
+                    break
+                params = next(orders[name], None)
+                if params is None:
+                    del orders[name]
+                    continue
+                result = ev.score(pool[name], params)
+                scored[name].append((params, result))
+                progress[name].append((params, _overall(ev, result)))
+                left -= 1
+        if fuse:
+            notes.append(
+                f"time fuse of {s.budget_seconds:g}s blew after {s.max_evaluations - left} of "
+                f"{s.max_evaluations} evaluations: this choice depends on the machine's speed"
+            )
+        elif s.budget_seconds <= 0:
+            notes.append("no search (time fuse 0): every candidate's default only")
+        else:
+            notes.append(f"{s.max_evaluations - left} grid points tried besides the defaults")
     scored = {n: r for n, r in scored.items() if r}
     contexts = {c: _choose_context(ev, c, scored) for c in s.contexts}
     return Selection(contexts, s.k, round(clock() - started, 3), len(ev.cache), notes)

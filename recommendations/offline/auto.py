@@ -16,8 +16,9 @@ from .algorithms import HybridScorer, MatrixScorer, PopularityScorer, Query, Sco
 
 #: the most recent clicks a sequence model sees, as in serving and in the validation
 SEQUENCE_WINDOW = 50
-#: the self-evaluation's settings when none are given (a bigger time budget than a rebuild's)
-SETTINGS = Settings(budget_seconds=120.0, contexts=("user", "session"))
+#: the self-evaluation's settings when none are given (more queries and evaluations than a
+#: rebuild's: an offline run has the time, and a bigger sample resolves smaller gains)
+SETTINGS = Settings(max_queries=1000, max_evaluations=80, contexts=("user", "session"))
 
 
 class _Window(SequenceScorer):

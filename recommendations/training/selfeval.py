@@ -38,6 +38,7 @@ SEQUENCE_MODELS = frozenset({"stan", "sequential_rules"})
 def selection_settings() -> Settings:
     return Settings(
         budget_seconds=float(app_settings.SELF_EVALUATION_BUDGET_SECONDS),
+        max_evaluations=int(app_settings.SELF_EVALUATION_MAX_EVALUATIONS),
         max_queries=int(app_settings.SELF_EVALUATION_MAX_QUERIES),
         min_queries=int(app_settings.SELF_EVALUATION_MIN_QUERIES),
         seed=int(app_settings.SELF_EVALUATION_SEED),
