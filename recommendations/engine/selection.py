@@ -25,7 +25,8 @@ Search, seeded and deterministic: every candidate's default first, then at most
 then the best values of each combined, then the neighbours of the best so far, then the rest in a
 seeded order). The count, not the clock, bounds the search, so a loaded machine chooses as an idle
 one; ``budget_seconds`` is only a safety fuse (0: the defaults alone), and the record says when it
-blew. Then a greedy forward blend from the best single model adds a source at a relative weight
+blew. A model keeps its default hyper-parameters unless its best point beats them by
+``margin_se`` standard errors too. Then a greedy forward blend from the best single model adds a source at a relative weight
 only when the paired per-query gain of the objective is more than ``margin_se`` standard errors
 (and ``margin`` relative) and no split loses more than ``margin``: on small data a blend that wins
 on noise is refused. Contexts with fewer than ``min_queries`` queries keep :data:`DEFAULT_BLENDS`
@@ -267,6 +268,13 @@ def _choose_context(
     metrics: dict[str, dict[str, float]] = {}
     for name, tried in scored.items():
         params, result = max(tried, key=lambda pr: _objective(pr[1].ndcg, names))  # first on ties
+        if names and result is not tried[0][1]:
+            # the default (tried first) stays unless the best point beats it beyond noise too
+            gain, se = paired_gain(
+                {n: result.per_query[n] for n in names}, {n: tried[0][1].per_query[n] for n in names}, names
+            )
+            if not gain > s.margin_se * se:
+                params, result = tried[0]
         best_params[name] = params
         parts[name] = result
         metrics[name] = {**{n: result.ndcg[n] for n in all_names if n in result.ndcg}}

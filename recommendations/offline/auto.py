@@ -83,6 +83,9 @@ class AutoScorer(HybridScorer):
         for context, choice in self.selection.contexts.items():
             chosen = choice.metrics.get("chosen", {})
             scores = ", ".join(f"{k} {v:.4f}" for k, v in chosen.items())
-            weights = ", ".join(f"{k} {w:g}" for k, w in choice.weights.items())
+            weights = ", ".join(
+                f"{k} {w:g}" + (f" {choice.params[k]}" if choice.params.get(k) else "")
+                for k, w in choice.weights.items()
+            )
             lines.append(f"auto/{context}: {weights} [{scores}] ({choice.reason})")
         return "\n".join(lines)

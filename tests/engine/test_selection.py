@@ -220,3 +220,13 @@ def test_blend_ndcg_matches_ranking_the_dense_weighted_sum():
     got = selection.blend_ndcg(lists, targets, 5)
     expected = validation.ndcg(validation.ranked(dense[0] + 0.3 * dense[1], 5), targets, 5)
     assert got == pytest.approx(expected)
+
+
+def test_a_model_keeps_its_default_hyper_parameters_unless_the_gain_is_beyond_noise():
+    log = noisy_shop(seed=1)
+    loose = selection.select(log, build, settings(margin_se=0.0, max_evaluations=30))
+    careful = selection.select(log, build, settings(margin_se=2.0, max_evaluations=30))
+    grids = {n: c.grid[0] for n, c in selection.candidates(build(log)).items()}
+    moved = [n for n, p in loose.contexts["user"].params.items() if p != grids[n]]
+    assert moved, loose.contexts["user"].params
+    assert all(careful.contexts["user"].params[n] == grids[n] for n in careful.contexts["user"].params)
