@@ -10,7 +10,10 @@ the shop's future and like a random holdout (:mod:`.validation`):
   no other shape of holdout votes here;
 * context ``"similar"`` (a product page): the other items viewed in the session of a held-out
   product view (``coview``), and ``"cart"``: the last item added to a held-out cart from the
-  ones added before (``basket``); both from the same held-out sessions as ``next_click``.
+  ones added before (``basket``); both from the newest sessions, as ``next_click``.
+
+Only the queried users' and sessions' events leave the training log (a few percent of a big
+shop's), so the validation fits are nearly the full-data fits.
 
 Every candidate (:mod:`.candidates`) is fitted once per hyper-parameter point on the one training
 log left over, and each query's top ``top_n`` items are kept, max-normalised as the serving blend
@@ -81,6 +84,7 @@ class Settings:
     only: tuple[str, ...] | None = None  # restrict the candidates (tests, benchmarks)
     contexts: tuple[str, ...] = tuple(CONTEXT_SPLITS)  # the contexts to choose for
     cart_kinds: tuple[str, ...] = ("add_to_cart", "cart", "purchase")  # event kinds of a cart
+    keep_fitted: bool = False  # keep the chosen models' validation fits (Selection.fitted)
 
 
 @dataclass
@@ -100,10 +104,17 @@ class Selection:
     seconds: float
     evaluated: int  # model fits scored
     notes: list[str] = field(default_factory=list)
+    held_out_share: float = 0.0  # of the log's events, kept out of the validation training log
+    #: (model, params key) -> the chosen models as fitted on the validation training log (only
+    #: with ``Settings.keep_fitted``; never serialised): a rebuild may serve them instead of
+    #: refitting when ``held_out_share`` is small
+    fitted: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (for ``ModelVersion.metrics``)."""
-        return asdict(self)
+        out = asdict(replace(self, fitted={}))
+        del out["fitted"]
+        return out
 
 
 @dataclass
@@ -121,11 +132,12 @@ def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, 
     rand = v.random_split(recent.train, max_queries=n, seed=seed + 1, skip=used)
     used |= set(rand.queries.users.tolist())
     nxt = v.session_split(rand.train, max_queries=n, seed=seed + 2, skip_users=used)
-    # the same held-out sessions (same log, share and skipped users), so the same training log
+    # from the same newest sessions (some may also be next_click's); every queried session leaves
     coview, basket = v.session_item_splits(
         rand.train, max_queries=n, seed=seed + 4, skip_users=used, cart_kinds=settings.cart_kinds
     )
-    train = nxt.train
+    held = np.setdiff1d(rand.train.sessions, np.intersect1d(nxt.train.sessions, coview.train.sessions))
+    train = v.without_sessions(rand.train, held[held >= 0])
     splits = {
         "recent": replace(recent, train=train),
         "random": replace(rand, train=train),
@@ -135,6 +147,11 @@ def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, 
     }
     wanted = {name for c in settings.contexts for name in CONTEXT_SPLITS[c]}
     return train, {name: split for name, split in splits.items() if name in wanted}
+
+
+def param_key(params: Params) -> str:
+    """One string per hyper-parameter point (the key of :attr:`Selection.fitted`)."""
+    return repr(sorted(params.items()))
 
 
 def _top_lists(block: np.ndarray, exclude: sp.csr_matrix | None, top_n: int) -> sp.csr_matrix:
@@ -156,22 +173,28 @@ def blend_ndcg(lists: list[tuple[sp.csr_matrix, float]], targets: list[np.ndarra
     for matrix, weight in lists[1:]:
         total = total + matrix * weight
     total = sp.csr_matrix(total)
-    total.eliminate_zeros()
-    coo = total.tocoo()
-    keep = coo.data > 0
-    rows, cols, vals = coo.row[keep], coo.col[keep], coo.data[keep]
-    order = np.lexsort((cols, -vals, rows))
-    rows, cols = rows[order], cols[order]
-    starts = np.searchsorted(rows, np.arange(total.shape[0]))
-    rank = np.arange(len(rows)) - starts[rows]
-    top = rank < k
-    rows, cols, rank = rows[top], cols[top], rank[top]
-    n_items = total.shape[1]
+    total.sum_duplicates()  # canonical: every row's items ascending
+    n, n_items = total.shape
+    lengths = np.diff(total.indptr)
+    width = max(int(lengths.max()) if n else 0, 1)
+    # each row's entries side by side (rows hold at most a few top_n lists), so one stable sort per
+    # row ranks them: the higher score first, the lower item first on ties (items are ascending)
+    rows = np.repeat(np.arange(n), lengths)
+    pos = np.arange(total.nnz) - total.indptr[rows]
+    padded = np.full((n, width), np.inf)
+    padded[rows, pos] = np.where(total.data > 0, -total.data, np.inf)
+    items = np.full((n, width), -1, dtype=np.int64)
+    items[rows, pos] = total.indices
+    order = np.argsort(padded, axis=1, kind="stable")[:, :k]
+    top = np.where(
+        np.isfinite(np.take_along_axis(padded, order, axis=1)), np.take_along_axis(items, order, 1), -1
+    )
     target_rows = np.repeat(np.arange(len(targets)), [len(t) for t in targets])
     target_keys = target_rows * n_items + (np.concatenate(targets) if targets else np.empty(0, np.int64))
-    hit = np.isin(rows.astype(np.int64) * n_items + cols, target_keys)
+    keys = np.where(top >= 0, np.arange(n)[:, None] * n_items + top, -1)
+    hit = np.isin(keys, target_keys) & (top >= 0)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    dcg = np.bincount(rows[hit], weights=discounts[rank[hit]], minlength=len(targets))
+    dcg = (hit * discounts[: top.shape[1]]).sum(axis=1)
     ideal = np.cumsum(discounts)[np.minimum([len(t) for t in targets], k) - 1] if targets else np.zeros(0)
     return dcg / ideal
 
@@ -184,6 +207,7 @@ class _Evaluator:
         self.history = {name: v.history_rows(split, self.matrix) for name, split in self.splits.items()}
         self.seen = {name: v.seen_matrix(split) for name, split in self.splits.items()}
         self.cache: dict[tuple[str, str], _Scored] = {}
+        self.fitted: dict[tuple[str, str], Any] = {}
         # the splits that count in an objective: enough queries for a mean to mean something
         self.used = {n for n, sp_ in self.splits.items() if len(sp_.queries) >= s.min_split_queries}
 
@@ -191,7 +215,7 @@ class _Evaluator:
         return tuple(n for n in CONTEXT_SPLITS[context] if n in self.used)
 
     def score(self, cand: Candidate, params: Params) -> _Scored:
-        key = (cand.name, repr(sorted(params.items())))
+        key = (cand.name, param_key(params))
         if key not in self.cache:
             model = cand.fit(params, self.matrix, self.sessions)
             lists, ndcg, per_query = {}, {}, {}
@@ -207,7 +231,22 @@ class _Evaluator:
                 per_query[name] = blend_ndcg([(lists[name], 1.0)], q.targets, self.settings.k)
                 ndcg[name] = float(per_query[name].mean())
             self.cache[key] = _Scored(lists, ndcg, per_query)
+            if self.settings.keep_fitted:
+                self._retain(cand, key, params, model)
         return self.cache[key]
+
+    def _retain(self, cand: Candidate, key: tuple[str, str], params: Params, model: Any) -> None:
+        """Keep a fit only while it may be chosen: its candidate's default, or the best point of
+        its candidate for some context so far (so at most a few fits per candidate are held)."""
+        self.fitted[key] = model
+        keep = {(cand.name, param_key(cand.grid[0]))}
+        for context in self.settings.contexts:
+            names = self.names(context)
+            tried = [(k, r) for k, r in self.cache.items() if k[0] == cand.name]
+            if names and tried:
+                keep.add(max(tried, key=lambda kr: _objective(kr[1].ndcg, names))[0])
+        for old in [k for k in self.fitted if k[0] == cand.name and k not in keep]:
+            del self.fitted[old]
 
     def _block(self, cand: Candidate, model: Any, split: str, idx: np.ndarray) -> np.ndarray:
         if cand.kind == "matrix":
@@ -455,4 +494,9 @@ def select(
             notes.append(f"{s.max_evaluations - left} grid points tried besides the defaults")
     scored = {n: r for n, r in scored.items() if r}
     contexts = {c: _choose_context(ev, c, scored) for c in s.contexts}
-    return Selection(contexts, s.k, round(clock() - started, 3), len(ev.cache), notes)
+    chosen = {(m, param_key(p)) for choice in contexts.values() for m, p in choice.params.items()}
+    fitted = {key: model for key, model in ev.fitted.items() if key in chosen}
+    share = 1.0 - len(train.items) / max(len(log.items), 1)
+    return Selection(
+        contexts, s.k, round(clock() - started, 3), len(ev.cache), notes, round(share, 4), fitted
+    )

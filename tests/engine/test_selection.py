@@ -230,3 +230,35 @@ def test_a_model_keeps_its_default_hyper_parameters_unless_the_gain_is_beyond_no
     moved = [n for n, p in loose.contexts["user"].params.items() if p != grids[n]]
     assert moved, loose.contexts["user"].params
     assert all(careful.contexts["user"].params[n] == grids[n] for n in careful.contexts["user"].params)
+
+
+def test_blend_ndcg_breaks_ties_to_the_lower_item_as_the_offline_ranking_does():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(8)
+    dense = [rng.integers(0, 3, (40, 30)).astype(float) for _ in range(2)]  # many equal scores
+    targets = [rng.choice(30, size=int(rng.integers(1, 4)), replace=False) for _ in range(40)]
+    lists = [(sp.csr_matrix(d), w) for d, w in zip(dense, (1.0, 0.5), strict=True)]
+    got = selection.blend_ndcg(lists, targets, 10)
+    total = dense[0] + 0.5 * dense[1]
+    ranked = np.full((40, 10), -1)
+    for i, row in enumerate(total):
+        order = [j for j in np.lexsort((np.arange(30), -row)) if row[j] > 0][:10]  # brute force
+        ranked[i, : len(order)] = order
+    assert got == pytest.approx(validation.ndcg(ranked, targets, 10))
+
+
+def test_the_chosen_validation_fits_are_kept_for_the_rebuild_to_reuse():
+    log = taste_shop(seed=9)
+    result = selection.select(log, build, settings(keep_fitted=True, max_evaluations=6))
+    chosen = {(m, selection.param_key(p)) for c in result.contexts.values() for m, p in c.params.items()}
+    assert chosen and set(result.fitted) == chosen
+    assert "fitted" not in result.as_dict()
+    train, _ = selection.make_splits(log, settings())
+    assert result.held_out_share == pytest.approx(1 - len(train.items) / len(log.items), abs=1e-4)
+    assert result.held_out_share < 0.2  # only the queried users' and sessions' events
+    name, key = next(k for k in chosen if k[0] == "itemknn")
+    params = result.contexts["user"].params["itemknn"]
+    fresh = selection.candidates(build(train))["itemknn"].fit(params, build(train), None)
+    np.testing.assert_allclose(result.fitted[(name, key)].similarity.toarray(), fresh.similarity.toarray())
+    assert not selection.select(log, build, settings(max_evaluations=6)).fitted  # only when asked
