@@ -58,6 +58,10 @@ DEFAULT_BLENDS: dict[str, dict[str, float]] = {
     "similar": {"itemknn": 1.0, "ease": 0.6, "stan": 0.2},
     "cart": {"itemknn": 0.3, "stan": 0.2},
 }
+#: a rebuild serves the chosen validation fits as they are when at most this share of the events
+#: was held out for validation (each sampled shopper's newest events and a few sessions, which
+#: serving's live state covers anyway); above it, the chosen models are fitted again on all
+REUSE_HELD_OUT_SHARE = 0.1
 CONTEXT_SPLITS = {
     "user": ("recent", "random"),
     "session": ("next_click",),

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from recommendations.conf import app_settings
 from recommendations.engine.candidates import Candidate, candidates
-from recommendations.engine.selection import Settings, param_key, select
+from recommendations.engine.selection import REUSE_HELD_OUT_SHARE, Settings, param_key, select
 from recommendations.engine.session import Sessions
 from recommendations.engine.similarity import csr_arrays, topk_dense
 from recommendations.models import ModelQuality, ModelVersion
@@ -85,12 +85,6 @@ def evaluate(
                 if fitted is not None:
                     keep[part_name(model, params)] = fitted
     return out
-
-
-#: the validation fits are served as they are when at most this share of the events was held out
-#: for validation (the held-out events are each sampled shopper's newest ones and a few sessions,
-#: which serving's live state covers anyway); above it, the chosen models are fitted again on all
-REUSE_HELD_OUT_SHARE = 0.1
 
 
 def chosen_parts(
