@@ -211,7 +211,7 @@ class _Evaluator:
         self.history = {name: v.history_rows(split, self.matrix) for name, split in self.splits.items()}
         self.seen = {name: v.seen_matrix(split) for name, split in self.splits.items()}
         self.cache: dict[tuple[str, str], _Scored] = {}
-        self.fitted: dict[tuple[str, str], Any] = {}
+        self.kept: dict[tuple[str, str], Any] = {}  # fits that may be chosen (keep_fitted)
         # the splits that count in an objective: enough queries for a mean to mean something
         self.used = {n for n, sp_ in self.splits.items() if len(sp_.queries) >= s.min_split_queries}
 
@@ -242,15 +242,15 @@ class _Evaluator:
     def _retain(self, cand: Candidate, key: tuple[str, str], params: Params, model: Any) -> None:
         """Keep a fit only while it may be chosen: its candidate's default, or the best point of
         its candidate for some context so far (so at most a few fits per candidate are held)."""
-        self.fitted[key] = model
+        self.kept[key] = model
         keep = {(cand.name, param_key(cand.grid[0]))}
         for context in self.settings.contexts:
             names = self.names(context)
             tried = [(k, r) for k, r in self.cache.items() if k[0] == cand.name]
             if names and tried:
                 keep.add(max(tried, key=lambda kr: _objective(kr[1].ndcg, names))[0])
-        for old in [k for k in self.fitted if k[0] == cand.name and k not in keep]:
-            del self.fitted[old]
+        for old in [k for k in self.kept if k[0] == cand.name and k not in keep]:
+            del self.kept[old]
 
     def _block(self, cand: Candidate, model: Any, split: str, idx: np.ndarray) -> np.ndarray:
         if cand.kind == "matrix":
@@ -499,8 +499,14 @@ def select(
     scored = {n: r for n, r in scored.items() if r}
     contexts = {c: _choose_context(ev, c, scored) for c in s.contexts}
     chosen = {(m, param_key(p)) for choice in contexts.values() for m, p in choice.params.items()}
-    fitted = {key: model for key, model in ev.fitted.items() if key in chosen}
+    fitted = {key: model for key, model in ev.kept.items() if key in chosen}
     share = 1.0 - len(train.items) / max(len(log.items), 1)
     return Selection(
-        contexts, s.k, round(clock() - started, 3), len(ev.cache), notes, round(share, 4), fitted
+        contexts,
+        s.k,
+        round(clock() - started, 3),
+        len(ev.cache),
+        notes,
+        held_out_share=round(share, 4),
+        fitted=fitted,
     )
