@@ -92,7 +92,9 @@ def main() -> None:
         chosen = choice.metrics.get("chosen", {}).get("objective")
         popular = choice.metrics.get("popularity", {}).get("objective")
         print(f"  {name}: {choice.weights} chosen {chosen} popularity {popular} ({choice.reason[:90]})")
-    print(f"  notes: {selection.notes}; fits scored: {selection.evaluated}")
+    print(
+        f"  notes: {selection.notes}; fits scored: {selection.evaluated}; seconds per model: {selection.cost}"
+    )
     total = chose + refit
     print(
         f"self-evaluation: selection {chose:.1f}s ({args.evaluations} evaluations) + refit {refit:.1f}s = {total:.1f}s; "

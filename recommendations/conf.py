@@ -153,8 +153,9 @@ DEFAULTS: dict[str, Any] = {
     # winner. False: the built-in recipes, as before.
     "SELF_EVALUATION": True,
     # Hyper-parameter points the search scores besides every candidate's default: a count, not a
-    # time, so the choice is the same on a loaded machine (recommendations.engine.selection).
-    "SELF_EVALUATION_MAX_EVALUATIONS": 24,
+    # time, so the choice is the same on a loaded machine (recommendations.engine.selection). Each
+    # rebuild goes on from the live version's choice, so the search spreads over rebuilds.
+    "SELF_EVALUATION_MAX_EVALUATIONS": 8,
     # A safety fuse on the search's seconds (the record says when it blew); 0: the defaults only.
     "SELF_EVALUATION_BUDGET_SECONDS": 600.0,
     # Validation queries per split (the cost), and the fewest per context to choose at all

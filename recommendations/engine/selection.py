@@ -39,7 +39,7 @@ and say so.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -109,6 +109,7 @@ class Selection:
     evaluated: int  # model fits scored
     notes: list[str] = field(default_factory=list)
     held_out_share: float = 0.0  # of the log's events, kept out of the validation training log
+    cost: dict[str, float] = field(default_factory=dict)  # model -> seconds fitting and scoring it
     #: (model, params key) -> the chosen models as fitted on the validation training log (only
     #: with ``Settings.keep_fitted``; never serialised): a rebuild may serve them instead of
     #: refitting when ``held_out_share`` is small
@@ -140,8 +141,8 @@ def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, 
     coview, basket = v.session_item_splits(
         rand.train, max_queries=n, seed=seed + 4, skip_users=used, cart_kinds=settings.cart_kinds
     )
-    held = np.setdiff1d(rand.train.sessions, np.intersect1d(nxt.train.sessions, coview.train.sessions))
-    train = v.without_sessions(rand.train, held[held >= 0])
+    held = np.union1d(nxt.held_sessions, coview.held_sessions)
+    train = v.without_sessions(rand.train, held)
     splits = {
         "recent": replace(recent, train=train),
         "random": replace(rand, train=train),
@@ -212,6 +213,7 @@ class _Evaluator:
         self.seen = {name: v.seen_matrix(split) for name, split in self.splits.items()}
         self.cache: dict[tuple[str, str], _Scored] = {}
         self.kept: dict[tuple[str, str], Any] = {}  # fits that may be chosen (keep_fitted)
+        self.cost: dict[str, float] = {}
         # the splits that count in an objective: enough queries for a mean to mean something
         self.used = {n for n, sp_ in self.splits.items() if len(sp_.queries) >= s.min_split_queries}
 
@@ -221,6 +223,7 @@ class _Evaluator:
     def score(self, cand: Candidate, params: Params) -> _Scored:
         key = (cand.name, param_key(params))
         if key not in self.cache:
+            started = time.perf_counter()
             model = cand.fit(params, self.matrix, self.sessions)
             lists, ndcg, per_query = {}, {}, {}
             for name, split in self.splits.items():
@@ -235,6 +238,8 @@ class _Evaluator:
                 per_query[name] = blend_ndcg([(lists[name], 1.0)], q.targets, self.settings.k)
                 ndcg[name] = float(per_query[name].mean())
             self.cache[key] = _Scored(lists, ndcg, per_query)
+            spent = time.perf_counter() - started
+            self.cost[cand.name] = round(self.cost.get(cand.name, 0.0) + spent, 3)
             if self.settings.keep_fitted:
                 self._retain(cand, key, params, model)
         return self.cache[key]
@@ -385,21 +390,26 @@ def _differ(a: Params, b: Params) -> int:
 
 
 def search_order(
-    grid: list[Params], tried: list[tuple[Params, float]], rng: np.random.Generator
+    grid: list[Params],
+    tried: list[tuple[Params, float]],
+    rng: np.random.Generator,
+    centre: Params | None = None,
 ) -> Iterator[Params]:
     """The grid points after the default, in the order a coordinate search visits them; ``tried``
     (params, objective) grows as the caller scores what this yields, and the order follows it:
 
-    1. every point that changes one hyper-parameter of the default (all axes, each value);
-    2. the default with each hyper-parameter set to its best value of step 1 (one point);
+    1. every point that changes one hyper-parameter of the ``centre`` (the default unless given:
+       a rebuild passes the previous version's choice), all axes, each value;
+    2. the centre with each hyper-parameter set to its best value of step 1 (one point);
     3. repeatedly, the untried one-change neighbours of the best point so far;
     4. every other point, in a seeded random order.
 
     Deterministic given the scores; a point is never yielded twice."""
     if len(grid) <= 1:
         return
-    default, keys = grid[0], {repr(sorted(p.items())) for p in grid}
-    done = {repr(sorted(default.items()))}
+    keys = {repr(sorted(p.items())) for p in grid}
+    default = centre if centre is not None and repr(sorted(centre.items())) in keys else grid[0]
+    done = {repr(sorted(grid[0].items())), repr(sorted(default.items()))}
 
     def fresh(point: Params) -> bool:
         key = repr(sorted(point.items()))
@@ -409,7 +419,7 @@ def search_order(
         done.add(repr(sorted(point.items())))
         return point
 
-    for point in grid[1:]:
+    for point in grid:
         if _differ(point, default) == 1 and fresh(point):
             yield visit(point)
     score = {repr(sorted(p.items())): value for p, value in tried}
@@ -443,8 +453,13 @@ def select(
     build: v.MatrixBuilder,
     settings: Settings | None = None,
     clock: Callable[[], float] = time.monotonic,
+    previous: Mapping[str, Params] | None = None,
 ) -> Selection:
-    """Choose each context's blend on ``log``'s own holdout (see the module docstring)."""
+    """Choose each context's blend on ``log``'s own holdout (see the module docstring).
+
+    ``previous``: model -> the hyper-parameters an earlier selection chose (a rebuild passes the
+    live version's). Each is scored right after the defaults (one evaluation each) and the search
+    goes on around it, so successive rebuilds carry the search on with a small count each."""
     s = settings or Settings()
     started = clock()
     train, splits = make_splits(log, s)
@@ -464,14 +479,24 @@ def select(
     else:
         for cand in pool.values():  # every default, whatever the budget
             scored[cand.name].append((cand.grid[0], ev.score(cand, cand.grid[0])))
+        left, fuse = (s.max_evaluations, False) if s.budget_seconds > 0 else (0, False)
+        keys = {n: {param_key(p) for p in c.grid} for n, c in pool.items()}
+        centres = {
+            n: dict(p)
+            for n, p in (previous or {}).items()
+            if n in pool and param_key(p) in keys[n] and param_key(p) != param_key(pool[n].grid[0])
+        }
+        for name, params in centres.items():  # the previous choices first
+            if left > 0 and clock() - started <= s.budget_seconds:
+                scored[name].append((params, ev.score(pool[name], params)))
+                left -= 1
         progress: dict[str, list[tuple[Params, float]]] = {
             n: [(p, _overall(ev, r)) for p, r in scored[n]] for n in pool
         }
         orders = {
-            n: search_order(c.grid, progress[n], np.random.default_rng([s.seed, i]))
+            n: search_order(c.grid, progress[n], np.random.default_rng([s.seed, i]), centres.get(n))
             for i, (n, c) in enumerate(pool.items())
         }
-        left, fuse = (s.max_evaluations, False) if s.budget_seconds > 0 else (0, False)
         while left > 0 and orders and not fuse:
             for name in list(orders):
                 if left <= 0:
@@ -496,6 +521,8 @@ def select(
             notes.append("no search (time fuse 0): every candidate's default only")
         else:
             notes.append(f"{s.max_evaluations - left} grid points tried besides the defaults")
+        if centres:
+            notes.append(f"the search went on from the previous choice of {', '.join(sorted(centres))}")
     scored = {n: r for n, r in scored.items() if r}
     contexts = {c: _choose_context(ev, c, scored) for c in s.contexts}
     chosen = {(m, param_key(p)) for choice in contexts.values() for m, p in choice.params.items()}
@@ -508,5 +535,6 @@ def select(
         len(ev.cache),
         notes,
         held_out_share=round(share, 4),
+        cost=ev.cost,
         fitted=fitted,
     )

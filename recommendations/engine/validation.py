@@ -52,6 +52,7 @@ class Split:
     context: str  # "user" or "session"
     train: EventLog
     queries: Queries
+    held_sessions: np.ndarray | None = None  # the sessions held out whole (session splits)
 
 
 def _take(log: EventLog, keep: np.ndarray) -> EventLog:
@@ -200,7 +201,8 @@ def session_split(
             times.append(stamps)
             targets.append(np.asarray([log.items[rows[position]]], dtype=np.int64))
     queries = Queries(np.full(len(targets), -1, np.int64), sequences, times, targets, False)
-    return Split("next_click", "session", _take(log, keep), queries)
+    held = np.unique(log.sessions[~keep])
+    return Split("next_click", "session", _take(log, keep), queries, held)
 
 
 def ranked(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> np.ndarray:
@@ -370,5 +372,5 @@ def session_item_splits(
     for name, context in (("coview", "similar"), ("basket", "cart")):
         seqs, stamps, targets = out[name]
         queries = Queries(np.full(len(targets), -1, np.int64), seqs, stamps, targets, True)
-        splits.append(Split(name, context, train, queries))
+        splits.append(Split(name, context, train, queries, np.unique(log.sessions[~keep])))
     return splits[0], splits[1]

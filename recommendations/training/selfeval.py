@@ -24,7 +24,7 @@ from recommendations.engine.candidates import Candidate, candidates
 from recommendations.engine.selection import REUSE_HELD_OUT_SHARE, Settings, param_key, select
 from recommendations.engine.session import Sessions
 from recommendations.engine.similarity import csr_arrays, topk_dense
-from recommendations.models import ModelQuality, ModelVersion
+from recommendations.models import ActiveModel, ModelQuality, ModelVersion
 from recommendations.training.eventlog import TrainingLog
 
 logger = logging.getLogger(__name__)
@@ -71,11 +71,12 @@ def evaluate(
 ) -> dict:
     """The selection on ``data``'s events, as a JSON-ready dict (``contexts``: per context the
     weights, params, metrics, query counts, reason and ``default_kept``). With ``keep``, the
-    chosen models' validation fits go there by part name, for :func:`chosen_parts` to reuse."""
+    chosen models' validation fits go there by part name, for :func:`chosen_parts` to reuse. The
+    search goes on from the live version's choice (:func:`previous_params`)."""
     settings = settings or selection_settings()
     if keep is not None:
         settings = replace(settings, keep_fitted=True)
-    selection = select(data.log, build, settings)
+    selection = select(data.log, build, settings, previous=previous_params())
     out = _jsonable(selection.as_dict())
     for context, choice in selection.contexts.items():
         out["contexts"][context]["default_kept"] = not choice.params
@@ -84,6 +85,19 @@ def evaluate(
                 fitted = selection.fitted.get((model, param_key(params)))
                 if fitted is not None:
                     keep[part_name(model, params)] = fitted
+    return out
+
+
+def previous_params() -> dict[str, dict[str, Any]]:
+    """model -> the hyper-parameters the live version's selection chose (the first context that
+    has the model, known user first), for the search to go on from; none without one."""
+    active = ActiveModel.objects.filter(kind="main").select_related("version").first()
+    selection = active.version.metrics.get("selection") if active and active.version else None
+    out: dict[str, dict[str, Any]] = {}
+    for choice in (selection or {}).get("contexts", {}).values():
+        for model, params in (choice.get("params") or {}).items():
+            if isinstance(params, dict):
+                out.setdefault(model, params)
     return out
 
 

@@ -262,3 +262,21 @@ def test_the_chosen_validation_fits_are_kept_for_the_rebuild_to_reuse():
     fresh = selection.candidates(build(train))["itemknn"].fit(params, build(train), None)
     np.testing.assert_allclose(result.fitted[(name, key)].similarity.toarray(), fresh.similarity.toarray())
     assert not selection.select(log, build, settings(max_evaluations=6)).fitted  # only when asked
+
+
+def test_a_rebuild_goes_on_searching_from_the_previous_choice():
+    log = taste_shop(seed=2, n_users=300)
+    grid = selection.candidates(build(log))["rp3beta"].grid
+    before = {"k": 200, "alpha": 0.7, "beta": 0.2, "normalize": True}
+    assert before in grid and before != grid[0]
+    result = selection.select(
+        log, build, settings(max_evaluations=3), previous={"rp3beta": before, "nothing": {"x": 1}}
+    )
+    assert result.evaluated == len(FAST) + 3
+    assert any("previous choice of rp3beta" in note for note in result.notes)
+    # the search's first points change one hyper-parameter of the previous choice, not the default
+    order = selection.search_order(grid, [(grid[0], 0.1), (before, 0.2)], np.random.default_rng(0), before)
+    first = [next(order) for _ in range(5)]
+    assert all(sum(p[k] != before[k] for k in p) == 1 for p in first)
+    cold = selection.search_order(grid, [(grid[0], 0.1)], np.random.default_rng(0))
+    assert all(sum(p[k] != grid[0][k] for k in p) == 1 for p in [next(cold) for _ in range(5)])

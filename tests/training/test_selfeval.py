@@ -179,3 +179,29 @@ def test_the_rebuild_serves_the_validation_fits_when_validation_held_out_little(
     large = {"held_out_share": 0.3, "contexts": {"user": dict(choice)}}
     selfeval.chosen_parts(large, matrix, type("Data", (), {"log": None})(), {name: kept})
     assert fits == ["itemknn"] and "reused_fits" not in large
+
+
+@pytest.mark.django_db
+def test_the_search_goes_on_from_the_live_versions_choice():
+    from recommendations.models import ActiveModel
+    from recommendations.training import selfeval
+
+    assert selfeval.previous_params() == {}
+    version = ModelVersion.objects.create(
+        status=ModelVersion.Status.READY,
+        metrics={
+            "selection": {
+                "contexts": {
+                    "user": {"params": {"rp3beta": {"k": 200, "beta": 0.2}, "popularity": {}}},
+                    "session": {"params": {"rp3beta": {"k": 50}, "stan": {"lambda_spw": 2.0}}},
+                    "cart": {"params": {}},
+                }
+            }
+        },
+    )
+    ActiveModel.objects.create(kind="main", version=version)
+    assert selfeval.previous_params() == {
+        "rp3beta": {"k": 200, "beta": 0.2},  # the known user's first
+        "popularity": {},
+        "stan": {"lambda_spw": 2.0},
+    }
