@@ -31,7 +31,7 @@ one; ``budget_seconds`` is only a safety fuse (0: the defaults alone), and the r
 blew. A model keeps its default hyper-parameters unless its best point beats them by
 ``margin_se`` standard errors too. Then a greedy forward blend from the best single model adds a source at a relative weight
 only when the paired per-query gain of the objective is more than ``margin_se`` standard errors
-(and ``margin`` relative) and no split loses more than ``margin``: on small data a blend that wins
+(and ``margin`` relative) and no split loses by more than ``margin_se`` standard errors: on small data a blend that wins
 on noise is refused. Contexts with fewer than ``min_queries`` queries keep :data:`DEFAULT_BLENDS`
 and say so.
 """
@@ -289,6 +289,15 @@ def paired_gain(
     return float(np.mean(gains)), float(np.sqrt(np.sum(variances)) / len(names))
 
 
+def _significant_loss(new: np.ndarray, old: np.ndarray, z: float) -> bool:
+    """Whether ``new`` is worse than ``old`` on the same queries by more than ``z`` standard errors
+    of the paired difference."""
+    diff = new - old
+    if len(diff) < 2:
+        return False
+    return bool(diff.mean() < -z * diff.std(ddof=1) / np.sqrt(len(diff)))
+
+
 def _blend_scores(
     ev: _Evaluator, parts: dict[str, _Scored], weights: dict[str, float], names: tuple[str, ...]
 ) -> dict[str, np.ndarray]:
@@ -353,18 +362,19 @@ def _choose_context(
                 trial_q = _blend_scores(ev, parts, blend, names)
                 trial = _summary(trial_q, names)
                 gain, se = paired_gain(trial_q, now_q, names)
-                # a richer blend must win overall by the margin, by more than margin_se standard
-                # errors of its paired gain, and lose on no split by more than the margin
+                # a richer blend must win overall by the margin and by more than margin_se standard
+                # errors of its paired gain, and lose on no split beyond noise (a trade between the
+                # shapes of the future is the geometric mean's to judge, not a veto of either)
                 if (
                     gain > np.log1p(s.margin)
                     and gain > s.margin_se * se
-                    and all(trial[n] >= now[n] * (1 - s.margin) for n in names)
+                    and not any(_significant_loss(trial_q[n], now_q[n], s.margin_se) for n in names)
                 ):
                     trials.append((blend, trial, trial_q, gain / se if se > 0 else np.inf))
         if not trials:
             steps.append(
                 f"no addition beats {now['objective']:.4f} by {s.margin:.0%} and {s.margin_se:g} standard "
-                "errors without losing a split"
+                "errors without a significant loss on a split"
             )
             break
         blend, now, now_q, z = max(trials, key=lambda t: t[1]["objective"])

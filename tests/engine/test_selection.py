@@ -280,3 +280,10 @@ def test_a_rebuild_goes_on_searching_from_the_previous_choice():
     assert all(sum(p[k] != before[k] for k in p) == 1 for p in first)
     cold = selection.search_order(grid, [(grid[0], 0.1)], np.random.default_rng(0))
     assert all(sum(p[k] != grid[0][k] for k in p) == 1 for p in [next(cold) for _ in range(5)])
+
+
+def test_a_split_may_lose_within_noise_but_not_beyond_it():
+    rng = np.random.default_rng(10)
+    old = rng.random(500)
+    assert not selection._significant_loss(old + rng.normal(0, 0.2, 500), old, 2.0)  # noise
+    assert selection._significant_loss(old * 0.8, old, 2.0)  # a real loss
