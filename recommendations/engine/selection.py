@@ -39,7 +39,7 @@ and say so.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -49,6 +49,12 @@ import scipy.sparse as sp
 from . import validation as v
 from .base import EventLog
 from .candidates import Candidate, Params, candidates
+from .scoring import blend_ndcg, paired_gain, param_key
+from .scoring import objective as _objective
+from .scoring import significant_loss as _significant_loss
+from .scoring import summary as _summary
+from .scoring import top_lists as _top_lists
+from .search import search_order
 from .session import Sessions
 
 #: the blends used when a shop has too little data to choose (tuned on public data, see docs)
@@ -154,56 +160,6 @@ def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, 
     return train, {name: split for name, split in splits.items() if name in wanted}
 
 
-def param_key(params: Params) -> str:
-    """One string per hyper-parameter point (the key of :attr:`Selection.fitted`)."""
-    return repr(sorted(params.items()))
-
-
-def _top_lists(block: np.ndarray, exclude: sp.csr_matrix | None, top_n: int) -> sp.csr_matrix:
-    """The ``top_n`` positive scores of each row, divided by the row's best (as blend's "max")."""
-    top = v.ranked(block, top_n, exclude)
-    rows = np.repeat(np.arange(len(top)), top.shape[1])
-    cols = top.ravel()
-    ok = cols >= 0
-    vals = block[rows[ok], cols[ok]].astype(np.float64)
-    best = np.zeros(len(top))
-    np.maximum.at(best, rows[ok], vals)
-    vals = vals / best[rows[ok]]
-    return sp.csr_matrix((vals, (rows[ok], cols[ok])), shape=block.shape)
-
-
-def blend_ndcg(lists: list[tuple[sp.csr_matrix, float]], targets: list[np.ndarray], k: int) -> np.ndarray:
-    """Per-query NDCG@k of the weighted sum of normalised lists (ties to the lower item)."""
-    total = lists[0][0] * lists[0][1]
-    for matrix, weight in lists[1:]:
-        total = total + matrix * weight
-    total = sp.csr_matrix(total)
-    total.sum_duplicates()  # canonical: every row's items ascending
-    n, n_items = total.shape
-    lengths = np.diff(total.indptr)
-    width = max(int(lengths.max()) if n else 0, 1)
-    # each row's entries side by side (rows hold at most a few top_n lists), so one stable sort per
-    # row ranks them: the higher score first, the lower item first on ties (items are ascending)
-    rows = np.repeat(np.arange(n), lengths)
-    pos = np.arange(total.nnz) - total.indptr[rows]
-    padded = np.full((n, width), np.inf)
-    padded[rows, pos] = np.where(total.data > 0, -total.data, np.inf)
-    items = np.full((n, width), -1, dtype=np.int64)
-    items[rows, pos] = total.indices
-    order = np.argsort(padded, axis=1, kind="stable")[:, :k]
-    top = np.where(
-        np.isfinite(np.take_along_axis(padded, order, axis=1)), np.take_along_axis(items, order, 1), -1
-    )
-    target_rows = np.repeat(np.arange(len(targets)), [len(t) for t in targets])
-    target_keys = target_rows * n_items + (np.concatenate(targets) if targets else np.empty(0, np.int64))
-    keys = np.where(top >= 0, np.arange(n)[:, None] * n_items + top, -1)
-    hit = np.isin(keys, target_keys) & (top >= 0)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    dcg = (hit * discounts[: top.shape[1]]).sum(axis=1)
-    ideal = np.cumsum(discounts)[np.minimum([len(t) for t in targets], k) - 1] if targets else np.zeros(0)
-    return dcg / ideal
-
-
 class _Evaluator:
     def __init__(self, train: EventLog, splits: dict[str, v.Split], build: v.MatrixBuilder, s: Settings):
         self.settings, self.splits = s, {k: sp_ for k, sp_ in splits.items() if len(sp_.queries)}
@@ -264,40 +220,6 @@ class _Evaluator:
         return np.vstack([model.score_sequence(q.sequences[i][-50:], q.times[i][-50:]) for i in idx.tolist()])
 
 
-def _objective(ndcg: dict[str, float], names: tuple[str, ...]) -> float:
-    values = [max(ndcg[n], 1e-9) for n in names if n in ndcg]
-    return float(np.exp(np.mean(np.log(values)))) if values else 0.0
-
-
-def paired_gain(
-    new: dict[str, np.ndarray], old: dict[str, np.ndarray], names: tuple[str, ...]
-) -> tuple[float, float]:
-    """The log-ratio of the objectives (geometric means over ``names``) of two blends scored on the
-    same queries, and its standard error from the paired per-query differences (delta method:
-    ``var(log(mean_new / mean_old)) ~ var(mean difference) / mean_old^2`` per split, the splits
-    independent). A gain of ``z`` standard errors is what chance alone rarely gives."""
-    gains, variances = [], []
-    for name in names:
-        a, b = new[name], old[name]
-        base = max(float(b.mean()), 1e-9)
-        gains.append(np.log(max(float(a.mean()), 1e-9) / base))
-        diff = a - b
-        var = float(diff.var(ddof=1)) / len(diff) if len(diff) > 1 else np.inf
-        variances.append(var / base**2)
-    if not names:
-        return 0.0, np.inf
-    return float(np.mean(gains)), float(np.sqrt(np.sum(variances)) / len(names))
-
-
-def _significant_loss(new: np.ndarray, old: np.ndarray, z: float) -> bool:
-    """Whether ``new`` is worse than ``old`` on the same queries by more than ``z`` standard errors
-    of the paired difference."""
-    diff = new - old
-    if len(diff) < 2:
-        return False
-    return bool(diff.mean() < -z * diff.std(ddof=1) / np.sqrt(len(diff)))
-
-
 def _blend_scores(
     ev: _Evaluator, parts: dict[str, _Scored], weights: dict[str, float], names: tuple[str, ...]
 ) -> dict[str, np.ndarray]:
@@ -305,12 +227,6 @@ def _blend_scores(
     for split in names:
         lists = [(parts[m].lists[split], w) for m, w in weights.items() if w]
         out[split] = blend_ndcg(lists, ev.splits[split].queries.targets, ev.settings.k)
-    return out
-
-
-def _summary(per_query: dict[str, np.ndarray], names: tuple[str, ...]) -> dict[str, float]:
-    out = {n: float(per_query[n].mean()) for n in names}
-    out["objective"] = _objective(out, names)
     return out
 
 
@@ -384,73 +300,6 @@ def _choose_context(
     metrics["chosen"] = now
     params = {m: best_params[m] for m in weights}
     return ContextChoice(context, weights, params, metrics, n_queries, "; ".join(steps))
-
-
-def _axes(grid: list[Params]) -> dict[str, list[Any]]:
-    axes: dict[str, list[Any]] = {}
-    for point in grid:
-        for key, value in point.items():
-            if value not in axes.setdefault(key, []):
-                axes[key].append(value)
-    return axes
-
-
-def _differ(a: Params, b: Params) -> int:
-    return sum(a.get(k) != b.get(k) for k in set(a) | set(b))
-
-
-def search_order(
-    grid: list[Params],
-    tried: list[tuple[Params, float]],
-    rng: np.random.Generator,
-    centre: Params | None = None,
-) -> Iterator[Params]:
-    """The grid points after the default, in the order a coordinate search visits them; ``tried``
-    (params, objective) grows as the caller scores what this yields, and the order follows it:
-
-    1. every point that changes one hyper-parameter of the ``centre`` (the default unless given:
-       a rebuild passes the previous version's choice), all axes, each value;
-    2. the centre with each hyper-parameter set to its best value of step 1 (one point);
-    3. repeatedly, the untried one-change neighbours of the best point so far;
-    4. every other point, in a seeded random order.
-
-    Deterministic given the scores; a point is never yielded twice."""
-    if len(grid) <= 1:
-        return
-    keys = {repr(sorted(p.items())) for p in grid}
-    default = centre if centre is not None and repr(sorted(centre.items())) in keys else grid[0]
-    done = {repr(sorted(grid[0].items())), repr(sorted(default.items()))}
-
-    def fresh(point: Params) -> bool:
-        key = repr(sorted(point.items()))
-        return key in keys and key not in done
-
-    def visit(point: Params) -> Params:
-        done.add(repr(sorted(point.items())))
-        return point
-
-    for point in grid:
-        if _differ(point, default) == 1 and fresh(point):
-            yield visit(point)
-    score = {repr(sorted(p.items())): value for p, value in tried}
-    best_values = dict(default)
-    for key, values in _axes(grid).items():
-        options = [{**default, key: value} for value in values]
-        scored = [(score.get(repr(sorted(o.items())), -np.inf), -j, o) for j, o in enumerate(options)]
-        best_values[key] = max(scored, key=lambda t: t[:2])[2][key]
-    if fresh(best_values):
-        yield visit(best_values)
-    while True:
-        best = max(tried, key=lambda pv: pv[1])[0] if tried else default
-        neighbours = [p for p in grid if _differ(p, best) == 1 and fresh(p)]
-        if not neighbours:
-            break
-        for point in neighbours:
-            yield visit(point)
-    rest = [p for p in grid if fresh(p)]
-    for j in rng.permutation(len(rest)).tolist():
-        if fresh(rest[j]):
-            yield visit(rest[j])
 
 
 def _overall(ev: _Evaluator, result: _Scored) -> float:
