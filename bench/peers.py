@@ -249,6 +249,22 @@ def _cell(row: dict[str, Any] | None, metric: str, trials: bool = False) -> str:
     return f"{row[metric]:.4f}" + (f" ({row['trials']})" if trials and metric == "NDCG" else "")
 
 
+def _commit() -> str:
+    """The code's commit (and "+changes" when the tree differs from it)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        )
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True)  # fmt: skip
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--summary"]:
         print(summary(sys.argv[2:]))
@@ -277,6 +293,7 @@ def main() -> None:
         "command": " ".join(["bench/peers.py", *sys.argv[1:]]), "machine": f"{platform.node()} "
         f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}",
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "ours": [], "peers": [], "auto": "",
+        "commit": _commit(),
     }  # fmt: skip
     print(
         f"{args.dataset}/{task.name}: {enc.train.matrix.shape} train matrix, {len(queries)} cases", flush=True

@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/selfeval.py                 # 50k users x 20k items x 1M events
     .venv/bin/python bench/selfeval.py --quick         # 5k x 2k x 100k
-    .venv/bin/python bench/selfeval.py --budget 10     # SELF_EVALUATION_BUDGET_SECONDS
+    .venv/bin/python bench/selfeval.py --evaluations 24  # SELF_EVALUATION_MAX_EVALUATIONS
 
 "plain" is bench/engine.py's full rebuild of every engine model (no tracemalloc); "self-evaluation"
 is what a rebuild adds (recommendations/training/selfeval.py): the selection on the log's own
-holdout with the production defaults (300 queries per split, the given search budget) plus the
-refit of the chosen models on all events. Sessions are cut at 30 minutes of inactivity per user.
+holdout with the production defaults (300 queries per split, the given number of evaluations
+besides the defaults) plus the chosen models on all events: the validation fits themselves when
+at most 10 % of the events were held out (selection.REUSE_HELD_OUT_SHARE), else a refit.
+Sessions are cut at 30 minutes of inactivity per user.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from engine import WEIGHTS, full_rebuild, synthetic_log
 
 from recommendations.engine.candidates import candidates
 from recommendations.engine.interactions import build_matrix
-from recommendations.engine.selection import Settings, select
+from recommendations.engine.selection import REUSE_HELD_OUT_SHARE, Settings, param_key, select
 from recommendations.engine.session import Sessions
 
 
@@ -43,7 +45,8 @@ def with_sessions(log, gap: float = 1800.0):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--budget", type=float, default=30.0)
+    parser.add_argument("--evaluations", type=int, default=24)
+    parser.add_argument("--fuse", type=float, default=600.0, help="the search's time fuse (seconds)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     shape = (5_000, 2_000, 100_000) if args.quick else (50_000, 20_000, 1_000_000)
@@ -58,7 +61,10 @@ def main() -> None:
     def build(sub):
         return build_matrix(sub, WEIGHTS, half_life_days=14, max_events_per_user=500)
 
-    settings = Settings(budget_seconds=args.budget, max_queries=300, min_queries=100, max_ease_items=10_000)
+    settings = Settings(
+        max_evaluations=args.evaluations, budget_seconds=args.fuse, max_queries=300, min_queries=100,
+        max_ease_items=10_000, keep_fitted=True,
+    )  # fmt: skip
     start = time.perf_counter()
     selection = select(log, build, settings)
     chose = time.perf_counter() - start
@@ -66,22 +72,32 @@ def main() -> None:
     pool = candidates(matrix, settings.max_ease_items)
     sessions = Sessions.from_log(log)
     start = time.perf_counter()
-    fitted = set()
+    fitted, reused = set(), set()
+    reuse = selection.held_out_share <= REUSE_HELD_OUT_SHARE
     for choice in selection.contexts.values():
         for model in choice.weights if choice.params else ():
-            key = (model, repr(sorted(choice.params.get(model, {}).items())))
-            if key not in fitted and model in pool and model not in ("stan", "sequential_rules"):
-                pool[model].fit(choice.params.get(model, {}), matrix, sessions)
-                fitted.add(key)
+            key = (model, param_key(choice.params.get(model, {})))
+            if key in fitted or model not in pool or model in ("stan", "sequential_rules"):
+                continue
+            fitted.add(key)
+            if reuse and key in selection.fitted and model != "popularity":
+                reused.add(key)
+                continue
+            pool[model].fit(choice.params.get(model, {}), matrix, sessions)
     refit = time.perf_counter() - start
+    print(
+        f"  held out for validation: {selection.held_out_share:.1%} of the events; reused fits: {sorted(reused)}"
+    )
     for name, choice in selection.contexts.items():
         chosen = choice.metrics.get("chosen", {}).get("objective")
         popular = choice.metrics.get("popularity", {}).get("objective")
         print(f"  {name}: {choice.weights} chosen {chosen} popularity {popular} ({choice.reason[:90]})")
-    print(f"  notes: {selection.notes}; fits scored: {selection.evaluated}")
+    print(
+        f"  notes: {selection.notes}; fits scored: {selection.evaluated}; seconds per model: {selection.cost}"
+    )
     total = chose + refit
     print(
-        f"self-evaluation: selection {chose:.1f}s (budget {args.budget:g}s) + refit {refit:.1f}s = {total:.1f}s; "
+        f"self-evaluation: selection {chose:.1f}s ({args.evaluations} evaluations) + refit {refit:.1f}s = {total:.1f}s; "
         f"rebuild with it {plain + total:.1f}s = {(plain + total) / plain:.2f}x plain"
     )
 

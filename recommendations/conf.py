@@ -177,8 +177,12 @@ DEFAULTS: dict[str, Any] = {
     # context (known user, anonymous session, product page "similar", cart) and serving uses the
     # winner. False: the built-in recipes, as before.
     "SELF_EVALUATION": True,
-    # Seconds the hyper-parameter search may take after every candidate's default was scored.
-    "SELF_EVALUATION_BUDGET_SECONDS": 30.0,
+    # Hyper-parameter points the search scores besides every candidate's default: a count, not a
+    # time, so the choice is the same on a loaded machine (recommendations.engine.selection). Each
+    # rebuild goes on from the live version's choice, so the search spreads over rebuilds.
+    "SELF_EVALUATION_MAX_EVALUATIONS": 8,
+    # A safety fuse on the search's seconds (the record says when it blew); 0: the defaults only.
+    "SELF_EVALUATION_BUDGET_SECONDS": 600.0,
     # Validation queries per split (the cost), and the fewest per context to choose at all
     # (below it the default recipe is kept and the record says so).
     "SELF_EVALUATION_MAX_QUERIES": 300,

@@ -105,10 +105,13 @@ if os.environ.get("RECOMMENDATIONS_TEST_INGEST_MAX_BACKLOG"):  # a server starte
 # A worker started with RECOMMENDATIONS_TEST_CELERY_EAGER=0 sends what it enqueues (a rebuild's
 # chord) through the broker, as in production; everything else runs tasks in process.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("RECOMMENDATIONS_TEST_CELERY_EAGER", "1") != "0"
-# A worker's self-evaluation search budget (0: every candidate's default only, the same choice on
-# any machine load).
+# A worker's self-evaluation search (0: every candidate's default only, fast): the search is a
+# count of evaluations, so a test that sets one gets the same choice on any machine load.
 RECOMMENDATIONS_SELF_EVALUATION_BUDGET_SECONDS = float(
-    os.environ.get("RECOMMENDATIONS_TEST_SELF_EVALUATION_BUDGET", "30")
+    os.environ.get("RECOMMENDATIONS_TEST_SELF_EVALUATION_BUDGET", "600")
+)
+RECOMMENDATIONS_SELF_EVALUATION_MAX_EVALUATIONS = int(
+    os.environ.get("RECOMMENDATIONS_TEST_SELF_EVALUATION_MAX_EVALUATIONS", "0")
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")

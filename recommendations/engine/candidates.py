@@ -2,9 +2,11 @@
 
 Each :class:`Candidate` builds a fitted model from a training matrix (``"matrix"`` models:
 ``score(history)``) or from the training sessions (``"sequence"`` models:
-``score_sequence(items, times)``). ``grid[0]`` is the default, tried first; the other points are
-tried in a seeded order while the time budget lasts. Grids are deliberately small: a shop's
-rebuild pays for every point.
+``score_sequence(items, times)``). ``grid[0]`` is the default, tried first; the grids span the
+usual ranges of each hyper-parameter (not values picked on any one dataset), and the selection
+walks them in a deterministic order for a fixed number of evaluations
+(:func:`recommendations.engine.selection.search_order`), so a shop pays for a bounded number of
+points, never for a whole grid.
 """
 
 from __future__ import annotations
@@ -53,14 +55,30 @@ def candidates(matrix: sp.csr_matrix, max_ease_items: int = 5_000) -> dict[str, 
     several dense inverses within a rebuild)."""
     out = {
         "popularity": Candidate("popularity", "matrix", Popularity),
+        # ranges as in Dacrema et al. 2019 (and irspack's search spaces): neighbours up to 1,000,
+        # shrinkage up to 1,000 (log-spaced), with or without row normalisation
         "itemknn": Candidate(
             "itemknn",
             "matrix",
             ItemKNN,
-            _grid(k=[100, 50, 200], shrink=[0.0, 10.0, 50.0], similarity=["cosine"]),
+            _grid(
+                k=[100, 50, 200, 500, 1000],
+                shrink=[0.0, 10.0, 50.0, 200.0, 1000.0],
+                normalize=[False, True],
+                similarity=["cosine"],
+            ),
         ),
+        # popularity penalty beta from none to strong (0-1), alpha around 1, up to 1,000 neighbours
         "rp3beta": Candidate(
-            "rp3beta", "matrix", RP3beta, _grid(k=[100, 200], alpha=[1.0, 0.7], beta=[0.5, 0.3, 0.0, 0.7])
+            "rp3beta",
+            "matrix",
+            RP3beta,
+            _grid(
+                k=[100, 50, 200, 500, 1000],
+                alpha=[1.0, 0.5, 0.7, 1.5],
+                beta=[0.5, 0.0, 0.1, 0.2, 0.3, 0.7, 1.0],
+                normalize=[False, True],
+            ),
         ),
         "ials": Candidate(
             "ials",
@@ -68,8 +86,8 @@ def candidates(matrix: sp.csr_matrix, max_ease_items: int = 5_000) -> dict[str, 
             _ials,
             _grid(
                 factors=[64, 128],
-                regularization=[0.05, 0.5, 5.0],
-                alpha=[10.0, 2.0],
+                regularization=[0.05, 0.005, 0.5, 5.0],
+                alpha=[10.0, 2.0, 40.0],
                 frequency_scaling=[1.0, 0.0],
             ),
         ),

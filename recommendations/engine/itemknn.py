@@ -32,6 +32,7 @@ from ._sparse import (
     row_thresholds,
     safe_inverse,
     scale_columns,
+    scale_rows,
     topk_per_row,
 )
 
@@ -111,6 +112,7 @@ class ItemKNN:
         block_budget: float = 5e6,
         bm25_k1: float = 1.2,
         bm25_b: float = 0.75,
+        normalize: bool = False,
     ) -> None:
         if similarity not in ("cosine", "bm25", "asymmetric"):
             raise ValueError(f"unknown similarity {similarity!r}")
@@ -121,18 +123,27 @@ class ItemKNN:
         self.chunk_size = chunk_size
         self.block_budget = block_budget
         self.bm25_k1, self.bm25_b = bm25_k1, bm25_b
+        # rows of the kept neighbours scaled to sum 1: every history item then votes with the same
+        # total weight, whatever its number of strong neighbours (irspack's and Dacrema et al.'s
+        # ``normalize``, which their tuned item-kNN picks with a strong shrinkage)
+        self.normalize = normalize
         self.similarity: sp.csr_matrix | None = None
 
     def _prepare(self, matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray | None, np.ndarray | None]:
         return weigh(matrix, self.similarity_kind, self.alpha, self.shrink, self.bm25_k1, self.bm25_b)
 
     def fit(self, interactions: sp.csr_matrix) -> Self:
-        matrix = as_csr(interactions)
+        self.similarity = self._similarity(as_csr(interactions))
+        if self.normalize:
+            sums = np.asarray(self.similarity.sum(axis=1), dtype=np.float64).ravel()
+            self.similarity = scale_rows(self.similarity, safe_inverse(sums))
+        return self
+
+    def _similarity(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
         n_items = matrix.shape[1]
         weighted, left, right = self._prepare(matrix)
         if left is right:  # a symmetric similarity: compute only the upper half of X^T X
-            self.similarity = self._fit_symmetric(weighted, left)
-            return self
+            return self._fit_symmetric(weighted, left)
         item_users = weighted.T.tocsr()
         # cost of a row of the product: sum over its users of their item counts
         user_len = np.diff(weighted.indptr).astype(np.float64)
@@ -151,8 +162,7 @@ class ItemKNN:
         # (tried: two threads overlapping one block's product with the previous block's selection;
         # no gain measured, scipy's sparse product holds the GIL for most of the time)
         parts = [block_topk(b) for b in blocks]
-        self.similarity = assemble(parts, (n_items, n_items))
-        return self
+        return assemble(parts, (n_items, n_items))
 
     def _fit_symmetric(self, weighted: sp.csr_matrix, norms: np.ndarray | None) -> sp.csr_matrix:
         """Top-K of a symmetric ``S = X^T X / (n_i n_j + shrink)`` from its upper half only.

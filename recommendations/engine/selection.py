@@ -6,26 +6,40 @@ the shop's future and like a random holdout (:mod:`.validation`):
 * context ``"user"`` (a known shopper's "for you"): each sampled user's newest events
   (``recent``) and a random fifth of other users' items (``random``), their own history excluded;
 * context ``"session"`` (an anonymous visitor): the next click of the newest sessions
-  (``next_click``) and a random fifth of other sessions' items queried as a new visitor
-  (``random_visitor``), nothing excluded;
+  (``next_click``), nothing excluded. A new visitor's future is only ever their next click, so
+  no other shape of holdout votes here;
 * context ``"similar"`` (a product page): the other items viewed in the session of a held-out
   product view (``coview``), and ``"cart"``: the last item added to a held-out cart from the
-  ones added before (``basket``); both from the same held-out sessions as ``next_click``.
+  ones added before (``basket``); both from the newest sessions, as ``next_click``.
+
+Only the queried users' and sessions' events leave the training log (a few percent of a big
+shop's), so the validation fits are nearly the full-data fits.
 
 Every candidate (:mod:`.candidates`) is fitted once per hyper-parameter point on the one training
 log left over, and each query's top ``top_n`` items are kept, max-normalised as the serving blend
 normalises them. A context's objective is the geometric mean of the mean NDCG@k over its splits
 (a relative gain counts the same on either split, so the choice has to hold on both shapes of
-data). Search, seeded and bounded by ``budget_seconds``: every candidate's default first, then the
-other grid points round-robin while time is left; then a greedy forward blend from the best single
-model, adding a source at a relative weight only when the objective rises by more than ``margin``
-(relative). Contexts with fewer than ``min_queries`` queries keep :data:`DEFAULT_BLENDS` and say so.
+data); a split with fewer than ``min_split_queries`` queries is left out of it (one query would
+decide everything, or zero it).
+
+Search, seeded and deterministic: every candidate's default first, then at most
+``max_evaluations`` other grid points, taken round-robin over the candidates in the order of
+:func:`search_order` (a coordinate search from the default: one hyper-parameter changed at a time,
+then the best values of each combined, then the neighbours of the best so far, then the rest in a
+seeded order). The count, not the clock, bounds the search, so a loaded machine chooses as an idle
+one; ``budget_seconds`` is only a safety fuse (0: the defaults alone), and the record says when it
+blew. A model keeps its default hyper-parameters unless its best point beats them by
+``margin_se`` standard errors too. Then a greedy forward blend from the best single model adds a source at a relative weight
+only when the paired per-query gain of the objective is more than ``margin_se`` standard errors
+(and ``margin`` relative) and no split loses by more than ``margin_se`` standard errors: on small data a blend that wins
+on noise is refused. Contexts with fewer than ``min_queries`` queries keep :data:`DEFAULT_BLENDS`
+and say so.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -35,6 +49,12 @@ import scipy.sparse as sp
 from . import validation as v
 from .base import EventLog
 from .candidates import Candidate, Params, candidates
+from .scoring import blend_ndcg, paired_gain, param_key
+from .scoring import objective as _objective
+from .scoring import significant_loss as _significant_loss
+from .scoring import summary as _summary
+from .scoring import top_lists as _top_lists
+from .search import search_order
 from .session import Sessions
 
 #: the blends used when a shop has too little data to choose (tuned on public data, see docs)
@@ -44,9 +64,13 @@ DEFAULT_BLENDS: dict[str, dict[str, float]] = {
     "similar": {"itemknn": 1.0, "ease": 0.6, "stan": 0.2},
     "cart": {"itemknn": 0.3, "stan": 0.2},
 }
+#: a rebuild serves the chosen validation fits as they are when at most this share of the events
+#: was held out for validation (each sampled shopper's newest events and a few sessions, which
+#: serving's live state covers anyway); above it, the chosen models are fitted again on all
+REUSE_HELD_OUT_SHARE = 0.1
 CONTEXT_SPLITS = {
     "user": ("recent", "random"),
-    "session": ("next_click", "random_visitor"),
+    "session": ("next_click",),
     "similar": ("coview",),
     "cart": ("basket",),
 }
@@ -57,8 +81,11 @@ class Settings:
     k: int = 10
     max_queries: int = 500  # per split
     min_queries: int = 100  # per context, below it the default blend is kept
-    budget_seconds: float = 120.0
+    min_split_queries: int = 30  # a split with fewer queries is left out of the objective
+    max_evaluations: int = 60  # grid points tried besides every candidate's default
+    budget_seconds: float = 600.0  # a safety fuse only (0: the defaults alone); see the docstring
     margin: float = 0.01  # relative objective gain a more complex blend must bring
+    margin_se: float = 2.0  # ... and in standard errors of its paired per-query gain
     blend_weights: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
     max_sources: int = 3
     top_n: int = 100
@@ -67,6 +94,7 @@ class Settings:
     only: tuple[str, ...] | None = None  # restrict the candidates (tests, benchmarks)
     contexts: tuple[str, ...] = tuple(CONTEXT_SPLITS)  # the contexts to choose for
     cart_kinds: tuple[str, ...] = ("add_to_cart", "cart", "purchase")  # event kinds of a cart
+    keep_fitted: bool = False  # keep the chosen models' validation fits (Selection.fitted)
 
 
 @dataclass
@@ -86,16 +114,25 @@ class Selection:
     seconds: float
     evaluated: int  # model fits scored
     notes: list[str] = field(default_factory=list)
+    held_out_share: float = 0.0  # of the log's events, kept out of the validation training log
+    cost: dict[str, float] = field(default_factory=dict)  # model -> seconds fitting and scoring it
+    #: (model, params key) -> the chosen models as fitted on the validation training log (only
+    #: with ``Settings.keep_fitted``; never serialised): a rebuild may serve them instead of
+    #: refitting when ``held_out_share`` is small
+    fitted: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (for ``ModelVersion.metrics``)."""
-        return asdict(self)
+        out = asdict(replace(self, fitted={}))
+        del out["fitted"]
+        return out
 
 
 @dataclass
 class _Scored:
     lists: dict[str, sp.csr_matrix]  # split -> queries x items, normalised top-n scores
     ndcg: dict[str, float]
+    per_query: dict[str, np.ndarray] = field(default_factory=dict)  # split -> NDCG@k of each query
 
 
 def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, v.Split]]:
@@ -106,61 +143,21 @@ def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, 
     rand = v.random_split(recent.train, max_queries=n, seed=seed + 1, skip=used)
     used |= set(rand.queries.users.tolist())
     nxt = v.session_split(rand.train, max_queries=n, seed=seed + 2, skip_users=used)
-    # the same held-out sessions (same log, share and skipped users), so the same training log
+    # from the same newest sessions (some may also be next_click's); every queried session leaves
     coview, basket = v.session_item_splits(
         rand.train, max_queries=n, seed=seed + 4, skip_users=used, cart_kinds=settings.cart_kinds
     )
-    visitor = v.random_split(nxt.train, max_queries=n, seed=seed + 3, by_session=True, skip=used)
-    train = visitor.train
+    held = np.union1d(nxt.held_sessions, coview.held_sessions)
+    train = v.without_sessions(rand.train, held)
     splits = {
         "recent": replace(recent, train=train),
         "random": replace(rand, train=train),
         "next_click": replace(nxt, train=train),
-        "random_visitor": replace(visitor, name="random_visitor", context="session", train=train),
         "coview": replace(coview, train=train),
         "basket": replace(basket, train=train),
     }
     wanted = {name for c in settings.contexts for name in CONTEXT_SPLITS[c]}
     return train, {name: split for name, split in splits.items() if name in wanted}
-
-
-def _top_lists(block: np.ndarray, exclude: sp.csr_matrix | None, top_n: int) -> sp.csr_matrix:
-    """The ``top_n`` positive scores of each row, divided by the row's best (as blend's "max")."""
-    top = v.ranked(block, top_n, exclude)
-    rows = np.repeat(np.arange(len(top)), top.shape[1])
-    cols = top.ravel()
-    ok = cols >= 0
-    vals = block[rows[ok], cols[ok]].astype(np.float64)
-    best = np.zeros(len(top))
-    np.maximum.at(best, rows[ok], vals)
-    vals = vals / best[rows[ok]]
-    return sp.csr_matrix((vals, (rows[ok], cols[ok])), shape=block.shape)
-
-
-def blend_ndcg(lists: list[tuple[sp.csr_matrix, float]], targets: list[np.ndarray], k: int) -> np.ndarray:
-    """Per-query NDCG@k of the weighted sum of normalised lists (ties to the lower item)."""
-    total = lists[0][0] * lists[0][1]
-    for matrix, weight in lists[1:]:
-        total = total + matrix * weight
-    total = sp.csr_matrix(total)
-    total.eliminate_zeros()
-    coo = total.tocoo()
-    keep = coo.data > 0
-    rows, cols, vals = coo.row[keep], coo.col[keep], coo.data[keep]
-    order = np.lexsort((cols, -vals, rows))
-    rows, cols = rows[order], cols[order]
-    starts = np.searchsorted(rows, np.arange(total.shape[0]))
-    rank = np.arange(len(rows)) - starts[rows]
-    top = rank < k
-    rows, cols, rank = rows[top], cols[top], rank[top]
-    n_items = total.shape[1]
-    target_rows = np.repeat(np.arange(len(targets)), [len(t) for t in targets])
-    target_keys = target_rows * n_items + (np.concatenate(targets) if targets else np.empty(0, np.int64))
-    hit = np.isin(rows.astype(np.int64) * n_items + cols, target_keys)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    dcg = np.bincount(rows[hit], weights=discounts[rank[hit]], minlength=len(targets))
-    ideal = np.cumsum(discounts)[np.minimum([len(t) for t in targets], k) - 1] if targets else np.zeros(0)
-    return dcg / ideal
 
 
 class _Evaluator:
@@ -171,12 +168,20 @@ class _Evaluator:
         self.history = {name: v.history_rows(split, self.matrix) for name, split in self.splits.items()}
         self.seen = {name: v.seen_matrix(split) for name, split in self.splits.items()}
         self.cache: dict[tuple[str, str], _Scored] = {}
+        self.kept: dict[tuple[str, str], Any] = {}  # fits that may be chosen (keep_fitted)
+        self.cost: dict[str, float] = {}
+        # the splits that count in an objective: enough queries for a mean to mean something
+        self.used = {n for n, sp_ in self.splits.items() if len(sp_.queries) >= s.min_split_queries}
+
+    def names(self, context: str) -> tuple[str, ...]:
+        return tuple(n for n in CONTEXT_SPLITS[context] if n in self.used)
 
     def score(self, cand: Candidate, params: Params) -> _Scored:
-        key = (cand.name, repr(sorted(params.items())))
+        key = (cand.name, param_key(params))
         if key not in self.cache:
+            started = time.perf_counter()
             model = cand.fit(params, self.matrix, self.sessions)
-            lists, ndcg = {}, {}
+            lists, ndcg, per_query = {}, {}, {}
             for name, split in self.splits.items():
                 blocks = []
                 q = split.queries
@@ -186,9 +191,27 @@ class _Evaluator:
                     seen = self.seen[name]
                     blocks.append(_top_lists(block, None if seen is None else seen[idx], self.settings.top_n))
                 lists[name] = sp.vstack(blocks, format="csr")
-                ndcg[name] = float(blend_ndcg([(lists[name], 1.0)], q.targets, self.settings.k).mean())
-            self.cache[key] = _Scored(lists, ndcg)
+                per_query[name] = blend_ndcg([(lists[name], 1.0)], q.targets, self.settings.k)
+                ndcg[name] = float(per_query[name].mean())
+            self.cache[key] = _Scored(lists, ndcg, per_query)
+            spent = time.perf_counter() - started
+            self.cost[cand.name] = round(self.cost.get(cand.name, 0.0) + spent, 3)
+            if self.settings.keep_fitted:
+                self._retain(cand, key, params, model)
         return self.cache[key]
+
+    def _retain(self, cand: Candidate, key: tuple[str, str], params: Params, model: Any) -> None:
+        """Keep a fit only while it may be chosen: its candidate's default, or the best point of
+        its candidate for some context so far (so at most a few fits per candidate are held)."""
+        self.kept[key] = model
+        keep = {(cand.name, param_key(cand.grid[0]))}
+        for context in self.settings.contexts:
+            names = self.names(context)
+            tried = [(k, r) for k, r in self.cache.items() if k[0] == cand.name]
+            if names and tried:
+                keep.add(max(tried, key=lambda kr: _objective(kr[1].ndcg, names))[0])
+        for old in [k for k in self.kept if k[0] == cand.name and k not in keep]:
+            del self.kept[old]
 
     def _block(self, cand: Candidate, model: Any, split: str, idx: np.ndarray) -> np.ndarray:
         if cand.kind == "matrix":
@@ -197,70 +220,91 @@ class _Evaluator:
         return np.vstack([model.score_sequence(q.sequences[i][-50:], q.times[i][-50:]) for i in idx.tolist()])
 
 
-def _objective(ndcg: dict[str, float], names: tuple[str, ...]) -> float:
-    values = [max(ndcg[n], 1e-9) for n in names if n in ndcg]
-    return float(np.exp(np.mean(np.log(values)))) if values else 0.0
-
-
-def _blend_metrics(
+def _blend_scores(
     ev: _Evaluator, parts: dict[str, _Scored], weights: dict[str, float], names: tuple[str, ...]
-) -> dict[str, float]:
+) -> dict[str, np.ndarray]:
     out = {}
     for split in names:
-        if split in ev.splits:
-            lists = [(parts[m].lists[split], w) for m, w in weights.items() if w]
-            out[split] = float(blend_ndcg(lists, ev.splits[split].queries.targets, ev.settings.k).mean())
-    out["objective"] = _objective(out, names)
+        lists = [(parts[m].lists[split], w) for m, w in weights.items() if w]
+        out[split] = blend_ndcg(lists, ev.splits[split].queries.targets, ev.settings.k)
     return out
 
 
 def _choose_context(
     ev: _Evaluator, context: str, scored: dict[str, list[tuple[Params, _Scored]]]
 ) -> ContextChoice:
-    s, names = ev.settings, CONTEXT_SPLITS[context]
-    n_queries = {n: len(ev.splits[n].queries) for n in names if n in ev.splits}
+    s, names = ev.settings, ev.names(context)
+    all_names = tuple(n for n in CONTEXT_SPLITS[context] if n in ev.splits)
+    n_queries = {n: len(ev.splits[n].queries) for n in all_names}
     best_params: dict[str, Params] = {}
     parts: dict[str, _Scored] = {}
     metrics: dict[str, dict[str, float]] = {}
     for name, tried in scored.items():
         params, result = max(tried, key=lambda pr: _objective(pr[1].ndcg, names))  # first on ties
+        if names and result is not tried[0][1]:
+            # the default (tried first) stays unless the best point beats it beyond noise too
+            gain, se = paired_gain(
+                {n: result.per_query[n] for n in names}, {n: tried[0][1].per_query[n] for n in names}, names
+            )
+            if not gain > s.margin_se * se:
+                params, result = tried[0]
         best_params[name] = params
         parts[name] = result
-        metrics[name] = {**{n: result.ndcg[n] for n in names if n in result.ndcg}}
+        metrics[name] = {**{n: result.ndcg[n] for n in all_names if n in result.ndcg}}
         metrics[name]["objective"] = _objective(result.ndcg, names)
     default = {m: w for m, w in DEFAULT_BLENDS[context].items() if m in parts}
-    if default and n_queries:
-        metrics["default"] = _blend_metrics(ev, parts, default, names)
-    if sum(n_queries.values()) < s.min_queries or not parts:
+    if default and names:
+        metrics["default"] = _summary(_blend_scores(ev, parts, default, names), names)
+    if sum(n_queries.values()) < s.min_queries or not parts or not names:
         weights = DEFAULT_BLENDS[context]
         reason = (
-            f"too little data: {sum(n_queries.values())} validation queries (< {s.min_queries}); default kept"
+            f"too little data: {sum(n_queries.values())} validation queries (< {s.min_queries}"
+            f" in all, or no split with {s.min_split_queries}); default kept"
         )
         return ContextChoice(context, dict(weights), {}, metrics, n_queries, reason)
+    ignored = sorted(set(all_names) - set(names))
     single = max(parts, key=lambda m: metrics[m]["objective"])
     weights = {single: 1.0}
-    now = metrics[single]
+    now_q = {n: parts[single].per_query[n] for n in names}
+    now = _summary(now_q, names)
     steps = [f"best single model: {single} ({now['objective']:.4f})"]
+    if ignored:
+        steps.insert(0, f"ignored (< {s.min_split_queries} queries): {', '.join(ignored)}")
     while len(weights) < s.max_sources:
         trials = []
         for m in parts:
             for w in s.blend_weights if m not in weights else ():
-                trial = _blend_metrics(ev, parts, {**weights, m: w}, names)
-                # a richer blend must win overall by the margin and lose on no split by more
-                if trial["objective"] > now["objective"] * (1 + s.margin) and all(
-                    trial[n] >= now[n] * (1 - s.margin) for n in names if n in now
+                blend = {**weights, m: w}
+                trial_q = _blend_scores(ev, parts, blend, names)
+                trial = _summary(trial_q, names)
+                gain, se = paired_gain(trial_q, now_q, names)
+                # a richer blend must win overall by the margin and by more than margin_se standard
+                # errors of its paired gain, and lose on no split beyond noise (a trade between the
+                # shapes of the future is the geometric mean's to judge, not a veto of either)
+                if (
+                    gain > np.log1p(s.margin)
+                    and gain > s.margin_se * se
+                    and not any(_significant_loss(trial_q[n], now_q[n], s.margin_se) for n in names)
                 ):
-                    trials.append(({**weights, m: w}, trial))
+                    trials.append((blend, trial, trial_q, gain / se if se > 0 else np.inf))
         if not trials:
-            steps.append(f"no addition beats {now['objective']:.4f} by {s.margin:.0%} without losing a split")
+            steps.append(
+                f"no addition beats {now['objective']:.4f} by {s.margin:.0%} and {s.margin_se:g} standard "
+                "errors without a significant loss on a split"
+            )
             break
-        blend, now = max(trials, key=lambda t: t[1]["objective"])
+        blend, now, now_q, z = max(trials, key=lambda t: t[1]["objective"])
         added = next(iter(set(blend) - set(weights)))
-        steps.append(f"+{added} x{blend[added]} -> {now['objective']:.4f}")
+        steps.append(f"+{added} x{blend[added]} -> {now['objective']:.4f} ({z:.1f} SE)")
         weights = blend
-    metrics["chosen"] = _blend_metrics(ev, parts, weights, names)
+    metrics["chosen"] = now
     params = {m: best_params[m] for m in weights}
     return ContextChoice(context, weights, params, metrics, n_queries, "; ".join(steps))
+
+
+def _overall(ev: _Evaluator, result: _Scored) -> float:
+    """A grid point's worth for the search order: its geometric mean NDCG over every used split."""
+    return _objective(result.ndcg, tuple(sorted(ev.used)))
 
 
 def select(
@@ -268,8 +312,13 @@ def select(
     build: v.MatrixBuilder,
     settings: Settings | None = None,
     clock: Callable[[], float] = time.monotonic,
+    previous: Mapping[str, Params] | None = None,
 ) -> Selection:
-    """Choose each context's blend on ``log``'s own holdout (see the module docstring)."""
+    """Choose each context's blend on ``log``'s own holdout (see the module docstring).
+
+    ``previous``: model -> the hyper-parameters an earlier selection chose (a rebuild passes the
+    live version's). Each is scored right after the defaults (one evaluation each) and the search
+    goes on around it, so successive rebuilds carry the search on with a small count each."""
     s = settings or Settings()
     started = clock()
     train, splits = make_splits(log, s)
@@ -289,17 +338,62 @@ def select(
     else:
         for cand in pool.values():  # every default, whatever the budget
             scored[cand.name].append((cand.grid[0], ev.score(cand, cand.grid[0])))
-        rng = np.random.default_rng(s.seed)
-        queues = {n: [c.grid[i] for i in rng.permutation(np.arange(1, len(c.grid)))] for n, c in pool.items()}
-        while any(queues.values()):
-            if clock() - started > s.budget_seconds:
-                left = sum(len(q) for q in queues.values())
-                notes.append(f"time budget of {s.budget_seconds:.0f}s reached; {left} grid points not tried")
-                break
-            for name, queue in queues.items():
-                if queue and clock() - started <= s.budget_seconds:
-                    params = queue.pop(0)
-                    scored[name].append((params, ev.score(pool[name], params)))
+        left, fuse = (s.max_evaluations, False) if s.budget_seconds > 0 else (0, False)
+        keys = {n: {param_key(p) for p in c.grid} for n, c in pool.items()}
+        centres = {
+            n: dict(p)
+            for n, p in (previous or {}).items()
+            if n in pool and param_key(p) in keys[n] and param_key(p) != param_key(pool[n].grid[0])
+        }
+        for name, params in centres.items():  # the previous choices first
+            if left > 0 and clock() - started <= s.budget_seconds:
+                scored[name].append((params, ev.score(pool[name], params)))
+                left -= 1
+        progress: dict[str, list[tuple[Params, float]]] = {
+            n: [(p, _overall(ev, r)) for p, r in scored[n]] for n in pool
+        }
+        orders = {
+            n: search_order(c.grid, progress[n], np.random.default_rng([s.seed, i]), centres.get(n))
+            for i, (n, c) in enumerate(pool.items())
+        }
+        while left > 0 and orders and not fuse:
+            for name in list(orders):
+                if left <= 0:
+                    break
+                if clock() - started > s.budget_seconds:
+                    fuse = True
+                    break
+                params = next(orders[name], None)
+                if params is None:
+                    del orders[name]
+                    continue
+                result = ev.score(pool[name], params)
+                scored[name].append((params, result))
+                progress[name].append((params, _overall(ev, result)))
+                left -= 1
+        if fuse:
+            notes.append(
+                f"time fuse of {s.budget_seconds:g}s blew after {s.max_evaluations - left} of "
+                f"{s.max_evaluations} evaluations: this choice depends on the machine's speed"
+            )
+        elif s.budget_seconds <= 0:
+            notes.append("no search (time fuse 0): every candidate's default only")
+        else:
+            notes.append(f"{s.max_evaluations - left} grid points tried besides the defaults")
+        if centres:
+            notes.append(f"the search went on from the previous choice of {', '.join(sorted(centres))}")
     scored = {n: r for n, r in scored.items() if r}
     contexts = {c: _choose_context(ev, c, scored) for c in s.contexts}
-    return Selection(contexts, s.k, round(clock() - started, 3), len(ev.cache), notes)
+    chosen = {(m, param_key(p)) for choice in contexts.values() for m, p in choice.params.items()}
+    fitted = {key: model for key, model in ev.kept.items() if key in chosen}
+    share = 1.0 - len(train.items) / max(len(log.items), 1)
+    return Selection(
+        contexts,
+        s.k,
+        round(clock() - started, 3),
+        len(ev.cache),
+        notes,
+        held_out_share=round(share, 4),
+        cost=ev.cost,
+        fitted=fitted,
+    )

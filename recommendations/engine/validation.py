@@ -7,9 +7,11 @@ The splits mirror how the shop's future looks, plus a random one:
   touched before (what a "for you" list can still show). The rest trains.
 * :func:`random_split` (context ``"user"``): for a sample of users, a random ``fraction`` of their
   distinct items is held out with all their events (the classic per-user 80/20 holdout).
-* :func:`session_split` (context ``"session"``): sessions that start in the newest part of the
-  log are held out whole; each one yields one query, the clicks before a random position
-  predicting the click at it (an anonymous visitor's next click). Nothing is excluded.
+* :func:`session_split` (context ``"session"``): sessions sampled among those that start in the
+  newest part of the log are held out whole; each one yields one query, the clicks before a random
+  position predicting the click at it (an anonymous visitor's next click). Nothing is excluded.
+  Only the sampled sessions leave the training log, so the models validated are fitted on nearly
+  every event (and a rebuild can serve them as they are).
 
 Every split is seeded and capped (``max_queries``) so a validation costs a bounded time on any
 shop. :func:`ndcg` scores a dense block of query scores exactly as the offline evaluation does
@@ -50,6 +52,7 @@ class Split:
     context: str  # "user" or "session"
     train: EventLog
     queries: Queries
+    held_sessions: np.ndarray | None = None  # the sessions held out whole (session splits)
 
 
 def _take(log: EventLog, keep: np.ndarray) -> EventLog:
@@ -61,6 +64,11 @@ def _take(log: EventLog, keep: np.ndarray) -> EventLog:
         timestamps=log.timestamps[keep],
         sessions=log.sessions[keep],
     )
+
+
+def without_sessions(log: EventLog, sessions: np.ndarray) -> EventLog:
+    """``log`` without the events of ``sessions``."""
+    return _take(log, ~np.isin(log.sessions, sessions))
 
 
 def _by_user(log: EventLog, keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -163,8 +171,8 @@ def session_split(
     seed: int = 0,
     skip_users: set[int] | frozenset[int] = frozenset(),
 ) -> Split:
-    """Sessions starting in the newest ``newest_share`` of the time range are held out; one
-    next-click query each (the position drawn at random, seeded). Sessions with an event of a
+    """Up to ``max_queries`` sessions starting in the newest ``newest_share`` of the time range are
+    held out (only those); one next-click query each (the position drawn at random, seeded). Sessions with an event of a
     ``skip_users`` user stay in training."""
     rng = np.random.default_rng(seed)
     has = np.flatnonzero(log.sessions >= 0)
@@ -179,20 +187,22 @@ def session_split(
         cut = hi - newest_share * (hi - lo)
         first = log.timestamps[order[starts]]
         candidates = np.flatnonzero((first >= cut) & (stops - starts >= 2))
+        skip = np.isin(log.users, list(skip_users)) if skip_users else None
         for slot in rng.permutation(candidates).tolist():
-            rows = order[starts[slot] : stops[slot]]
-            if skip_users and np.isin(log.users[rows], list(skip_users)).any():
-                continue
-            keep[rows] = False
             if len(targets) >= max_queries:
+                break
+            rows = order[starts[slot] : stops[slot]]
+            if skip is not None and skip[rows].any():
                 continue
+            keep[rows] = False  # only the sessions queried: the rest of the log trains
             position = int(rng.integers(1, len(rows)))
             items, stamps = _sequence(log, rows[:position])
             sequences.append(items)
             times.append(stamps)
             targets.append(np.asarray([log.items[rows[position]]], dtype=np.int64))
     queries = Queries(np.full(len(targets), -1, np.int64), sequences, times, targets, False)
-    return Split("next_click", "session", _take(log, keep), queries)
+    held = np.unique(log.sessions[~keep])
+    return Split("next_click", "session", _take(log, keep), queries, held)
 
 
 def ranked(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> np.ndarray:
@@ -306,8 +316,9 @@ def session_item_splits(
     skip_users: set[int] | frozenset[int] = frozenset(),
     cart_kinds: tuple[str, ...] = ("add_to_cart", "cart", "purchase"),
 ) -> tuple[Split, Split]:
-    """The item-page and cart contexts, from the same held-out sessions as :func:`session_split`
-    (same ``log``, share and ``skip_users``: the same training log).
+    """The item-page and cart contexts, from sessions that start in the newest ``newest_share``
+    (only the sessions that yield a query are held out; with :func:`session_split` on the same log,
+    train on the log without both's sessions, :func:`without_sessions`).
 
     * ``"coview"`` (context ``"similar"``): one random distinct item of a session is the product
       on the page; the session's other distinct items are what "similar" should find.
@@ -329,11 +340,14 @@ def session_item_splits(
         cut = hi - newest_share * (hi - lo)
         first = log.timestamps[order[starts]]
         candidates = np.flatnonzero((first >= cut) & (stops - starts >= 2))
+        skip = np.isin(log.users, list(skip_users)) if skip_users else None
         for slot in rng.permutation(candidates).tolist():
+            if min(len(out["coview"][2]), len(out["basket"][2])) >= max_queries:
+                break
             rows = order[starts[slot] : stops[slot]]
-            if skip_users and np.isin(log.users[rows], list(skip_users)).any():
+            if skip is not None and skip[rows].any():
                 continue
-            keep[rows] = False
+            used = False
             items = log.items[rows].astype(np.int64)
             distinct, at = np.unique(items, return_index=True)
             seqs, stamps, targets = out["coview"]
@@ -342,6 +356,7 @@ def session_item_splits(
                 seqs.append(distinct[anchor : anchor + 1])
                 stamps.append(log.timestamps[rows[at[anchor : anchor + 1]]].astype(np.float64))
                 targets.append(np.delete(distinct, anchor))
+                used = True
             cart_rows = rows[carted[rows]]
             cart_items = list(dict.fromkeys(log.items[cart_rows].astype(np.int64).tolist()))
             seqs, stamps, targets = out["basket"]
@@ -349,10 +364,13 @@ def session_item_splits(
                 seqs.append(np.asarray(cart_items[:-1], np.int64))
                 stamps.append(np.full(len(cart_items) - 1, float(log.timestamps[cart_rows[-1]])))
                 targets.append(np.asarray(cart_items[-1:], np.int64))
+                used = True
+            if used:  # only the sessions queried are held out: the rest of the log trains
+                keep[rows] = False
     train = _take(log, keep)
     splits = []
     for name, context in (("coview", "similar"), ("basket", "cart")):
         seqs, stamps, targets = out[name]
         queries = Queries(np.full(len(targets), -1, np.int64), seqs, stamps, targets, True)
-        splits.append(Split(name, context, train, queries))
+        splits.append(Split(name, context, train, queries, np.unique(log.sessions[~keep])))
     return splits[0], splits[1]

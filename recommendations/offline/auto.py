@@ -16,8 +16,9 @@ from .algorithms import HybridScorer, MatrixScorer, PopularityScorer, Query, Sco
 
 #: the most recent clicks a sequence model sees, as in serving and in the validation
 SEQUENCE_WINDOW = 50
-#: the self-evaluation's settings when none are given (a bigger time budget than a rebuild's)
-SETTINGS = Settings(budget_seconds=120.0, contexts=("user", "session"))
+#: the self-evaluation's settings when none are given (more queries and evaluations than a
+#: rebuild's: an offline run has the time, and a bigger sample resolves smaller gains)
+SETTINGS = Settings(max_queries=1000, max_evaluations=80, contexts=("user", "session"))
 
 
 class _Window(SequenceScorer):
@@ -82,6 +83,9 @@ class AutoScorer(HybridScorer):
         for context, choice in self.selection.contexts.items():
             chosen = choice.metrics.get("chosen", {})
             scores = ", ".join(f"{k} {v:.4f}" for k, v in chosen.items())
-            weights = ", ".join(f"{k} {w:g}" for k, w in choice.weights.items())
+            weights = ", ".join(
+                f"{k} {w:g}" + (f" {choice.params[k]}" if choice.params.get(k) else "")
+                for k, w in choice.weights.items()
+            )
             lines.append(f"auto/{context}: {weights} [{scores}] ({choice.reason})")
         return "\n".join(lines)

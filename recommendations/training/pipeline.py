@@ -144,8 +144,9 @@ def _self_evaluation(data, matrix: sp.csr_matrix, metrics: dict, now: float) -> 
         )
 
     try:
-        selection = build.timed("self_evaluation", metrics, selfeval.evaluate, data, matrix_of)
-        parts = build.timed("chosen_models", metrics, selfeval.chosen_parts, selection, matrix, data)
+        fitted: dict = {}  # the chosen models' validation fits, served as they are when fit to
+        selection = build.timed("self_evaluation", metrics, selfeval.evaluate, data, matrix_of, None, fitted)
+        parts = build.timed("chosen_models", metrics, selfeval.chosen_parts, selection, matrix, data, fitted)
     except Exception as exc:
         logger.exception("self-evaluation failed; serving keeps the built-in recipes")
         metrics["selection_error"] = f"{type(exc).__name__}: {exc}"

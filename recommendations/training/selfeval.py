@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,10 @@ import scipy.sparse as sp
 
 from recommendations.conf import app_settings
 from recommendations.engine.candidates import Candidate, candidates
-from recommendations.engine.selection import Settings, select
+from recommendations.engine.selection import REUSE_HELD_OUT_SHARE, Settings, param_key, select
 from recommendations.engine.session import Sessions
 from recommendations.engine.similarity import csr_arrays, topk_dense
-from recommendations.models import ModelQuality, ModelVersion
+from recommendations.models import ActiveModel, ModelQuality, ModelVersion
 from recommendations.training.eventlog import TrainingLog
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ SEQUENCE_MODELS = frozenset({"stan", "sequential_rules"})
 def selection_settings() -> Settings:
     return Settings(
         budget_seconds=float(app_settings.SELF_EVALUATION_BUDGET_SECONDS),
+        max_evaluations=int(app_settings.SELF_EVALUATION_MAX_EVALUATIONS),
         max_queries=int(app_settings.SELF_EVALUATION_MAX_QUERIES),
         min_queries=int(app_settings.SELF_EVALUATION_MIN_QUERIES),
         seed=int(app_settings.SELF_EVALUATION_SEED),
@@ -62,20 +64,51 @@ def part_name(model: str, params: Mapping[str, Any]) -> str:
 
 
 def evaluate(
-    data: TrainingLog, build: Callable[..., sp.csr_matrix], settings: Settings | None = None
+    data: TrainingLog,
+    build: Callable[..., sp.csr_matrix],
+    settings: Settings | None = None,
+    keep: dict[str, Any] | None = None,
 ) -> dict:
     """The selection on ``data``'s events, as a JSON-ready dict (``contexts``: per context the
-    weights, params, metrics, query counts, reason and ``default_kept``)."""
-    selection = select(data.log, build, settings or selection_settings())
+    weights, params, metrics, query counts, reason and ``default_kept``). With ``keep``, the
+    chosen models' validation fits go there by part name, for :func:`chosen_parts` to reuse. The
+    search goes on from the live version's choice (:func:`previous_params`)."""
+    settings = settings or selection_settings()
+    if keep is not None:
+        settings = replace(settings, keep_fitted=True)
+    selection = select(data.log, build, settings, previous=previous_params())
     out = _jsonable(selection.as_dict())
     for context, choice in selection.contexts.items():
         out["contexts"][context]["default_kept"] = not choice.params
+        if keep is not None:
+            for model, params in choice.params.items():
+                fitted = selection.fitted.get((model, param_key(params)))
+                if fitted is not None:
+                    keep[part_name(model, params)] = fitted
     return out
 
 
-def chosen_parts(selection: dict, matrix: sp.csr_matrix, data: TrainingLog) -> dict[str, Arrays]:
-    """Every chosen (model, params) fitted on the whole ``matrix``, as storable parts."""
+def previous_params() -> dict[str, dict[str, Any]]:
+    """model -> the hyper-parameters the live version's selection chose (the first context that
+    has the model, known user first), for the search to go on from; none without one."""
+    active = ActiveModel.objects.filter(kind="main").select_related("version").first()
+    selection = active.version.metrics.get("selection") if active and active.version else None
+    out: dict[str, dict[str, Any]] = {}
+    for choice in (selection or {}).get("contexts", {}).values():
+        for model, params in (choice.get("params") or {}).items():
+            if isinstance(params, dict):
+                out.setdefault(model, params)
+    return out
+
+
+def chosen_parts(
+    selection: dict, matrix: sp.csr_matrix, data: TrainingLog, fitted: Mapping[str, Any] | None = None
+) -> dict[str, Arrays]:
+    """Every chosen (model, params) fitted on the whole ``matrix``, as storable parts; a fit of
+    ``fitted`` (from :func:`evaluate`'s ``keep``) is reused instead while the validation held out
+    little (:data:`REUSE_HELD_OUT_SHARE`). Popularity is always counted on every event."""
     pool: dict[str, Candidate] = candidates(matrix, int(app_settings.EASE_MAX_ITEMS))
+    reuse = fitted if fitted and selection.get("held_out_share", 1.0) <= REUSE_HELD_OUT_SHARE else {}
     sessions: Sessions | None = None
     parts: dict[str, Arrays] = {}
     for choice in selection.get("contexts", {}).values():
@@ -87,9 +120,16 @@ def chosen_parts(selection: dict, matrix: sp.csr_matrix, data: TrainingLog) -> d
             if model in SEQUENCE_MODELS or model not in pool:
                 continue
             name = names[model] = part_name(model, params)
-            if name not in parts:
+            if name in parts:
+                continue
+            if name in reuse and model != "popularity":
+                parts[name] = _arrays(model, reuse[name])
+                continue
+            if pool[model].kind == "sequence":
                 sessions = sessions or Sessions.from_log(data.log)
-                parts[name] = _arrays(model, pool[model].fit(params, matrix, sessions))
+            parts[name] = _arrays(model, pool[model].fit(params, matrix, sessions))
+    if reuse:
+        selection["reused_fits"] = sorted(n for n in parts if n in reuse)
     return parts
 
 

@@ -192,3 +192,15 @@ def test_topk_per_row_matches_sorting_each_row(seed, drop_diagonal):
     assert got == sorted_topk_reference(m, 4, 2, drop_diagonal)
     assert len(got) == len(rows)
     assert_array_equal(np.bincount(rows - 2, minlength=30) <= 4, True)
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "asymmetric"])
+def test_normalize_scales_each_row_of_the_kept_neighbours_to_sum_one(similarity):
+    rng = np.random.default_rng(3)
+    matrix = sp.csr_matrix((rng.random((60, 30)) < 0.2) * rng.integers(1, 4, (60, 30)), dtype=np.float32)
+    plain = ItemKNN(k=5, similarity=similarity, shrink=10.0).fit(matrix).similarity.toarray()
+    normed = ItemKNN(k=5, similarity=similarity, shrink=10.0, normalize=True).fit(matrix).similarity.toarray()
+    sums = plain.sum(axis=1, keepdims=True)
+    expected = np.divide(plain, sums, out=np.zeros_like(plain), where=sums > 0)
+    assert_allclose(normed, expected, rtol=1e-5)
+    assert_allclose(normed.sum(axis=1)[sums.ravel() > 0], 1.0, rtol=1e-5)

@@ -98,6 +98,7 @@ def test_session_split_predicts_the_next_click_of_the_newest_sessions():
     cut = log.timestamps.max() - 0.3 * (log.timestamps.max() - log.timestamps.min())
     held = set(log.sessions.tolist()) - set(split.train.sessions.tolist())
     assert held and all(log.timestamps[log.sessions == s].min() >= cut for s in held)
+    assert len(held) == len(q)  # only the sessions queried leave the training log
     for seq, times, target in zip(q.sequences, q.times, q.targets, strict=True):
         rows = np.flatnonzero(np.isin(log.timestamps, times))
         session = log.sessions[rows[0]]
@@ -138,7 +139,7 @@ def test_l2_grid_follows_the_data_scale():
     assert l2_grid(big)[3] == pytest.approx(900.0)
 
 
-def test_coview_and_basket_splits_come_from_the_next_click_sessions():
+def test_coview_and_basket_splits_hold_out_only_the_sessions_they_query():
     # session s: views s, s+1, s+2 then carts s+1, s+2 (kinds: 0 view, 1 add_to_cart)
     users, items, kinds, sessions = [], [], [], []
     for s in range(100):
@@ -158,9 +159,12 @@ def test_coview_and_basket_splits_come_from_the_next_click_sessions():
         n_items=50,
     )
     coview, basket = validation.session_item_splits(log, max_queries=10, skip_users={99})
-    nxt = validation.session_split(log, skip_users={99})
-    np.testing.assert_array_equal(coview.train.items, nxt.train.items)  # the same training log
+    assert coview.train is basket.train
     assert len(coview.queries) == 10 and len(basket.queries) == 10
+    # each held-out session yields both a co-view and a basket query: 10 sessions leave, no more
+    held = set(log.sessions.tolist()) - set(coview.train.sessions.tolist())
+    assert len(held) == 10 and 99 not in held
+    assert len(coview.train.items) == len(log.items) - 10 * 5
     for seq, target in zip(coview.queries.sequences, coview.queries.targets, strict=True):
         assert len(seq) == 1 and seq[0] not in target and len(target) == 2  # the session's others
     for seq, target in zip(basket.queries.sequences, basket.queries.targets, strict=True):

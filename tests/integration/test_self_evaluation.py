@@ -50,7 +50,13 @@ def test_a_worker_rebuild_stores_the_winning_blend_and_serving_follows_it(
     assert not session["default_kept"], session["reason"]
     assert {"sequential_rules", "stan"} & set(session["weights"]), session["reason"]
     assert session["metrics"]["chosen"]["next_click"] > 3 * session["metrics"]["popularity"]["next_click"]
-    row = ModelQuality.objects.get(version=version, context="session")
+    # the worker writes the quality rows just after the version goes live: wait for them too
+    row = wait_for(
+        lambda: ModelQuality.objects.filter(version=version, context="session").first(),
+        timeout=60,
+        interval=0.5,
+        what="the session's model-quality row",
+    )
     assert row.weights == session["weights"] and row.ndcg > row.popularity_ndcg
 
     storage.clear_cache()

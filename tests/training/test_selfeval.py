@@ -153,3 +153,55 @@ def test_the_choice_is_read_once_per_model_version(monkeypatch):
     for n in range(5):
         recommend(Subject(None, uuid.uuid4()), "for_you", {"product": str(items[n].pk)})
     assert len(calls) == 1
+
+
+def test_the_rebuild_serves_the_validation_fits_when_validation_held_out_little(monkeypatch):
+    import scipy.sparse as sp
+
+    from recommendations.engine.candidates import Candidate
+    from recommendations.engine.itemknn import ItemKNN
+    from recommendations.training import selfeval
+
+    matrix = sp.csr_matrix(np.eye(6, 5, dtype=np.float32) + np.eye(6, 5, k=1, dtype=np.float32))
+    params = {"k": 3}
+    name = selfeval.part_name("itemknn", params)
+    kept = ItemKNN(k=3).fit(matrix[:5])  # as fitted on the validation training log
+    choice = {"weights": {"itemknn": 1.0}, "params": {"itemknn": params}, "default_kept": False}
+    fits = []
+    real_fit = Candidate.fit
+    monkeypatch.setattr(Candidate, "fit", lambda self, *a: fits.append(self.name) or real_fit(self, *a))
+
+    small = {"held_out_share": 0.05, "contexts": {"user": dict(choice)}}
+    parts = selfeval.chosen_parts(small, matrix, None, {name: kept})
+    assert fits == [] and small["reused_fits"] == [name]
+    np.testing.assert_array_equal(parts[name]["data"], sp.csr_matrix(kept.similarity).data)
+
+    large = {"held_out_share": 0.3, "contexts": {"user": dict(choice)}}
+    selfeval.chosen_parts(large, matrix, type("Data", (), {"log": None})(), {name: kept})
+    assert fits == ["itemknn"] and "reused_fits" not in large
+
+
+@pytest.mark.django_db
+def test_the_search_goes_on_from_the_live_versions_choice():
+    from recommendations.models import ActiveModel
+    from recommendations.training import selfeval
+
+    assert selfeval.previous_params() == {}
+    version = ModelVersion.objects.create(
+        status=ModelVersion.Status.READY,
+        metrics={
+            "selection": {
+                "contexts": {
+                    "user": {"params": {"rp3beta": {"k": 200, "beta": 0.2}, "popularity": {}}},
+                    "session": {"params": {"rp3beta": {"k": 50}, "stan": {"lambda_spw": 2.0}}},
+                    "cart": {"params": {}},
+                }
+            }
+        },
+    )
+    ActiveModel.objects.create(kind="main", version=version)
+    assert selfeval.previous_params() == {
+        "rp3beta": {"k": 200, "beta": 0.2},  # the known user's first
+        "popularity": {},
+        "stan": {"lambda_spw": 2.0},
+    }

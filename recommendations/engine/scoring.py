@@ -1,0 +1,101 @@
+"""What the self-evaluation (:mod:`.selection`) measures: each query's normalised top lists,
+the per-query NDCG@k of a weighted blend of them, the geometric-mean objective over splits, and
+the paired standard errors that decide whether a richer choice really wins."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import validation as v
+from .candidates import Params
+
+
+def param_key(params: Params) -> str:
+    """One string per hyper-parameter point (the key of :attr:`Selection.fitted`)."""
+    return repr(sorted(params.items()))
+
+
+def top_lists(block: np.ndarray, exclude: sp.csr_matrix | None, top_n: int) -> sp.csr_matrix:
+    """The ``top_n`` positive scores of each row, divided by the row's best (as blend's "max")."""
+    top = v.ranked(block, top_n, exclude)
+    rows = np.repeat(np.arange(len(top)), top.shape[1])
+    cols = top.ravel()
+    ok = cols >= 0
+    vals = block[rows[ok], cols[ok]].astype(np.float64)
+    best = np.zeros(len(top))
+    np.maximum.at(best, rows[ok], vals)
+    vals = vals / best[rows[ok]]
+    return sp.csr_matrix((vals, (rows[ok], cols[ok])), shape=block.shape)
+
+
+def blend_ndcg(lists: list[tuple[sp.csr_matrix, float]], targets: list[np.ndarray], k: int) -> np.ndarray:
+    """Per-query NDCG@k of the weighted sum of normalised lists (ties to the lower item)."""
+    total = lists[0][0] * lists[0][1]
+    for matrix, weight in lists[1:]:
+        total = total + matrix * weight
+    total = sp.csr_matrix(total)
+    total.sum_duplicates()  # canonical: every row's items ascending
+    n, n_items = total.shape
+    lengths = np.diff(total.indptr)
+    width = max(int(lengths.max()) if n else 0, 1)
+    # each row's entries side by side (rows hold at most a few top_n lists), so one stable sort per
+    # row ranks them: the higher score first, the lower item first on ties (items are ascending)
+    rows = np.repeat(np.arange(n), lengths)
+    pos = np.arange(total.nnz) - total.indptr[rows]
+    padded = np.full((n, width), np.inf)
+    padded[rows, pos] = np.where(total.data > 0, -total.data, np.inf)
+    items = np.full((n, width), -1, dtype=np.int64)
+    items[rows, pos] = total.indices
+    order = np.argsort(padded, axis=1, kind="stable")[:, :k]
+    top = np.where(
+        np.isfinite(np.take_along_axis(padded, order, axis=1)), np.take_along_axis(items, order, 1), -1
+    )
+    target_rows = np.repeat(np.arange(len(targets)), [len(t) for t in targets])
+    target_keys = target_rows * n_items + (np.concatenate(targets) if targets else np.empty(0, np.int64))
+    keys = np.where(top >= 0, np.arange(n)[:, None] * n_items + top, -1)
+    hit = np.isin(keys, target_keys) & (top >= 0)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = (hit * discounts[: top.shape[1]]).sum(axis=1)
+    ideal = np.cumsum(discounts)[np.minimum([len(t) for t in targets], k) - 1] if targets else np.zeros(0)
+    return dcg / ideal
+
+
+def objective(ndcg: dict[str, float], names: tuple[str, ...]) -> float:
+    values = [max(ndcg[n], 1e-9) for n in names if n in ndcg]
+    return float(np.exp(np.mean(np.log(values)))) if values else 0.0
+
+
+def paired_gain(
+    new: dict[str, np.ndarray], old: dict[str, np.ndarray], names: tuple[str, ...]
+) -> tuple[float, float]:
+    """The log-ratio of the objectives (geometric means over ``names``) of two blends scored on the
+    same queries, and its standard error from the paired per-query differences (delta method:
+    ``var(log(mean_new / mean_old)) ~ var(mean difference) / mean_old^2`` per split, the splits
+    independent). A gain of ``z`` standard errors is what chance alone rarely gives."""
+    gains, variances = [], []
+    for name in names:
+        a, b = new[name], old[name]
+        base = max(float(b.mean()), 1e-9)
+        gains.append(np.log(max(float(a.mean()), 1e-9) / base))
+        diff = a - b
+        var = float(diff.var(ddof=1)) / len(diff) if len(diff) > 1 else np.inf
+        variances.append(var / base**2)
+    if not names:
+        return 0.0, np.inf
+    return float(np.mean(gains)), float(np.sqrt(np.sum(variances)) / len(names))
+
+
+def significant_loss(new: np.ndarray, old: np.ndarray, z: float) -> bool:
+    """Whether ``new`` is worse than ``old`` on the same queries by more than ``z`` standard errors
+    of the paired difference."""
+    diff = new - old
+    if len(diff) < 2:
+        return False
+    return bool(diff.mean() < -z * diff.std(ddof=1) / np.sqrt(len(diff)))
+
+
+def summary(per_query: dict[str, np.ndarray], names: tuple[str, ...]) -> dict[str, float]:
+    out = {n: float(per_query[n].mean()) for n in names}
+    out["objective"] = objective(out, names)
+    return out
