@@ -30,6 +30,11 @@ CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance
 # (limits, lengths, types). The whole run: ~45 s on 2 cores under other load, ~85 s at load 17.
 EXAMPLES = 5
 SEED = 20261202
+# CPython 3.11's ast.parse can raise this inside hypothesis while it describes a strategy (seen in
+# the landing CI at 04:36 on 2026-12-02: a "Runtime Error" of the fuzzer, 565 cases generated and
+# all passed). It is the interpreter's, not a finding about the API: one worker thread makes it
+# rarer, and a run that crashed on it (and only on it) is run once more.
+INTERPRETER_BUG = "AST constructor recursion depth mismatch"
 
 
 def test_a_schema_fuzzer_finds_no_disagreement(gunicorn, catalogue, tmp_path):
@@ -48,7 +53,7 @@ def test_a_schema_fuzzer_finds_no_disagreement(gunicorn, catalogue, tmp_path):
         "--phases",
         "examples,coverage,fuzzing",
         "--workers",
-        "2",
+        "1",  # see INTERPRETER_BUG
         "--max-redirects",
         "0",  # an ad click's redirect leads out of the shop
         "--request-timeout",
@@ -60,6 +65,8 @@ def test_a_schema_fuzzer_finds_no_disagreement(gunicorn, catalogue, tmp_path):
         str(tmp_path),
     ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False)
+    if run.returncode and INTERPRETER_BUG in run.stdout:  # the fuzzer itself crashed, not our API
+        run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False)
     summary = run.stdout[-6000:]
     assert run.returncode == 0, f"schemathesis found disagreements:\n{summary}\n{run.stderr[-2000:]}"
     # It really exercised every operation of the API.
