@@ -32,10 +32,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from . import reshow as rs
 from . import validation as v
 from .base import EventLog
 from .candidates import Candidate, Params, candidates
-from .session import Sessions
+from .repeat import RepeatModel
+from .session import MAX_QUERY, Sessions, query_window
 
 #: the blends used when a shop has too little data to choose (tuned on public data, see docs)
 DEFAULT_BLENDS: dict[str, dict[str, float]] = {
@@ -67,6 +69,7 @@ class Settings:
     only: tuple[str, ...] | None = None  # restrict the candidates (tests, benchmarks)
     contexts: tuple[str, ...] = tuple(CONTEXT_SPLITS)  # the contexts to choose for
     cart_kinds: tuple[str, ...] = ("add_to_cart", "cart", "purchase")  # event kinds of a cart
+    reshow: bool = True  # let the holdout decide whether a known user's list re-shows their items
 
 
 @dataclass
@@ -77,6 +80,8 @@ class ContextChoice:
     metrics: dict[str, dict[str, float]]  # model or "chosen"/"default" -> split (and "objective")
     n_queries: dict[str, int]
     reason: str
+    # the seen sources (buy_again, browsed) the known user's list adds, chosen on the holdout
+    reshow: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,6 +91,7 @@ class Selection:
     seconds: float
     evaluated: int  # model fits scored
     notes: list[str] = field(default_factory=list)
+    query_window: int = MAX_QUERY  # a known user's sequence-model query: their newest N events
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (for ``ModelVersion.metrics``)."""
@@ -101,7 +107,7 @@ class _Scored:
 def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, v.Split]]:
     """Disjoint validation groups cut one after the other from ``log``; all share one training log."""
     n, seed = settings.max_queries, settings.seed
-    recent = v.recent_split(log, max_queries=n, seed=seed)
+    recent = v.recent_split(log, max_queries=n, seed=seed, repeats=settings.reshow)
     used = set(recent.queries.users.tolist())
     rand = v.random_split(recent.train, max_queries=n, seed=seed + 1, skip=used)
     used |= set(rand.queries.users.tolist())
@@ -166,18 +172,28 @@ def blend_ndcg(lists: list[tuple[sp.csr_matrix, float]], targets: list[np.ndarra
 class _Evaluator:
     def __init__(self, train: EventLog, splits: dict[str, v.Split], build: v.MatrixBuilder, s: Settings):
         self.settings, self.splits = s, {k: sp_ for k, sp_ in splits.items() if len(sp_.queries)}
-        self.matrix = build(train)
+        self.train, self.matrix = train, build(train)
         self.sessions = Sessions.from_log(train)
+        # a known user's sequence-model query: their newest ``window`` events (see _choose_window)
+        self.window = MAX_QUERY
         self.history = {name: v.history_rows(split, self.matrix) for name, split in self.splits.items()}
         self.seen = {name: v.seen_matrix(split) for name, split in self.splits.items()}
         self.cache: dict[tuple[str, str], _Scored] = {}
+        self.fitted: dict[tuple[str, str], Any] = {}  # fits kept between a partial and a full score
 
-    def score(self, cand: Candidate, params: Params) -> _Scored:
+    def score(self, cand: Candidate, params: Params, only: tuple[str, ...] | None = None) -> _Scored:
+        """``cand`` fitted with ``params``, scored on every split (``only``: on those, uncached)."""
         key = (cand.name, repr(sorted(params.items())))
-        if key not in self.cache:
-            model = cand.fit(params, self.matrix, self.sessions)
+        if key not in self.cache or only is not None:
+            model = self.fitted.pop(key, None)
+            if model is None:
+                model = cand.fit(params, self.matrix, self.sessions)
+            if only is not None:
+                self.fitted[key] = model
             lists, ndcg = {}, {}
             for name, split in self.splits.items():
+                if only is not None and name not in only:
+                    continue
                 blocks = []
                 q = split.queries
                 for start in range(0, len(q), 256):
@@ -187,6 +203,8 @@ class _Evaluator:
                     blocks.append(_top_lists(block, None if seen is None else seen[idx], self.settings.top_n))
                 lists[name] = sp.vstack(blocks, format="csr")
                 ndcg[name] = float(blend_ndcg([(lists[name], 1.0)], q.targets, self.settings.k).mean())
+            if only is not None:
+                return _Scored(lists, ndcg)
             self.cache[key] = _Scored(lists, ndcg)
         return self.cache[key]
 
@@ -194,7 +212,27 @@ class _Evaluator:
         if cand.kind == "matrix":
             return np.asarray(model.score(self.history[split][idx]), dtype=np.float64)
         q = self.splits[split].queries
-        return np.vstack([model.score_sequence(q.sequences[i][-50:], q.times[i][-50:]) for i in idx.tolist()])
+        n = self.window if self.splits[split].context == "user" else MAX_QUERY
+        return np.vstack([model.score_sequence(q.sequences[i][-n:], q.times[i][-n:]) for i in idx.tolist()])
+
+
+def _choose_window(ev: _Evaluator, pool: dict[str, Candidate]) -> int:
+    """How many of a known user's newest events the sequence models are queried with: the
+    length the training sessions have (:func:`.session.query_window`) when the holdout's user
+    splits say it beats the whole (capped) history by the margin, for the best sequence model
+    at its default; else the whole history, as before."""
+    short = query_window(ev.sessions)
+    names = tuple(n for n in CONTEXT_SPLITS["user"] if n in ev.splits)
+    sequence = [c for c in pool.values() if c.kind == "sequence"]
+    longer = any(len(seq) > short for n in names for seq in ev.splits[n].queries.sequences)
+    if short >= MAX_QUERY or not names or not sequence or not longer:
+        return MAX_QUERY  # nothing a shorter query would change
+    found = {}
+    for window in (MAX_QUERY, short):
+        ev.window = window
+        found[window] = max(_objective(ev.score(c, c.grid[0], only=names).ndcg, names) for c in sequence)
+    ev.window = MAX_QUERY
+    return short if found[short] > found[MAX_QUERY] * (1 + ev.settings.margin) else MAX_QUERY
 
 
 def _objective(ndcg: dict[str, float], names: tuple[str, ...]) -> float:
@@ -287,6 +325,10 @@ def select(
     if not enough:
         notes.append("too little data to validate any context: nothing was fitted for validation")
     else:
+        if "user" in s.contexts:
+            ev.window = _choose_window(ev, pool)
+            if ev.window < MAX_QUERY:
+                notes.append(f"known users' sequence models are queried with their newest {ev.window} events")
         for cand in pool.values():  # every default, whatever the budget
             scored[cand.name].append((cand.grid[0], ev.score(cand, cand.grid[0])))
         rng = np.random.default_rng(s.seed)
@@ -302,4 +344,44 @@ def select(
                     scored[name].append((params, ev.score(pool[name], params)))
     scored = {n: r for n, r in scored.items() if r}
     contexts = {c: _choose_context(ev, c, scored) for c in s.contexts}
-    return Selection(contexts, s.k, round(clock() - started, 3), len(ev.cache), notes)
+    user = contexts.get("user")
+    if s.reshow and user is not None and user.params:
+        _choose_reshow(ev, user, scored)
+    return Selection(contexts, s.k, round(clock() - started, 3), len(ev.cache), notes, ev.window)
+
+
+def _choose_reshow(
+    ev: _Evaluator, choice: ContextChoice, scored: dict[str, list[tuple[Params, _Scored]]]
+) -> None:
+    """Whether, and how much, the known user's chosen blend re-shows items they touched (the
+    seen sources of :mod:`.reshow`), on the same holdout, every held-out item a target."""
+    names = [n for n in CONTEXT_SPLITS["user"] if n in ev.splits]
+    parts = {
+        m: next(r for p, r in scored[m] if p == choice.params[m])
+        for m in choice.weights
+        if m in choice.params
+    }
+    bought = ev.train.kinds == (
+        ev.train.kind_names.index("purchase") if "purchase" in ev.train.kind_names else -1
+    )
+    repeat = RepeatModel().fit(
+        ev.train.users[bought], ev.train.items[bought], ev.train.timestamps[bought], ev.train.n_items
+    )
+    base, sources, targets = {}, {}, {}
+    for name in names:
+        q = ev.splits[name].queries
+        base[name] = [(parts[m].lists[name], w) for m, w in choice.weights.items() if w and m in parts]
+        sources[name] = rs.seen_lists(ev.train, ev.splits[name], repeat)
+        again = q.again or [np.empty(0, np.int64)] * len(q)
+        targets[name] = [np.union1d(t, a) for t, a in zip(q.targets, again, strict=True)]
+    found = rs.choose_reshow(
+        base,
+        sources,
+        targets,
+        lambda lists, t: blend_ndcg(lists, t, ev.settings.k),
+        margin=ev.settings.margin,
+    )
+    choice.reshow = {n: w for n, w in found.weights.items() if w}
+    choice.metrics["without_reshow"] = found.before
+    choice.metrics["with_reshow"] = found.after
+    choice.reason = f"{choice.reason}; {found.reason}"

@@ -4,7 +4,10 @@ The splits mirror how the shop's future looks, plus a random one:
 
 * :func:`recent_split` (context ``"user"``): for a sample of known users, everything from their
   most recent event on is held out; the targets are the items of those events they had not
-  touched before (what a "for you" list can still show). The rest trains.
+  touched before (what a "for you" list can still show). The rest trains. With ``repeats``,
+  the held-out items they had touched before are kept too (``Queries.again``), and users whose
+  newest events only come back to old items become queries with no new target: what decides
+  whether a list may re-show items (:mod:`.reshow`).
 * :func:`random_split` (context ``"user"``): for a sample of users, a random ``fraction`` of their
   distinct items is held out with all their events (the classic per-user 80/20 holdout).
 * :func:`session_split` (context ``"session"``): sessions that start in the newest part of the
@@ -39,6 +42,8 @@ class Queries:
     times: list[np.ndarray]  # their timestamps
     targets: list[np.ndarray]  # held-out items
     exclude_seen: bool  # known users: items of their training history are never ranked
+    again: list[np.ndarray] | None = None  # held-out items the history already has (``repeats``)
+    at: np.ndarray | None = None  # float64: when the query is asked (the held-out events' time)
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -78,14 +83,19 @@ def _sequence(log: EventLog, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return log.items[rows].astype(np.int64), log.timestamps[rows].astype(np.float64)
 
 
-def recent_split(log: EventLog, max_queries: int = 2000, seed: int = 0, min_history: int = 2) -> Split:
-    """Each sampled user's newest events held out (see the module docstring)."""
+def recent_split(
+    log: EventLog, max_queries: int = 2000, seed: int = 0, min_history: int = 2, repeats: bool = False
+) -> Split:
+    """Each sampled user's newest events held out (see the module docstring). With ``repeats``,
+    users whose newest events only re-touch old items are queries too (``targets`` empty,
+    ``again`` not), in the proportion the sample meets them (at most ``4 x max_queries``)."""
     rng = np.random.default_rng(seed)
     order, starts, stops = _by_user(log)
     keep = np.ones(len(log.items), dtype=bool)
-    users, sequences, times, targets = [], [], [], []
+    users, sequences, times, targets, again, at = [], [], [], [], [], []
+    n_new = n_again = 0
     for slot in rng.permutation(len(starts)).tolist():
-        if len(targets) >= max_queries:
+        if n_new >= max_queries:
             break
         rows = order[starts[slot] : stops[slot]]
         last_time = log.timestamps[rows[-1]]
@@ -94,8 +104,13 @@ def recent_split(log: EventLog, max_queries: int = 2000, seed: int = 0, min_hist
         history = np.unique(log.items[before])
         if len(history) < min_history:
             continue
-        new = np.setdiff1d(np.unique(log.items[rows[held]]), history)
-        if not new.size:
+        held_items = np.unique(log.items[rows[held]])
+        new = np.setdiff1d(held_items, history)
+        if new.size and n_new < max_queries:
+            n_new += 1
+        elif repeats and not new.size and n_again < 4 * max_queries:
+            n_again += 1
+        else:
             continue
         keep[rows[held]] = False
         users.append(int(log.users[rows[0]]))
@@ -103,12 +118,18 @@ def recent_split(log: EventLog, max_queries: int = 2000, seed: int = 0, min_hist
         sequences.append(items)
         times.append(stamps)
         targets.append(new.astype(np.int64))
-    return Split(
-        "recent",
-        "user",
-        _take(log, keep),
-        Queries(np.asarray(users, np.int64), sequences, times, targets, True),
+        again.append(np.intersect1d(held_items, history).astype(np.int64))
+        at.append(float(last_time))
+    queries = Queries(
+        np.asarray(users, np.int64),
+        sequences,
+        times,
+        targets,
+        True,
+        again if repeats else None,
+        np.asarray(at, np.float64),
     )
+    return Split("recent", "user", _take(log, keep), queries)
 
 
 def random_split(
