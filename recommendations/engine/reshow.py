@@ -195,7 +195,8 @@ class Reshow:
     reason: str
 
 
-def _rows_by_user(log: EventLog) -> dict[int, np.ndarray]:
+def rows_by_user(log: EventLog) -> dict[int, np.ndarray]:
+    """Each known user's event rows of ``log``, oldest first."""
     known = np.flatnonzero(log.users >= 0)
     order = known[np.lexsort((known, log.timestamps[known], log.users[known]))]
     users = log.users[order]
@@ -206,13 +207,37 @@ def _rows_by_user(log: EventLog) -> dict[int, np.ndarray]:
     }
 
 
+def seen_scores(
+    log: EventLog, events: np.ndarray, now: float, repeat: RepeatModel
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """One shopper's seen sources at ``now`` from their event rows ``events`` of ``log``:
+    ``name -> (items, positive scores)`` (``buy_again``: purchases due again, durables never;
+    ``browsed``: viewed or carted and not bought since)."""
+    purchase = log.kind_names.index("purchase") if "purchase" in log.kind_names else -1
+    stamps, items = log.timestamps[events], log.items[events]
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    bought = log.kinds[events] == purchase
+    if bought.any():
+        due = repeat.due(items[bought], stamps[bought], now)
+        found["buy_again"] = (due.items, due.scores)
+    names = np.asarray(log.kind_names, dtype=object)[log.kinds[events]]
+    b = browsed(items, names, stamps, now, log.n_items).scores
+    hit = np.flatnonzero(b > 0)
+    found["browsed"] = (hit, b[hit])
+    return found
+
+
+def purchases_model(log: EventLog) -> RepeatModel:
+    """The repeat-purchase model of ``log``'s purchase events (no categories: shop-level prior)."""
+    bought = log.kinds == (log.kind_names.index("purchase") if "purchase" in log.kind_names else -1)
+    return RepeatModel().fit(log.users[bought], log.items[bought], log.timestamps[bought], log.n_items)
+
+
 def seen_lists(train: EventLog, split: Split, repeat: RepeatModel) -> dict[str, sp.csr_matrix]:
     """Per query of ``split`` (a known user's), each seen source's max-normalised scores, from
     the user's training events at the query's time (``queries.at``, else their last event)."""
     q = split.queries
-    by_user = _rows_by_user(train)
-    purchase = train.kind_names.index("purchase") if "purchase" in train.kind_names else -1
-    names = np.asarray(train.kind_names, dtype=object)
+    by_user = rows_by_user(train)
     rows: dict[str, list[np.ndarray]] = {n: [] for n in SEEN_SOURCES}
     cols: dict[str, list[np.ndarray]] = {n: [] for n in SEEN_SOURCES}
     vals: dict[str, list[np.ndarray]] = {n: [] for n in SEEN_SOURCES}
@@ -222,15 +247,7 @@ def seen_lists(train: EventLog, split: Split, repeat: RepeatModel) -> dict[str, 
             continue
         stamps = train.timestamps[events]
         now = float(q.at[i]) if q.at is not None and len(q.at) > i else float(stamps.max())
-        items = train.items[events]
-        found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        bought = train.kinds[events] == purchase
-        if bought.any():
-            due = repeat.due(items[bought], stamps[bought], now)
-            found["buy_again"] = (due.items, due.scores)
-        b = browsed(items, names[train.kinds[events]], stamps, now, train.n_items).scores
-        hit = np.flatnonzero(b > 0)
-        found["browsed"] = (hit, b[hit])
+        found = seen_scores(train, events, now, repeat)
         for name, (idx, score) in found.items():
             if len(idx):
                 rows[name].append(np.full(len(idx), i))

@@ -36,7 +36,6 @@ from . import reshow as rs
 from . import validation as v
 from .base import EventLog
 from .candidates import Candidate, Params, candidates
-from .repeat import RepeatModel
 from .session import MAX_QUERY, Sessions, query_window
 
 #: the blends used when a shop has too little data to choose (tuned on public data, see docs)
@@ -361,12 +360,7 @@ def _choose_reshow(
         for m in choice.weights
         if m in choice.params
     }
-    bought = ev.train.kinds == (
-        ev.train.kind_names.index("purchase") if "purchase" in ev.train.kind_names else -1
-    )
-    repeat = RepeatModel().fit(
-        ev.train.users[bought], ev.train.items[bought], ev.train.timestamps[bought], ev.train.n_items
-    )
+    repeat = rs.purchases_model(ev.train)
     base, sources, targets = {}, {}, {}
     for name in names:
         q = ev.splits[name].queries

@@ -33,29 +33,40 @@ def _log(rows: list[tuple[int, int, int, float, int]], n_items: int) -> EventLog
     )
 
 
-def repeat_shop(seed: int = 0, n_users: int = 500, n_items: int = 120, groups: int = 6) -> EventLog:
-    """Each shopper has two consumables (items 0-29) bought about every 20 days, browses durables
-    of their taste group (items 30+) and buys some; many visits come back to an item they viewed
-    or carted before without buying it."""
+def repeat_shop(seed: int = 0, n_users: int = 500, n_items: int = 210, groups: int = 6) -> EventLog:
+    """Each shopper buys two consumables (items 0-29) on their own cycle (every 20 to 40 days,
+    give or take two), browses durables of their taste group (items 30+) and buys some, each
+    once; many visits come back to an item they viewed or carted before without buying it."""
     rng = np.random.default_rng(seed)
     rows: list[tuple[int, int, int, float, int]] = []
     session = 0
     durables = np.arange(30, n_items)
     for u in range(n_users):
-        consumables = rng.choice(30, size=2, replace=False)
+        begin = float(rng.uniform(0, 20)) * DAY
+        end = begin + 120 * DAY
+        for item in rng.choice(30, size=2, replace=False).tolist():
+            period = float(rng.uniform(20, 40)) * DAY
+            t = begin + float(rng.uniform(0, period))
+            while t < end:
+                session += 1
+                rows.append((u, item, 2, t, session))
+                t += period + float(rng.normal(0, 2)) * DAY
         liked = durables[durables % groups == u % groups]
         pending: list[int] = []
-        t = float(rng.uniform(0, 20)) * DAY
-        for _ in range(int(rng.integers(8, 12))):
-            t += float(rng.uniform(8, 12)) * DAY
+        owned: set[int] = set()  # a durable is bought once
+        t = begin
+        while True:
+            t += float(rng.uniform(8, 16)) * DAY
+            if t >= end:
+                break
             session += 1
-            if rng.random() < 0.25:  # a consumable is due: bought again straight from the order history
-                rows.append((u, int(consumables[rng.integers(2)]), 2, t, session))
-            elif pending and rng.random() < 0.4:  # back to something viewed before, bought now
+            if pending and rng.random() < 0.4:  # back to something viewed before, bought now
                 item = pending.pop(int(rng.integers(len(pending))))
                 rows += [(u, item, 0, t, session), (u, item, 2, t + 120, session)]
+                owned.add(item)
             else:  # browse new things of their taste, cart the first, buy nothing
-                first, second = rng.choice(liked, size=2, replace=False).tolist()
+                fresh = np.setdiff1d(liked, [*pending, *owned])
+                first, second = rng.choice(fresh, size=2, replace=False).tolist()
                 rows += [
                     (u, first, 0, t, session),
                     (u, first, 1, t + 20, session),
