@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,17 +92,20 @@ def merge(
     sources: Mapping[str, np.ndarray],
     weights: Mapping[str, float],
     exclude: np.ndarray | None = None,
+    absolute: Collection[str] = (),
 ) -> np.ndarray:
     """Scores over the catalogue: ``base`` for unseen items, the weighted seen sources for seen ones.
 
     ``seen``: indices of items the shopper touched. ``sources``: dense seen-source scores
-    (max-normalised here). Seen items without a positive weighted score, and ``exclude``, get -inf.
+    (max-normalised here, except the ``absolute`` ones, already probabilities in [0, 1]). Seen
+    items without a positive weighted score, and ``exclude``, get -inf.
     """
     out = np.where(np.isfinite(base), base, -np.inf).astype(np.float64)
     reshow = np.zeros(len(out))
     for name, weight in weights.items():
         if weight > 0 and name in sources:
-            reshow += weight * _unit(sources[name])
+            s = sources[name]
+            reshow += weight * (np.where(s > 0, s, 0.0) if name in absolute else _unit(s))
     seen = np.asarray(seen, dtype=np.int64)
     seen_mask = np.zeros(len(out), dtype=bool)
     seen_mask[seen[(seen >= 0) & (seen < len(out))]] = True
@@ -178,7 +181,11 @@ def choose_weights(
 
 #: seen sources, by the name serving gives them: consumables due again, and browsed-not-bought
 SEEN_SOURCES: tuple[str, ...] = ("buy_again", "browsed")
-RESHOW_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
+#: seen sources whose scores are probabilities, blended as they are rather than max-normalised:
+#: ``buy_again`` is P(bought again) x timing, so an item not due yet stays low in the list
+#: instead of being lifted to the top because it is the shopper's "most due" one
+ABSOLUTE: tuple[str, ...] = ("buy_again",)
+RESHOW_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 
 ListScorer = Callable[[list[tuple[sp.csr_matrix, float]], list[np.ndarray]], np.ndarray]
 
@@ -234,8 +241,9 @@ def purchases_model(log: EventLog) -> RepeatModel:
 
 
 def seen_lists(train: EventLog, split: Split, repeat: RepeatModel) -> dict[str, sp.csr_matrix]:
-    """Per query of ``split`` (a known user's), each seen source's max-normalised scores, from
-    the user's training events at the query's time (``queries.at``, else their last event)."""
+    """Per query of ``split`` (a known user's), each seen source's scores (max-normalised but the
+    :data:`ABSOLUTE` ones), from the user's training events at the query's time
+    (``queries.at``, else their last event)."""
     q = split.queries
     by_user = rows_by_user(train)
     rows: dict[str, list[np.ndarray]] = {n: [] for n in SEEN_SOURCES}
@@ -252,7 +260,8 @@ def seen_lists(train: EventLog, split: Split, repeat: RepeatModel) -> dict[str, 
             if len(idx):
                 rows[name].append(np.full(len(idx), i))
                 cols[name].append(np.asarray(idx, dtype=np.int64))
-                vals[name].append(np.asarray(score, dtype=np.float64) / float(np.max(score)))
+                score = np.asarray(score, dtype=np.float64)
+                vals[name].append(score if name in ABSOLUTE else score / float(np.max(score)))
     shape = (len(q), train.n_items)
     return {
         name: sp.csr_matrix(
@@ -277,6 +286,7 @@ def choose_reshow(
     future: str = "recent",
     grid: Sequence[float] = RESHOW_GRID,
     margin: float = 0.01,
+    tolerance: float = 0.02,
 ) -> Reshow:
     """How much the seen sources may take of the chosen blend's lists (see :func:`merge`).
 
@@ -284,9 +294,12 @@ def choose_reshow(
     out; ``sources`` per split: :func:`seen_lists`; ``targets`` per split: every held-out item,
     touched before or not; ``score`` gives the per-query NDCG of weighted lists. The objective is
     the geometric mean over the splits. Combinations are visited lightest first; one replaces the
-    current choice only when it raises the objective by more than ``margin`` (relative) and its
+    current choice when it raises the objective by more than ``margin`` (relative), its
     per-query gain on the ``future`` split (the shop's next visits) is more than two standard
-    errors of the paired difference. Nothing to re-show, or no combination good enough: all 0.
+    errors of the paired difference, and it costs no other split more than ``tolerance``
+    (relative). A random holdout can never reward re-showing (an item held out there is gone
+    from the history), so it only bounds the price: a few held-out items pushed down the list.
+    Nothing to re-show, or no combination good enough: all 0.
     """
     zero = dict.fromkeys(SEEN_SOURCES, 0.0)
     splits = [s for s in base if len(targets.get(s, []))]
@@ -317,6 +330,8 @@ def choose_reshow(
         trial = summary(trial_q)
         if trial["objective"] <= best["objective"] * (1 + margin):
             continue
+        if any(trial[s] < best[s] * (1 - tolerance) for s in splits if s != future):
+            continue  # re-showing costs the random holdout more than it may
         if future in trial_q:
             diff = trial_q[future] - best_q[future]
             se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.inf

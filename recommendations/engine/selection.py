@@ -69,6 +69,7 @@ class Settings:
     contexts: tuple[str, ...] = tuple(CONTEXT_SPLITS)  # the contexts to choose for
     cart_kinds: tuple[str, ...] = ("add_to_cart", "cart", "purchase")  # event kinds of a cart
     reshow: bool = True  # let the holdout decide whether a known user's list re-shows their items
+    reshow_tolerance: float = 0.02  # what re-showing may cost the random split (relative)
 
 
 @dataclass
@@ -374,6 +375,7 @@ def _choose_reshow(
         targets,
         lambda lists, t: blend_ndcg(lists, t, ev.settings.k),
         margin=ev.settings.margin,
+        tolerance=ev.settings.reshow_tolerance,
     )
     choice.reshow = {n: w for n, w in found.weights.items() if w}
     choice.metrics["without_reshow"] = found.before

@@ -121,7 +121,9 @@ class AutoScorer(HybridScorer):
         for name, (items, scores) in found.items():
             dense[name] = np.zeros(self.n_items)
             dense[name][items] = scores
-        merged = reshow.merge(np.where(base > 0, base, -np.inf), seen, dense, self.reshow, exclude)
+        merged = reshow.merge(
+            np.where(base > 0, base, -np.inf), seen, dense, self.reshow, exclude, reshow.ABSOLUTE
+        )
         items = top_k(merged, k)
         if len(items) < k:  # topped up with trending new items, as the blend's fallback does
             taken = np.zeros(self.n_items, dtype=bool)

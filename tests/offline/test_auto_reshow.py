@@ -47,7 +47,7 @@ def test_where_shoppers_come_back_auto_re_shows_and_the_metric_counts_it(quick):
     results = {r.algorithm: r for r in evaluate(task, ["auto", "itemknn"], k=10, progress=False)}
     assert "re-shows the shopper's own items" in results["auto"].note
     # itemknn never ranks a seen item, so the re-bought and re-visited targets are out of its reach
-    assert results["auto"].metrics["HR@10"] > 1.5 * results["itemknn"].metrics["HR@10"]
+    assert results["auto"].metrics["HR@10"] > 1.3 * results["itemknn"].metrics["HR@10"]
 
 
 def test_where_nothing_is_touched_twice_auto_excludes_seen_items(quick):
