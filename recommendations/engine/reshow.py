@@ -255,6 +255,9 @@ def seen_lists(train: EventLog, split: Split, repeat: RepeatModel) -> dict[str, 
             continue
         stamps = train.timestamps[events]
         now = float(q.at[i]) if q.at is not None and len(q.at) > i else float(stamps.max())
+        events = events[stamps < now] if q.at is not None and len(q.at) > i else events  # the past only
+        if not len(events):
+            continue
         found = seen_scores(train, events, now, repeat)
         for name, (idx, score) in found.items():
             if len(idx):
@@ -286,7 +289,7 @@ def choose_reshow(
     future: str = "recent",
     grid: Sequence[float] = RESHOW_GRID,
     margin: float = 0.01,
-    tolerance: float = 0.02,
+    tolerance: float = 0.01,
 ) -> Reshow:
     """How much the seen sources may take of the chosen blend's lists (see :func:`merge`).
 
@@ -297,7 +300,7 @@ def choose_reshow(
     current choice when it raises the objective by more than ``margin`` (relative), its
     per-query gain on the ``future`` split (the shop's next visits) is more than two standard
     errors of the paired difference, and it costs no other split more than ``tolerance``
-    (relative). A random holdout can never reward re-showing (an item held out there is gone
+    (relative to never re-showing). A random holdout can never reward re-showing (an item held out there is gone
     from the history), so it only bounds the price: a few held-out items pushed down the list.
     Nothing to re-show, or no combination good enough: all 0.
     """
@@ -317,6 +320,7 @@ def choose_reshow(
 
     start = run(zero)
     best_w, best_q, best = zero, start, summary(start)
+    never = best
     if not splits or not any(sources[s][n].nnz for s in splits for n in SEEN_SOURCES):
         return Reshow(zero, best, best, "nothing the shoppers touched to re-show")
     combos = sorted(
@@ -330,8 +334,8 @@ def choose_reshow(
         trial = summary(trial_q)
         if trial["objective"] <= best["objective"] * (1 + margin):
             continue
-        if any(trial[s] < best[s] * (1 - tolerance) for s in splits if s != future):
-            continue  # re-showing costs the random holdout more than it may
+        if any(trial[s] < never[s] * (1 - tolerance) for s in splits if s != future):
+            continue  # re-showing costs the random holdout more than it may (against never)
         if future in trial_q:
             diff = trial_q[future] - best_q[future]
             se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.inf

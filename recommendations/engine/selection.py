@@ -69,7 +69,7 @@ class Settings:
     contexts: tuple[str, ...] = tuple(CONTEXT_SPLITS)  # the contexts to choose for
     cart_kinds: tuple[str, ...] = ("add_to_cart", "cart", "purchase")  # event kinds of a cart
     reshow: bool = True  # let the holdout decide whether a known user's list re-shows their items
-    reshow_tolerance: float = 0.02  # what re-showing may cost the random split (relative)
+    reshow_tolerance: float = 0.01  # what re-showing may cost the random split (relative)
 
 
 @dataclass
@@ -107,7 +107,7 @@ class _Scored:
 def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, v.Split]]:
     """Disjoint validation groups cut one after the other from ``log``; all share one training log."""
     n, seed = settings.max_queries, settings.seed
-    recent = v.recent_split(log, max_queries=n, seed=seed, repeats=settings.reshow)
+    recent = v.recent_split(log, max_queries=n, seed=seed)
     used = set(recent.queries.users.tolist())
     rand = v.random_split(recent.train, max_queries=n, seed=seed + 1, skip=used)
     used |= set(rand.queries.users.tolist())
@@ -346,29 +346,48 @@ def select(
     contexts = {c: _choose_context(ev, c, scored) for c in s.contexts}
     user = contexts.get("user")
     if s.reshow and user is not None and user.params:
-        _choose_reshow(ev, user, scored)
+        _choose_reshow(ev, user, scored, pool)
     return Selection(contexts, s.k, round(clock() - started, 3), len(ev.cache), notes, ev.window)
 
 
 def _choose_reshow(
-    ev: _Evaluator, choice: ContextChoice, scored: dict[str, list[tuple[Params, _Scored]]]
+    ev: _Evaluator, choice: ContextChoice, scored: dict[str, list[tuple[Params, _Scored]]], pool: dict
 ) -> None:
     """Whether, and how much, the known user's chosen blend re-shows items they touched (the
-    seen sources of :mod:`.reshow`), on the same holdout, every held-out item a target."""
+    seen sources of :mod:`.reshow`), on the same holdout, every held-out item a target: the
+    shop's next visits are the ``recent`` queries (their re-touched items now targets too) with
+    the users who only came back to old items (:func:`.validation.returning_split`, scored by
+    the chosen models refitted on the same training log, without changing it)."""
     names = [n for n in CONTEXT_SPLITS["user"] if n in ev.splits]
-    parts = {
-        m: next(r for p, r in scored[m] if p == choice.params[m])
-        for m in choice.weights
-        if m in choice.params
-    }
+    models = [m for m, w in choice.weights.items() if w and m in choice.params]
+    parts = {m: next(r.lists for p, r in scored[m] if p == choice.params[m]) for m in models}
+    used = {int(u) for split in ev.splits.values() for u in split.queries.users.tolist() if u >= 0}
+    n_new = len(ev.splits["recent"].queries) if "recent" in ev.splits else 0
+    returning = v.returning_split(ev.train, n_new, ev.settings.max_queries, ev.settings.seed + 5, skip=used)
+    if len(returning.queries):
+        ev.splits["returning"] = returning
+        ev.history["returning"] = v.history_rows(returning, ev.matrix)
+        ev.seen["returning"] = v.seen_matrix(returning)
+        for m in models:
+            parts[m] = {**parts[m], **ev.score(pool[m], choice.params[m], only=("returning",)).lists}
+        for key in ("returning",):
+            ev.splits.pop(key), ev.history.pop(key), ev.seen.pop(key)
     repeat = rs.purchases_model(ev.train)
     base, sources, targets = {}, {}, {}
     for name in names:
         q = ev.splits[name].queries
-        base[name] = [(parts[m].lists[name], w) for m, w in choice.weights.items() if w and m in parts]
-        sources[name] = rs.seen_lists(ev.train, ev.splits[name], repeat)
+        lists = {m: [parts[m][name]] for m in models}
+        found = [rs.seen_lists(ev.train, ev.splits[name], repeat)]
         again = q.again or [np.empty(0, np.int64)] * len(q)
-        targets[name] = [np.union1d(t, a) for t, a in zip(q.targets, again, strict=True)]
+        wanted = [np.union1d(t, a) for t, a in zip(q.targets, again, strict=True)]
+        if name == "recent" and len(returning.queries):  # the next visits: new items or old ones
+            for m in models:
+                lists[m].append(parts[m]["returning"])
+            found.append(rs.seen_lists(ev.train, returning, repeat))
+            wanted += list(returning.queries.targets)
+        base[name] = [(sp.vstack(lists[m], format="csr"), choice.weights[m]) for m in models]
+        sources[name] = {n: sp.vstack([f[n] for f in found], format="csr") for n in rs.SEEN_SOURCES}
+        targets[name] = wanted
     found = rs.choose_reshow(
         base,
         sources,
@@ -380,4 +399,5 @@ def _choose_reshow(
     choice.reshow = {n: w for n, w in found.weights.items() if w}
     choice.metrics["without_reshow"] = found.before
     choice.metrics["with_reshow"] = found.after
+    choice.n_queries["returning"] = len(returning.queries)
     choice.reason = f"{choice.reason}; {found.reason}"
