@@ -87,7 +87,7 @@ def _user_choice() -> dict:
 
 @pytest.mark.django_db
 def test_where_shoppers_come_back_the_rebuild_chooses_re_showing_and_for_you_follows():
-    shop = Shop(repeat_shop(n_users=200))
+    shop = Shop(repeat_shop(n_users=300))
     training.rebuild()
     user = _user_choice()
     assert user["reshow"], user["reason"]
