@@ -36,6 +36,7 @@ from . import reshow as rs
 from . import validation as v
 from .base import EventLog
 from .candidates import Candidate, Params, candidates
+from .returning import returning_split
 from .session import MAX_QUERY, Sessions, query_window
 
 #: the blends used when a shop has too little data to choose (tuned on public data, see docs)
@@ -217,10 +218,8 @@ class _Evaluator:
 
 
 def _choose_window(ev: _Evaluator, pool: dict[str, Candidate]) -> int:
-    """How many of a known user's newest events the sequence models are queried with: the
-    length the training sessions have (:func:`.session.query_window`) when the holdout's user
-    splits say it beats the whole (capped) history by the margin, for the best sequence model
-    at its default; else the whole history, as before."""
+    """A known user's sequence query: their newest :func:`.session.query_window` events when that
+    beats the whole (capped) history by the margin on the user splits (best sequence default)."""
     short = query_window(ev.sessions)
     names = tuple(n for n in CONTEXT_SPLITS["user"] if n in ev.splits)
     sequence = [c for c in pool.values() if c.kind == "sequence"]
@@ -353,17 +352,14 @@ def select(
 def _choose_reshow(
     ev: _Evaluator, choice: ContextChoice, scored: dict[str, list[tuple[Params, _Scored]]], pool: dict
 ) -> None:
-    """Whether, and how much, the known user's chosen blend re-shows items they touched (the
-    seen sources of :mod:`.reshow`), on the same holdout, every held-out item a target: the
-    shop's next visits are the ``recent`` queries (their re-touched items now targets too) with
-    the users who only came back to old items (:func:`.validation.returning_split`, scored by
-    the chosen models refitted on the same training log, without changing it)."""
+    """How much the chosen known-user blend re-shows touched items (:mod:`.reshow`): the next
+    visits are ``recent`` (re-touched items now targets too) plus :func:`.returning.returning_split`."""
     names = [n for n in CONTEXT_SPLITS["user"] if n in ev.splits]
     models = [m for m, w in choice.weights.items() if w and m in choice.params]
     parts = {m: next(r.lists for p, r in scored[m] if p == choice.params[m]) for m in models}
     used = {int(u) for split in ev.splits.values() for u in split.queries.users.tolist() if u >= 0}
     n_new = len(ev.splits["recent"].queries) if "recent" in ev.splits else 0
-    returning = v.returning_split(ev.train, n_new, ev.settings.max_queries, ev.settings.seed + 5, skip=used)
+    returning = returning_split(ev.train, n_new, ev.settings.max_queries, ev.settings.seed + 5, skip=used)
     if len(returning.queries):
         ev.splits["returning"] = returning
         ev.history["returning"] = v.history_rows(returning, ev.matrix)
