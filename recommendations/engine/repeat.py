@@ -4,7 +4,8 @@
 
 * the **repeat rate**: the share of a product's buyers who bought it again (a Beta-smoothed
   estimate, shrunk towards the product's category and the category towards the whole shop, so a
-  new shampoo inherits the category's habit and a tent stays a durable);
+  new shampoo inherits the category's habit and a tent stays a durable; a product enough of whose
+  buyers never bought it again keeps its own rate, however repeatable its category);
 * the **inter-purchase interval**: a log-normal fitted to the gaps between one buyer's purchases
   of one product (mean and spread of the log gap, shrunk the same way).
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
+from scipy.stats import binom
 
 DAY = 86400.0
 # without any observed gap the interval prior is a month, with a wide spread
@@ -135,7 +137,15 @@ class RepeatModel:
         def parent(values: np.ndarray, shop: float) -> np.ndarray:
             return np.where(cat >= 0, values[np.maximum(cat, 0)] if n_cats else shop, shop)
 
-        self.rate = _shrink(repeaters, buyers, parent(self.category_rate, shop_rate), self.prior)
+        parent_rate = parent(self.category_rate, shop_rate)
+        self.rate = _shrink(repeaters, buyers, parent_rate, self.prior)
+        # where the item's own buyers say it is not bought again (hardly anyone did, and that many
+        # buyers would show the parent's habit: one-sided binomial test at 5 %), the shrinkage
+        # towards a parent full of consumables must not make a durable look repeatable
+        raw = np.divide(repeaters, buyers, out=np.zeros(n_items), where=buyers > 0)
+        plain = (buyers > 0) & (raw < self.durable_rate)
+        plain &= binom.cdf(repeaters, np.maximum(buyers, 1), np.clip(parent_rate, 0.0, 1.0)) < 0.05
+        self.rate = np.where(plain, raw, self.rate)
         self.log_interval = _shrink(s1, n_gaps, parent(self.category_log_interval, shop_mu), self.prior)
         prior_sigma = parent(self.category_log_sigma, float(np.sqrt(shop_var)))
         var = s2 - 2 * self.log_interval * s1 + n_gaps * self.log_interval**2 + self.prior * prior_sigma**2

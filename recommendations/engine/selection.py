@@ -44,18 +44,18 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import validation as v
 from .base import EventLog
 from .candidates import Candidate, Params, candidates
+from .evaluator import CONTEXT_SPLITS, _Evaluator, _Scored
+from .returning import choose_reshow
 from .scoring import blend_ndcg, paired_gain, param_key
 from .scoring import objective as _objective
 from .scoring import significant_loss as _significant_loss
 from .scoring import summary as _summary
-from .scoring import top_lists as _top_lists
 from .search import search_order
-from .session import Sessions
+from .session import MAX_QUERY, query_window
 
 #: the blends used when a shop has too little data to choose (tuned on public data, see docs)
 DEFAULT_BLENDS: dict[str, dict[str, float]] = {
@@ -68,12 +68,6 @@ DEFAULT_BLENDS: dict[str, dict[str, float]] = {
 #: was held out for validation (each sampled shopper's newest events and a few sessions, which
 #: serving's live state covers anyway); above it, the chosen models are fitted again on all
 REUSE_HELD_OUT_SHARE = 0.1
-CONTEXT_SPLITS = {
-    "user": ("recent", "random"),
-    "session": ("next_click",),
-    "similar": ("coview",),
-    "cart": ("basket",),
-}
 
 
 @dataclass(frozen=True)
@@ -95,6 +89,8 @@ class Settings:
     contexts: tuple[str, ...] = tuple(CONTEXT_SPLITS)  # the contexts to choose for
     cart_kinds: tuple[str, ...] = ("add_to_cart", "cart", "purchase")  # event kinds of a cart
     keep_fitted: bool = False  # keep the chosen models' validation fits (Selection.fitted)
+    reshow: bool = True  # let the holdout decide whether a known user's list re-shows their items
+    reshow_tolerance: float = 0.01  # what re-showing may cost the random split (relative)
 
 
 @dataclass
@@ -105,6 +101,8 @@ class ContextChoice:
     metrics: dict[str, dict[str, float]]  # model or "chosen"/"default" -> split (and "objective")
     n_queries: dict[str, int]
     reason: str
+    # the seen sources (buy_again, browsed) the known user's list adds, chosen on the holdout
+    reshow: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,6 +112,7 @@ class Selection:
     seconds: float
     evaluated: int  # model fits scored
     notes: list[str] = field(default_factory=list)
+    query_window: int = MAX_QUERY  # a known user's sequence-model query: their newest N events
     held_out_share: float = 0.0  # of the log's events, kept out of the validation training log
     cost: dict[str, float] = field(default_factory=dict)  # model -> seconds fitting and scoring it
     #: (model, params key) -> the chosen models as fitted on the validation training log (only
@@ -126,13 +125,6 @@ class Selection:
         out = asdict(replace(self, fitted={}))
         del out["fitted"]
         return out
-
-
-@dataclass
-class _Scored:
-    lists: dict[str, sp.csr_matrix]  # split -> queries x items, normalised top-n scores
-    ndcg: dict[str, float]
-    per_query: dict[str, np.ndarray] = field(default_factory=dict)  # split -> NDCG@k of each query
 
 
 def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, v.Split]]:
@@ -160,64 +152,21 @@ def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, 
     return train, {name: split for name, split in splits.items() if name in wanted}
 
 
-class _Evaluator:
-    def __init__(self, train: EventLog, splits: dict[str, v.Split], build: v.MatrixBuilder, s: Settings):
-        self.settings, self.splits = s, {k: sp_ for k, sp_ in splits.items() if len(sp_.queries)}
-        self.matrix = build(train)
-        self.sessions = Sessions.from_log(train)
-        self.history = {name: v.history_rows(split, self.matrix) for name, split in self.splits.items()}
-        self.seen = {name: v.seen_matrix(split) for name, split in self.splits.items()}
-        self.cache: dict[tuple[str, str], _Scored] = {}
-        self.kept: dict[tuple[str, str], Any] = {}  # fits that may be chosen (keep_fitted)
-        self.cost: dict[str, float] = {}
-        # the splits that count in an objective: enough queries for a mean to mean something
-        self.used = {n for n, sp_ in self.splits.items() if len(sp_.queries) >= s.min_split_queries}
-
-    def names(self, context: str) -> tuple[str, ...]:
-        return tuple(n for n in CONTEXT_SPLITS[context] if n in self.used)
-
-    def score(self, cand: Candidate, params: Params) -> _Scored:
-        key = (cand.name, param_key(params))
-        if key not in self.cache:
-            started = time.perf_counter()
-            model = cand.fit(params, self.matrix, self.sessions)
-            lists, ndcg, per_query = {}, {}, {}
-            for name, split in self.splits.items():
-                blocks = []
-                q = split.queries
-                for start in range(0, len(q), 256):
-                    idx = np.arange(start, min(start + 256, len(q)))
-                    block = self._block(cand, model, name, idx)
-                    seen = self.seen[name]
-                    blocks.append(_top_lists(block, None if seen is None else seen[idx], self.settings.top_n))
-                lists[name] = sp.vstack(blocks, format="csr")
-                per_query[name] = blend_ndcg([(lists[name], 1.0)], q.targets, self.settings.k)
-                ndcg[name] = float(per_query[name].mean())
-            self.cache[key] = _Scored(lists, ndcg, per_query)
-            spent = time.perf_counter() - started
-            self.cost[cand.name] = round(self.cost.get(cand.name, 0.0) + spent, 3)
-            if self.settings.keep_fitted:
-                self._retain(cand, key, params, model)
-        return self.cache[key]
-
-    def _retain(self, cand: Candidate, key: tuple[str, str], params: Params, model: Any) -> None:
-        """Keep a fit only while it may be chosen: its candidate's default, or the best point of
-        its candidate for some context so far (so at most a few fits per candidate are held)."""
-        self.kept[key] = model
-        keep = {(cand.name, param_key(cand.grid[0]))}
-        for context in self.settings.contexts:
-            names = self.names(context)
-            tried = [(k, r) for k, r in self.cache.items() if k[0] == cand.name]
-            if names and tried:
-                keep.add(max(tried, key=lambda kr: _objective(kr[1].ndcg, names))[0])
-        for old in [k for k in self.kept if k[0] == cand.name and k not in keep]:
-            del self.kept[old]
-
-    def _block(self, cand: Candidate, model: Any, split: str, idx: np.ndarray) -> np.ndarray:
-        if cand.kind == "matrix":
-            return np.asarray(model.score(self.history[split][idx]), dtype=np.float64)
-        q = self.splits[split].queries
-        return np.vstack([model.score_sequence(q.sequences[i][-50:], q.times[i][-50:]) for i in idx.tolist()])
+def _choose_window(ev: _Evaluator, pool: dict[str, Candidate]) -> int:
+    """A known user's sequence query: their newest :func:`.session.query_window` events when that
+    beats the whole (capped) history by the margin on the user splits (best sequence default)."""
+    short = query_window(ev.sessions)
+    names = tuple(n for n in CONTEXT_SPLITS["user"] if n in ev.splits)
+    sequence = [c for c in pool.values() if c.kind == "sequence"]
+    longer = any(len(seq) > short for n in names for seq in ev.splits[n].queries.sequences)
+    if short >= MAX_QUERY or not names or not sequence or not longer:
+        return MAX_QUERY  # nothing a shorter query would change
+    found = {}
+    for window in (MAX_QUERY, short):
+        ev.window = window
+        found[window] = max(_objective(ev.score(c, c.grid[0], only=names).ndcg, names) for c in sequence)
+    ev.window = MAX_QUERY
+    return short if found[short] > found[MAX_QUERY] * (1 + ev.settings.margin) else MAX_QUERY
 
 
 def _blend_scores(
@@ -336,6 +285,10 @@ def select(
     if not enough:
         notes.append("too little data to validate any context: nothing was fitted for validation")
     else:
+        if "user" in s.contexts:
+            ev.window = _choose_window(ev, pool)
+            if ev.window < MAX_QUERY:
+                notes.append(f"known users' sequence models are queried with their newest {ev.window} events")
         for cand in pool.values():  # every default, whatever the budget
             scored[cand.name].append((cand.grid[0], ev.score(cand, cand.grid[0])))
         left, fuse = (s.max_evaluations, False) if s.budget_seconds > 0 else (0, False)
@@ -384,6 +337,9 @@ def select(
             notes.append(f"the search went on from the previous choice of {', '.join(sorted(centres))}")
     scored = {n: r for n, r in scored.items() if r}
     contexts = {c: _choose_context(ev, c, scored) for c in s.contexts}
+    user = contexts.get("user")
+    if s.reshow and user is not None and user.params:
+        choose_reshow(ev, user, scored, pool, [n for n in CONTEXT_SPLITS["user"] if n in ev.splits])
     chosen = {(m, param_key(p)) for choice in contexts.values() for m, p in choice.params.items()}
     fitted = {key: model for key, model in ev.kept.items() if key in chosen}
     share = 1.0 - len(train.items) / max(len(log.items), 1)
@@ -393,6 +349,7 @@ def select(
         round(clock() - started, 3),
         len(ev.cache),
         notes,
+        ev.window,
         held_out_share=round(share, 4),
         cost=ev.cost,
         fitted=fitted,

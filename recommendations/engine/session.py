@@ -329,6 +329,27 @@ STAN_PARAMS: dict[str, object] = {
 }  # fmt: skip
 
 
+#: the most recent events a sequence model is ever queried with (serving, validation, offline)
+MAX_QUERY = 50
+#: a known user's query is cut to this percentile of the training sessions' lengths
+QUERY_PERCENTILE = 95.0
+
+
+def query_window(sessions: Sessions, percentile: float = QUERY_PERCENTILE, cap: int = MAX_QUERY) -> int:
+    """How many of a known user's most recent events a sequence model should be queried with.
+
+    The models learn from sessions; a known user's whole history, many sessions long, matches
+    old and unrelated clicks and drowns the current intent. The query is cut to the length the
+    models were trained on: the ``percentile`` of the training sessions' lengths (at least 2, at
+    most ``cap``). Data without session ids (each user one long "session") keeps long queries.
+    """
+    lengths = np.diff(np.asarray(sessions.indptr, dtype=np.int64))
+    lengths = lengths[lengths > 0]
+    if not lengths.size:
+        return cap
+    return int(np.clip(np.ceil(np.percentile(lengths, percentile)), 2, cap))
+
+
 def stan(**overrides: object) -> SessionKNN:
     """STAN-style session kNN with :data:`STAN_PARAMS` (``overrides`` replace single values)."""
     return SessionKNN(**{**STAN_PARAMS, "name": "stan", **overrides})  # type: ignore[arg-type]

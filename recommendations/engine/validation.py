@@ -4,7 +4,10 @@ The splits mirror how the shop's future looks, plus a random one:
 
 * :func:`recent_split` (context ``"user"``): for a sample of known users, everything from their
   most recent event on is held out; the targets are the items of those events they had not
-  touched before (what a "for you" list can still show). The rest trains.
+  touched before (what a "for you" list can still show). The rest trains. The held-out items
+  they had touched before are noted too (``Queries.again``); :func:`.returning.returning_split` adds the
+  users whose newest events only come back to old items: what decides whether a list may
+  re-show items (:mod:`.reshow`).
 * :func:`random_split` (context ``"user"``): for a sample of users, a random ``fraction`` of their
   distinct items is held out with all their events (the classic per-user 80/20 holdout).
 * :func:`session_split` (context ``"session"``): sessions sampled among those that start in the
@@ -41,6 +44,8 @@ class Queries:
     times: list[np.ndarray]  # their timestamps
     targets: list[np.ndarray]  # held-out items
     exclude_seen: bool  # known users: items of their training history are never ranked
+    again: list[np.ndarray] | None = None  # held-out items the history already has (``repeats``)
+    at: np.ndarray | None = None  # float64: when the query is asked (the held-out events' time)
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -87,11 +92,12 @@ def _sequence(log: EventLog, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def recent_split(log: EventLog, max_queries: int = 2000, seed: int = 0, min_history: int = 2) -> Split:
-    """Each sampled user's newest events held out (see the module docstring)."""
+    """Each sampled user's newest events held out (see the module docstring); each query also
+    knows the held-out items the user had touched before (``again``) and when (``at``)."""
     rng = np.random.default_rng(seed)
     order, starts, stops = _by_user(log)
     keep = np.ones(len(log.items), dtype=bool)
-    users, sequences, times, targets = [], [], [], []
+    users, sequences, times, targets, again, at = [], [], [], [], [], []
     for slot in rng.permutation(len(starts)).tolist():
         if len(targets) >= max_queries:
             break
@@ -102,7 +108,8 @@ def recent_split(log: EventLog, max_queries: int = 2000, seed: int = 0, min_hist
         history = np.unique(log.items[before])
         if len(history) < min_history:
             continue
-        new = np.setdiff1d(np.unique(log.items[rows[held]]), history)
+        held_items = np.unique(log.items[rows[held]])
+        new = np.setdiff1d(held_items, history)
         if not new.size:
             continue
         keep[rows[held]] = False
@@ -111,12 +118,12 @@ def recent_split(log: EventLog, max_queries: int = 2000, seed: int = 0, min_hist
         sequences.append(items)
         times.append(stamps)
         targets.append(new.astype(np.int64))
-    return Split(
-        "recent",
-        "user",
-        _take(log, keep),
-        Queries(np.asarray(users, np.int64), sequences, times, targets, True),
+        again.append(np.intersect1d(held_items, history).astype(np.int64))
+        at.append(float(last_time))
+    queries = Queries(
+        np.asarray(users, np.int64), sequences, times, targets, True, again, np.asarray(at, np.float64)
     )
+    return Split("recent", "user", _take(log, keep), queries)
 
 
 def random_split(

@@ -39,6 +39,7 @@ class Query:
     timestamps: np.ndarray
     weights: np.ndarray  # event-kind weight of each context event
     row: int = -1  # actor row in the training matrix, -1 for a new visitor
+    at: float | None = None  # when the recommendation is asked for (None: after the last event)
 
     def history(self, train: TrainData) -> sp.csr_matrix:
         if self.row >= 0:
@@ -58,6 +59,11 @@ class Scorer:
 
     def scores(self, query: Query) -> np.ndarray:
         raise NotImplementedError
+
+    def excludes_seen(self, query: Query) -> bool:
+        """Whether a known user's training items must be kept out of the ranking: yes, unless
+        the scorer itself places them (``auto`` where the holdout chose to re-show them)."""
+        return True
 
     def recommend(
         self, query: Query, k: int, exclude: np.ndarray | None = None

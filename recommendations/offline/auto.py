@@ -1,6 +1,12 @@
 """``auto``: the default algorithm. It fits on the given events, validates on their own holdout
 (:func:`recommendations.engine.selection.select`), keeps the chosen blend per context (known
-user / new visitor), then recommends with it through the production blend."""
+user / new visitor), then recommends with it through the production blend.
+
+As at a rebuild, the holdout also decides two things for known users: whether their list
+re-shows items they touched (consumables due again, items browsed and not bought, with the chosen
+weights; :func:`recommendations.engine.reshow.merge`), in which case the offline runner leaves
+their training items in the ranking; and how many of their newest events the sequence models
+are queried with (``Selection.query_window``)."""
 
 from __future__ import annotations
 
@@ -8,7 +14,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from recommendations.engine import reshow
+from recommendations.engine.base import top_k
 from recommendations.engine.candidates import Candidate, candidates
+from recommendations.engine.hybrid import normalise
 from recommendations.engine.interactions import build_matrix
 from recommendations.engine.selection import Selection, Settings, select
 
@@ -22,8 +31,11 @@ SETTINGS = Settings(max_queries=1000, max_evaluations=80, contexts=("user", "ses
 
 
 class _Window(SequenceScorer):
+    known_window = SEQUENCE_WINDOW  # a known user's query: their newest events (the holdout's choice)
+
     def scores(self, query: Query) -> np.ndarray:
-        return self.model.score_sequence(query.items[-SEQUENCE_WINDOW:], query.timestamps[-SEQUENCE_WINDOW:])
+        n = self.known_window if query.row >= 0 else SEQUENCE_WINDOW
+        return self.model.score_sequence(query.items[-n:], query.timestamps[-n:])
 
 
 def _scorer(cand: Candidate, params: Mapping) -> Scorer:
@@ -70,7 +82,60 @@ class AutoScorer(HybridScorer):
         }
         self.n_items = train.matrix.shape[1]
         self.trending = np.asarray(train.matrix.sum(axis=0), dtype=np.float64).ravel()
+        for part in fitted.values():
+            if isinstance(part, _Window):
+                part.known_window = self.selection.query_window
+        user = self.selection.contexts.get("user")
+        self.reshow = {n: w for n, w in (user.reshow if user else {}).items() if w}
+        if self.reshow:
+            self.log = train.log
+            self.rows = reshow.rows_by_user(train.log)
+            self.repeat = reshow.purchases_model(train.log)
+            self.last_time = float(train.log.timestamps.max()) if len(train.log.timestamps) else 0.0
         return self
+
+    def excludes_seen(self, query: Query) -> bool:
+        return not (self.reshow and query.row >= 0)
+
+    def recommend(
+        self, query: Query, k: int, exclude: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.excludes_seen(query):
+            return super().recommend(query, k, exclude)
+        return self._reshown(query, k, exclude)
+
+    def _reshown(self, query: Query, k: int, exclude: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The chosen blend over the items the user has not touched, and the seen sources
+        (weights chosen on the holdout) over those they have, as the self-evaluation scored it."""
+        events = self.rows.get(query.row, np.empty(0, np.int64))
+        seen = np.unique(self.log.items[events])
+        weights, parts = self._weights(query), self._parts(query)
+        base = np.zeros(self.n_items)
+        for name, weight in weights.items():
+            if weight and name in parts:
+                s = np.asarray(parts[name].scores(query), dtype=np.float64).copy()
+                s[seen] = 0.0  # normalised over the new items only, as in the validation
+                base += weight * normalise(s)
+        now = query.at if query.at is not None else self.last_time
+        found = reshow.seen_scores(self.log, events, now, self.repeat)
+        dense = {}
+        for name, (items, scores) in found.items():
+            dense[name] = np.zeros(self.n_items)
+            dense[name][items] = scores
+        merged = reshow.merge(
+            np.where(base > 0, base, -np.inf), seen, dense, self.reshow, exclude, reshow.ABSOLUTE
+        )
+        items = top_k(merged, k)
+        if len(items) < k:  # topped up with trending new items, as the blend's fallback does
+            taken = np.zeros(self.n_items, dtype=bool)
+            taken[items] = True
+            taken[seen] = True
+            if exclude is not None and len(exclude):
+                taken[np.asarray(exclude, dtype=np.int64)] = True
+            trend = np.where(~taken & (self.trending > 0), self.trending * 1e-6, -np.inf)
+            items = np.r_[items, top_k(trend, k - len(items))].astype(np.int64)
+            merged = np.where(np.isfinite(merged), merged, trend)
+        return items, merged[items]
 
     def _parts(self, query: Query) -> Mapping[str, Scorer]:
         return self.by_context["user" if query.row >= 0 else "session"]
@@ -88,4 +153,9 @@ class AutoScorer(HybridScorer):
                 for k, w in choice.weights.items()
             )
             lines.append(f"auto/{context}: {weights} [{scores}] ({choice.reason})")
+            if choice.reshow:
+                seen = ", ".join(f"{k} {w:g}" for k, w in choice.reshow.items())
+                lines.append(f"auto/{context}: re-shows the shopper's own items: {seen}")
+        if self.selection.query_window < SEQUENCE_WINDOW:
+            lines.append(f"auto/user: sequence models see the newest {self.selection.query_window} events")
         return "\n".join(lines)

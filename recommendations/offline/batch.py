@@ -3,7 +3,9 @@
 Documented behaviour:
 
 * ``--users``: a known user gets the algorithm's top ``k`` over items not already in their
-  training events. A user id absent from the training file (or whose events are all unknown)
+  training events, except where the algorithm re-shows some of them itself (``auto``, when the
+  holdout of the given events chose to: consumables due again, items browsed and not bought;
+  purchased durables never). A user id absent from the training file (or whose events are all unknown)
   gets the global popularity ranking (the fallback). Lists are never padded with other
   algorithms' items, so a single algorithm may return fewer than ``k`` rows for a user.
 * ``--context``: each ``session_id`` is a new anonymous visitor; its events are the query.
@@ -68,7 +70,8 @@ def recommend_users(
         idx = idx[np.argsort(train.timestamps[idx], kind="stable")]
         query = enc.query(train.items[idx], train.timestamps[idx], train.kinds[idx], user)
         model = scorer if query.row >= 0 and len(query.items) else fallback
-        items, scores = model.recommend(query, k, enc.seen_items(query.row))
+        exclude = enc.seen_items(query.row) if model.excludes_seen(query) else None
+        items, scores = model.recommend(query, k, exclude)
         rows.extend(_rows(user, enc, items, scores))
     return rows
 

@@ -43,6 +43,7 @@ class Encoded:
         kinds: Sequence[str],
         user: str = "",
         session: str = "",
+        at: float | None = None,
     ) -> Query:
         idx = self.items.lookup(list(items))
         keep = idx >= 0
@@ -52,6 +53,7 @@ class Encoded:
             timestamps=np.asarray(timestamps, dtype=np.float64)[keep],
             weights=weights[keep],
             row=self.user_row(user, session),
+            at=at,
         )
 
     def seen_items(self, row: int) -> np.ndarray:

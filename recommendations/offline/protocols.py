@@ -39,6 +39,7 @@ class Case:
     relevant: tuple[str, ...]
     user: str = ""  # non-empty: a known training user (its training items are excluded)
     session: str = ""  # non-empty (and no user): a session known in training, treated likewise
+    at: float | None = None  # when the user comes back (the target's time), where the protocol knows
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def leave_last_out(dataset: Dataset, validation: bool = False) -> Task:
                 tuple(events.kinds[context]),
                 (events.items[target],),
                 user=events.users[target],
+                at=float(events.timestamps[target]),
             )
         )
     train = (

@@ -63,8 +63,10 @@ def evaluate(
 ) -> list[Result]:
     """Fit every algorithm on ``task.train`` and score it on ``task.cases`` at cut-off ``k``.
 
-    Cases of a known user exclude the user's training items (full ranking over the rest);
-    session cases exclude nothing (a visitor may well click an item again).
+    Cases of a known user exclude the user's training items (full ranking over the rest), unless
+    the algorithm re-shows them itself (``auto``, where its own holdout chose to): then nothing is
+    excluded, so a re-bought or re-visited target counts; session cases exclude nothing (a
+    visitor may well click an item again).
     """
     names = list(algorithms or default_algorithms())
     for name in names:
@@ -73,7 +75,7 @@ def evaluate(
     enc = encode(task.train, weights)
     queries, relevant = [], []
     for case in task.cases[:max_cases] if max_cases else task.cases:
-        query = enc.query(case.items, case.timestamps, case.kinds, case.user, case.session)
+        query = enc.query(case.items, case.timestamps, case.kinds, case.user, case.session, case.at)
         targets = enc.items.lookup(list(case.relevant))
         targets = targets[targets >= 0]
         if len(targets):
@@ -91,7 +93,7 @@ def evaluate(
         if progress:
             pairs = _progress(pairs, len(queries), f"{task.name} {name}", stream)
         for query, targets in pairs:
-            exclude = enc.seen_items(query.row)
+            exclude = enc.seen_items(query.row) if scorer.excludes_seen(query) else None
             items, _ = scorer.recommend(query, k, exclude)
             acc.add(items, targets.tolist())
         per_query = 1000 * (time.perf_counter() - start) / max(len(queries), 1)

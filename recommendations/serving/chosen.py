@@ -9,7 +9,13 @@ its slot keeps the built-in recipe.
 
 Each chosen model becomes one source named ``auto.<context>.<model>`` (the algorithm analytics
 credits), scored like the built-in sources: item x item neighbours of the anchors, an exact iALS
-fold-in, the popularity vector, or the sequence model on the visitor's recent clicks.
+fold-in, the popularity vector, or the sequence model on the visitor's recent clicks (a known
+user's newest ``query_window`` ones, as the holdout chose).
+
+Where the holdout chose to re-show what a known shopper touched (``reshow``: the weights of the
+``buy_again`` and ``browsed`` sources), "for you" adds those sources and lets them, and only them,
+place the shopper's own items (:func:`recommendations.engine.reshow.merge`); purchased durables,
+which ``buy_again`` never scores, stay out.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import numpy as np
 
 from recommendations import modelstore as storage
 from recommendations.engine.hybrid import SourceScores
-from recommendations.engine.session import Sessions, Transitions, stan
+from recommendations.engine.reshow import SEEN_SOURCES
+from recommendations.engine.session import MAX_QUERY, Sessions, Transitions, stan
 from recommendations.engine.similarity import csr_from
 from recommendations.models import ModelVersion
 
@@ -41,6 +48,10 @@ Scorer = Callable[..., SourceScores | None]
 class Chosen:
     weights: dict[str, dict[str, float]] = field(default_factory=dict)  # context -> {source: weight}
     models: dict[str, tuple[str, Any]] = field(default_factory=dict)  # source -> (kind, model)
+    # context -> the seen sources ("buy_again", "browsed") its list adds, and with what weight:
+    # the holdout's choice of re-showing what the shopper touched (none: never re-shown)
+    reshow: dict[str, dict[str, float]] = field(default_factory=dict)
+    window: int = MAX_QUERY  # a known user's sequence query: their newest N events
 
 
 def _sequence_model(model: str, params: dict, sessions: Sessions) -> Any:
@@ -89,6 +100,10 @@ def load(version_id: int, parts: dict[str, dict[str, np.ndarray]], n_items: int)
             weights[source] = float(weight)
         if weights:
             out.weights[context] = weights
+            reshow = {n: float(w) for n, w in (choice.get("reshow") or {}).items() if n in SEEN_SOURCES and w}
+            if reshow:
+                out.reshow[context] = reshow
+    out.window = int(selection.get("query_window") or MAX_QUERY)
     return out if out.weights else None
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from recommendations.catalogue.products import product_info
 from recommendations.conf import app_settings
 from recommendations.engine.hybrid import SlotContext, SlotRecipe, SourceScores, blend
+from recommendations.engine.reshow import ABSOLUTE
 from recommendations.serving import bundle as bundles
 from recommendations.serving import chosen as chosen_blends
 from recommendations.serving import cold, deep_source, seen, slots, sources
@@ -98,14 +99,62 @@ SEEN_SOURCES = {"buy_again": seen.buy_again, "browsed": seen.browsed_not_bought}
 
 def _chosen_recipe(recipe: SlotRecipe, bundle: Bundle, slot: str, facts: Facts) -> SlotRecipe:
     """``recipe`` with the sources the self-evaluation chose for the slot's context, when it chose
-    (and the shop did not set the slot's sources itself)."""
+    (and the shop did not set the slot's sources itself), and the seen sources it chose to add:
+    then the shopper's purchases are left to them (``buy_again`` never scores a durable)."""
     if bundle.chosen is None or slots.sources_customised(slot):
         return recipe
     weights = bundle.chosen.weights.get(chosen_blends.context_for(slot, facts.known) or "")
     if not weights:
         return recipe
     kept = tuple((n, w) for n, w in recipe.sources if n in chosen_blends.KEPT_SOURCES)
-    return dataclasses.replace(recipe, sources=(*weights.items(), *kept))
+    reshow = _reshow(bundle, slot, facts)
+    recipe = dataclasses.replace(recipe, sources=(*weights.items(), *kept, *reshow.items()))
+    return dataclasses.replace(recipe, exclude_purchased=False) if reshow else recipe
+
+
+def _reshow(bundle: Bundle | None, slot: str, facts: Facts) -> dict[str, float]:
+    """The seen sources the holdout chose for the slot's context (none: never re-show)."""
+    if bundle is None or bundle.chosen is None or slots.sources_customised(slot):
+        return {}
+    context = chosen_blends.context_for(slot, facts.known) or ""
+    if context not in bundle.chosen.weights:
+        return {}
+    return bundle.chosen.reshow.get(context, {})
+
+
+def _seen(bundle: Bundle, facts: Facts) -> np.ndarray:
+    """Every item the visitor touched: trained history, shopper rows, live events, purchases."""
+    parts = [facts.sequence, facts.history, facts.purchased_idx, _indices(bundle, facts.purchased)]
+    if facts.row is not None:
+        lo, hi = bundle.history.indptr[facts.row], bundle.history.indptr[facts.row + 1]
+        parts.append(bundle.history.indices[lo:hi])
+        if bundle.shoppers is not None:
+            parts.append(bundle.shoppers.bought.items[bundle.shoppers.bought.row(facts.row)])
+            parts.append(bundle.shoppers.browsed.items[bundle.shoppers.browsed.row(facts.row)])
+    return np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]))
+
+
+def _only_seen_sources_place_seen_items(
+    scored: dict[str, SourceScores], bundle: Bundle, facts: Facts
+) -> tuple[dict[str, SourceScores], np.ndarray]:
+    """The other sources say nothing about items the visitor touched (as the holdout scored it:
+    :func:`recommendations.engine.reshow.merge`), so similar-to-history never re-shows history;
+    and the touched items no seen source vouches for (a durable bought) are excluded, from the
+    fallbacks too."""
+    seen = _seen(bundle, facts)
+    vouched = np.zeros(bundle.n_items, dtype=bool)
+    for name in SEEN_SOURCES:
+        if name in scored:
+            vouched |= np.asarray(scored[name].scores) > 0
+    out = {}
+    for name, source in scored.items():
+        if name in SEEN_SOURCES or not seen.size:
+            out[name] = source
+            continue
+        scores = np.array(source.scores, dtype=np.float64, copy=True)
+        scores[seen[seen < scores.size]] = 0.0
+        out[name] = dataclasses.replace(source, scores=scores)
+    return out, seen[(seen < bundle.n_items) & ~vouched[np.minimum(seen, bundle.n_items - 1)]]
 
 
 def _touched(bundle: Bundle, facts: Facts) -> tuple[int, ...]:
@@ -136,6 +185,18 @@ def _warm(
     scored, texts = _sources(recipe, bundle, facts, anchors, query)
     seed = zlib.crc32(f"{slot}|{facts.recent_ids[:1]}|{context.get('product')}".encode())
     exclude = _indices(bundle, banned)
+    if _reshow(bundle, slot, facts):
+        scored, unvouched = _only_seen_sources_place_seen_items(scored, bundle, facts)
+        exclude = np.r_[exclude, unvouched]
+        # probabilities (buy_again) blend as they are, as the holdout scored them: the blend
+        # max-normalises every source, so the weight carries the source's best score
+        recipe = dataclasses.replace(
+            recipe,
+            sources=tuple(
+                (n, w * float(np.max(scored[n].scores))) if n in ABSOLUTE and n in scored else (n, w)
+                for n, w in recipe.sources
+            ),
+        )
     if slot in slots.ANCHOR_KIND:
         exclude = np.r_[exclude, anchors.items] if anchors.kind != "viewed" else exclude
     unavailable = bundle.unavailable
@@ -251,13 +312,15 @@ def _one(
     try:
         if facts is None:
             raise RuntimeError("no live state")  # the model or live-state read failed: cold path
-        if recipe.exclude_purchased:
+        # where the holdout chose to re-show what the shopper touched, the seen sources place it
+        reshows = bool(_reshow(model, slot, facts))
+        if recipe.exclude_purchased and not reshows:
             banned |= facts.purchased
         if recipe.exclude_in_cart:
             banned |= facts.in_cart | set(_ids(context, "cart"))
         if slot in slots.ANCHOR_KIND:
             banned |= set(_ids(context, "product"))
-        recent = slots.option(slot, "exclude_recent")
+        recent = 0 if reshows else slots.option(slot, "exclude_recent")
         if recent:  # e.g. the home page shows new things; recently viewed has its own slot
             banned |= set(facts.recent_ids[:recent])
         if model is not None:

@@ -8,13 +8,14 @@ is the engine's (:mod:`recommendations.engine.repeat`, :mod:`recommendations.eng
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from recommendations.engine.hybrid import SourceScores
 from recommendations.engine.repeat import reason as repeat_reason
-from recommendations.engine.reshow import DEFAULT_INTENT, browsed
+from recommendations.engine.reshow import DEFAULT_INTENT, browsed, browsed_probability
 from recommendations.serving.bundle import Bundle
 from recommendations.serving.visitor import Facts
 
@@ -124,6 +125,8 @@ def browsed_not_bought(bundle: Bundle, facts: Facts, now: float) -> Seen:
     result = browsed(items, kinds, stamps, now, bundle.n_items)
     if not result.scores.any():
         return Seen(None)
+    # the same order, as a chance in [0, 1): what "for you" blends when it re-shows browsing
+    result = dataclasses.replace(result, scores=browsed_probability(result.scores))
     texts = {item: BROWSE_TEXT.get(kind, VIEWED_TEXT) for item, kind in result.strongest.items()}
     evidence = {item: (item,) for item in result.strongest}
     return Seen(SourceScores(result.scores, kind="browsed", evidence=evidence), texts)

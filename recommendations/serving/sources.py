@@ -89,10 +89,10 @@ def als_scores(bundle: Bundle, anchors: Anchors) -> SourceScores | None:
 
 
 def session_scores(
-    bundle: Bundle, facts: Facts, extra: np.ndarray, model: object | None = None
+    bundle: Bundle, facts: Facts, extra: np.ndarray, model: object | None = None, window: int = 50
 ) -> SourceScores | None:
-    """The session model (or ``model``, a fitted sequence model) on the visitor's recent clicks
-    followed by ``extra`` (the page's product, the cart)."""
+    """The session model (or ``model``, a fitted sequence model) on the visitor's ``window``
+    most recent clicks followed by ``extra`` (the page's product, the cart)."""
     model = bundle.session if model is None else model
     sequence = np.r_[facts.sequence, extra].astype(np.int64) if extra.size else facts.sequence
     if model is None or not sequence.size:
@@ -100,7 +100,8 @@ def session_scores(
     times = facts.times
     if extra.size:
         times = np.r_[times, np.full(extra.size, times[-1] if times.size else 0.0)]
-    scores = model.score_sequence(sequence[-50:], times[-50:] if times.size else None)  # type: ignore[attr-defined]
+    n = max(int(window), 1)
+    scores = model.score_sequence(sequence[-n:], times[-n:] if times.size else None)  # type: ignore[attr-defined]
     # the engine scores the query items too; the evidence item must not be recommended "because
     # you just viewed" itself (als_scores zeroes its anchors likewise)
     scores[int(sequence[-1])] = 0.0
@@ -142,7 +143,9 @@ def chosen_scores(bundle: Bundle, name: str, facts: Facts, anchors: Anchors) -> 
     if kind == "popularity":
         return SourceScores(model, kind="trending") if model.any() else None
     extra = anchors.items if anchors.kind != "viewed" else np.empty(0, np.int64)
-    return session_scores(bundle, facts, extra, model)
+    # a known user's chosen sequence models see the part of the history the holdout chose
+    window = bundle.chosen.window if name.startswith("auto.user.") else 50
+    return session_scores(bundle, facts, extra, model, window)
 
 
 def trending_scores(bundle: Bundle) -> SourceScores | None:

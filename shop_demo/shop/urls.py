@@ -17,5 +17,6 @@ urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("orders/", views.order_history, name="order_history"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
+    path("buy-again/", views.buy_again, name="buy_again"),
     path("accounts/signup/", views.signup, name="signup"),
 ]

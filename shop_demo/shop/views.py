@@ -185,6 +185,13 @@ def order_history(request: HttpRequest) -> HttpResponse:
     return render(request, "shop/order_history.html", {"page_obj": _page(request, orders)})
 
 
+@login_required
+def buy_again(request: HttpRequest) -> HttpResponse:
+    """The shopper's own page: what they buy again and are due to, and what they looked at or
+    carted without buying (both slots come from the recommendations app, with their reasons)."""
+    return render(request, "shop/buy_again.html")
+
+
 def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SignUpForm(request.POST)

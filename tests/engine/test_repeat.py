@@ -170,3 +170,26 @@ def test_the_holdout_keeps_seen_items_out_when_nobody_comes_back() -> None:
 
 def test_no_validation_case_means_no_reshow() -> None:
     assert choose_weights([], ["browsed", "buy_again"]).weights == {"browsed": 0.0, "buy_again": 0.0}
+
+
+def test_enough_buyers_who_never_came_back_make_a_durable_whatever_the_shop_habit() -> None:
+    """No categories: consumables pull the shop's repeat rate up; an item 15 buyers bought once
+    each is still a durable (its own rate), one bought once by 2 buyers is left to the prior."""
+    users, items, stamps = [], [], []
+    for u in range(40):
+        for n in range(4):  # item 0: everyone buys it again and again
+            users.append(u)
+            items.append(0)
+            stamps.append(n * 30 * DAY)
+    for u in range(15):  # item 1: 15 buyers, once each
+        users.append(u)
+        items.append(1)
+        stamps.append(5 * DAY)
+    for u in range(2):  # item 2: 2 buyers, once each
+        users.append(u)
+        items.append(2)
+        stamps.append(5 * DAY)
+    model = RepeatModel().fit(np.asarray(users), np.asarray(items), np.asarray(stamps), n_items=3)
+    assert model.shop_rate > 0.5
+    assert model.durable().tolist() == [False, True, False]
+    assert model.due(np.asarray([1]), np.asarray([5 * DAY]), 40 * DAY).items.size == 0

@@ -1,0 +1,111 @@
+"""The self-evaluation's scorer (:mod:`.selection`): every candidate fitted once per grid point on
+the validation training log, each split's queries scored, their normalised top lists and per-query
+NDCG@k kept for the blend search."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import validation as v
+from .base import EventLog
+from .candidates import Candidate, Params
+from .scoring import blend_ndcg, param_key
+from .scoring import objective as _objective
+from .scoring import top_lists as _top_lists
+from .session import MAX_QUERY, Sessions
+
+if TYPE_CHECKING:
+    from .selection import Settings
+
+#: the validation splits whose queries stand for each context's future
+CONTEXT_SPLITS = {
+    "user": ("recent", "random"),
+    "session": ("next_click",),
+    "similar": ("coview",),
+    "cart": ("basket",),
+}
+
+
+@dataclass
+class _Scored:
+    lists: dict[str, sp.csr_matrix]  # split -> queries x items, normalised top-n scores
+    ndcg: dict[str, float]
+    per_query: dict[str, np.ndarray] = field(default_factory=dict)  # split -> NDCG@k of each query
+
+
+class _Evaluator:
+    def __init__(self, train: EventLog, splits: dict[str, v.Split], build: v.MatrixBuilder, s: Settings):
+        self.settings, self.splits = s, {k: sp_ for k, sp_ in splits.items() if len(sp_.queries)}
+        self.train, self.matrix = train, build(train)
+        self.sessions = Sessions.from_log(train)
+        # a known user's sequence-model query: their newest ``window`` events (see _choose_window)
+        self.window = MAX_QUERY
+        self.history = {name: v.history_rows(split, self.matrix) for name, split in self.splits.items()}
+        self.seen = {name: v.seen_matrix(split) for name, split in self.splits.items()}
+        self.cache: dict[tuple[str, str], _Scored] = {}
+        self.kept: dict[tuple[str, str], Any] = {}  # fits that may be chosen (keep_fitted)
+        self.fitted: dict[tuple[str, str], Any] = {}  # fits kept between a partial and a full score
+        self.cost: dict[str, float] = {}
+        # the splits that count in an objective: enough queries for a mean to mean something
+        self.used = {n for n, sp_ in self.splits.items() if len(sp_.queries) >= s.min_split_queries}
+
+    def names(self, context: str) -> tuple[str, ...]:
+        return tuple(n for n in CONTEXT_SPLITS[context] if n in self.used)
+
+    def score(self, cand: Candidate, params: Params, only: tuple[str, ...] | None = None) -> _Scored:
+        """``cand`` fitted with ``params``, scored on every split (``only``: on those, uncached)."""
+        key = (cand.name, param_key(params))
+        if key not in self.cache or only is not None:
+            started = time.perf_counter()
+            model = self.fitted.pop(key, None)
+            if model is None:
+                model = cand.fit(params, self.matrix, self.sessions)
+            if only is not None:
+                self.fitted[key] = model
+            lists, ndcg, per_query = {}, {}, {}
+            for name, split in self.splits.items():
+                if only is not None and name not in only:
+                    continue
+                blocks = []
+                q = split.queries
+                for start in range(0, len(q), 256):
+                    idx = np.arange(start, min(start + 256, len(q)))
+                    block = self._block(cand, model, name, idx)
+                    seen = self.seen[name]
+                    blocks.append(_top_lists(block, None if seen is None else seen[idx], self.settings.top_n))
+                lists[name] = sp.vstack(blocks, format="csr")
+                per_query[name] = blend_ndcg([(lists[name], 1.0)], q.targets, self.settings.k)
+                ndcg[name] = float(per_query[name].mean())
+            if only is not None:
+                return _Scored(lists, ndcg, per_query)
+            self.cache[key] = _Scored(lists, ndcg, per_query)
+            spent = time.perf_counter() - started
+            self.cost[cand.name] = round(self.cost.get(cand.name, 0.0) + spent, 3)
+            if self.settings.keep_fitted:
+                self._retain(cand, key, params, model)
+        return self.cache[key]
+
+    def _retain(self, cand: Candidate, key: tuple[str, str], params: Params, model: Any) -> None:
+        """Keep a fit only while it may be chosen: its candidate's default, or the best point of
+        its candidate for some context so far (so at most a few fits per candidate are held)."""
+        self.kept[key] = model
+        keep = {(cand.name, param_key(cand.grid[0]))}
+        for context in self.settings.contexts:
+            names = self.names(context)
+            tried = [(k, r) for k, r in self.cache.items() if k[0] == cand.name]
+            if names and tried:
+                keep.add(max(tried, key=lambda kr: _objective(kr[1].ndcg, names))[0])
+        for old in [k for k in self.kept if k[0] == cand.name and k not in keep]:
+            del self.kept[old]
+
+    def _block(self, cand: Candidate, model: Any, split: str, idx: np.ndarray) -> np.ndarray:
+        if cand.kind == "matrix":
+            return np.asarray(model.score(self.history[split][idx]), dtype=np.float64)
+        q = self.splits[split].queries
+        n = self.window if self.splits[split].context == "user" else MAX_QUERY
+        return np.vstack([model.score_sequence(q.sequences[i][-n:], q.times[i][-n:]) for i in idx.tolist()])
