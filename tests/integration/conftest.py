@@ -85,18 +85,25 @@ def start_worker(transactional_db, redis_settings, redis_url, tmp_path) -> Itera
         worker.forget_queue()
 
 
-@pytest.fixture
-def gunicorn(requires_postgres, redis_settings, redis_url, tmp_path) -> Iterator[Gunicorn]:
-    """The test project under gunicorn (docs/gunicorn.conf.py) on the test's PostgreSQL database,
-    in Redis mode on the test's key prefix, with the project's default settings otherwise."""
+def stack_env(redis_settings, redis_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a server or worker process of the test project: the test's PostgreSQL
+    database, Redis mode on the test's key prefix, plus ``extra`` settings."""
     env = base_env()
     env.update(
         DATABASE_URL=database_url(connection.settings_dict),
         REDIS_URL=redis_url,
         RECOMMENDATIONS_TEST_REDIS_URL=redis_settings.RECOMMENDATIONS_REDIS_URL,
         RECOMMENDATIONS_TEST_KEY_PREFIX=redis_settings.RECOMMENDATIONS_REDIS_KEY_PREFIX,
+        **extra,
     )
-    server = Gunicorn(env, tmp_path)
+    return env
+
+
+@pytest.fixture
+def gunicorn(requires_postgres, redis_settings, redis_url, tmp_path) -> Iterator[Gunicorn]:
+    """The test project under gunicorn (docs/gunicorn.conf.py) on the test's PostgreSQL database,
+    in Redis mode on the test's key prefix, with the project's default settings otherwise."""
+    server = Gunicorn(stack_env(redis_settings, redis_url), tmp_path)
     yield server
     server.stop()
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.db import connection
 
 from recommendations.models import Event
-from tests.integration.conftest import backlog_of
+from tests.integration.conftest import backlog_of, stack_env
 from tests.integration.httpclient import Browser
-from tests.integration.processes import Gunicorn, base_env, database_url, wait_for
+from tests.integration.processes import Gunicorn, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.celery, pytest.mark.slow]
 
@@ -22,14 +21,7 @@ CAP = 40
 
 @pytest.fixture
 def capped_gunicorn(requires_postgres, redis_settings, redis_url, tmp_path):
-    env = base_env()
-    env.update(
-        DATABASE_URL=database_url(connection.settings_dict),
-        REDIS_URL=redis_url,
-        RECOMMENDATIONS_TEST_REDIS_URL=redis_settings.RECOMMENDATIONS_REDIS_URL,
-        RECOMMENDATIONS_TEST_KEY_PREFIX=redis_settings.RECOMMENDATIONS_REDIS_KEY_PREFIX,
-        RECOMMENDATIONS_TEST_INGEST_MAX_BACKLOG=str(CAP),
-    )
+    env = stack_env(redis_settings, redis_url, RECOMMENDATIONS_TEST_INGEST_MAX_BACKLOG=str(CAP))
     server = Gunicorn(env, tmp_path)
     yield server
     server.stop()

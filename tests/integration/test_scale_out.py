@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from recommendations.ads import clicks
@@ -20,7 +19,8 @@ from recommendations.ads.ledger_redis import RedisLedger
 from recommendations.ingest import stream
 from recommendations.models import Campaign, Event
 from recommendations.schema import derive_event_id
-from tests.integration.processes import base_env, database_url, wait_for
+from tests.integration.conftest import stack_env
+from tests.integration.processes import wait_for
 from tests.integration.scenario import START
 from tests.integration.test_worker_crash import event_table_locked, inserts_waiting_on_lock
 from tests.integration.topology import Shopper, Stack, wait_until_drained
@@ -45,18 +45,14 @@ def shopper_events(tag: str, products: list[str], batch: int) -> list[dict]:
     return events
 
 
-def stack_env(redis_settings, redis_url) -> dict[str, str]:
-    env = base_env()
-    env.update(
-        DATABASE_URL=database_url(connection.settings_dict),
-        REDIS_URL=redis_url,
-        RECOMMENDATIONS_TEST_REDIS_URL=redis_settings.RECOMMENDATIONS_REDIS_URL,
-        RECOMMENDATIONS_TEST_KEY_PREFIX=redis_settings.RECOMMENDATIONS_REDIS_KEY_PREFIX,
+def scale_env(redis_settings, redis_url) -> dict[str, str]:
+    return stack_env(
+        redis_settings,
+        redis_url,
         # a dead worker's batch is taken over by the others after a second
         RECOMMENDATIONS_TEST_CLAIM_IDLE_SECONDS="1",
         RECOMMENDATIONS_TEST_DRAIN_BATCH_SIZE="100",
     )
-    return env
 
 
 def worker_holding_a_batch(stack: Stack, client) -> object | None:
@@ -87,7 +83,7 @@ def test_two_webs_two_workers_and_beat_lose_nothing_and_hold_the_budget(
     lock = threading.Lock()
     received_impressions: list[str] = []
 
-    with Stack(stack_env(redis_settings, redis_url), redis_url, tmp_path) as stack:
+    with Stack(scale_env(redis_settings, redis_url), redis_url, tmp_path) as stack:
         shoppers = [Shopper(stack.urls) for _ in range(SHOPPERS)]
         for shopper in shoppers:
             shopper.greet()
