@@ -71,6 +71,18 @@ def free_port(exclude: frozenset[int] | set[int] = frozenset()) -> int:
             return port
 
 
+def terminate(process: subprocess.Popen, log: Any, grace: float = 10) -> None:
+    """SIGTERM ``process`` and wait ``grace`` seconds for it (then SIGKILL), and close its log."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    log.close()
+
+
 class Worker:
     """``celery -A tests.celery_app worker`` with the solo pool, so its pid is the process that
     drains (SIGKILL hits the drain itself, not a pool supervisor)."""
@@ -137,14 +149,7 @@ class Worker:
         self._log.close()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
+        terminate(self.process, self._log)
 
     def forget_queue(self) -> None:
         """Remove the queue's binding key from the broker (kombu leaves it behind)."""
@@ -303,14 +308,7 @@ class Gunicorn:
         self._log.close()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
+        terminate(self.process, self._log, grace=15)
 
 
 class Beat:
@@ -346,14 +344,7 @@ class Beat:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
+        terminate(self.process, self._log)
 
 
 def children_of(pid: int) -> list[int]:
