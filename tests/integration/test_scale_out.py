@@ -82,6 +82,13 @@ def test_two_webs_two_workers_and_beat_lose_nothing_and_hold_the_budget(
     progress = {"batches": 0}
     lock = threading.Lock()
     received_impressions: list[str] = []
+    # The shoppers wait at a quarter, half and three quarters of their batches until the test has
+    # set up the next crash (or the restart), so the crashes land under load however fast the
+    # machine serves the batches: on a quick machine the whole load used to finish before a web
+    # server was killed, or inside the dead server's window, where every ad request of a
+    # round-robin shopper lands on the dead server and the budget was never reached.
+    table_locked, web_killed, web_restarted = threading.Event(), threading.Event(), threading.Event()
+    gates = {BATCHES // 4: table_locked, BATCHES // 2: web_killed, 3 * BATCHES // 4: web_restarted}
 
     with Stack(scale_env(redis_settings, redis_url), redis_url, tmp_path) as stack:
         shoppers = [Shopper(stack.urls) for _ in range(SHOPPERS)]
@@ -91,6 +98,8 @@ def test_two_webs_two_workers_and_beat_lose_nothing_and_hold_the_budget(
         def shop(index: int) -> None:
             shopper = shoppers[index]
             for batch in range(BATCHES):
+                if batch in gates and not gates[batch].wait(timeout=120):
+                    raise AssertionError(f"shopper {index} waited in vain at batch {batch}")
                 shopper.send_events(shopper_events(f"s{index}", catalogue, batch))
                 if batch % AD_EVERY == 0:
                     for ad in shopper.ad_slot("sidebar") or []:
@@ -107,6 +116,7 @@ def test_two_webs_two_workers_and_beat_lose_nothing_and_hold_the_budget(
             # A worker killed inside its drain transaction: its batch read, not committed.
             wait_for(lambda: progress["batches"] >= total // 4, timeout=40, what="a quarter of the load")
             with event_table_locked():
+                table_locked.set()
                 victim = wait_for(
                     lambda: inserts_waiting_on_lock() and worker_holding_a_batch(stack, redis_client),
                     timeout=20,
@@ -117,12 +127,14 @@ def test_two_webs_two_workers_and_beat_lose_nothing_and_hold_the_budget(
             # A web server killed (master and workers) under load, then restarted on its port.
             wait_for(lambda: progress["batches"] >= total // 2, timeout=40, what="half the load")
             port = stack.kill_web(0)
+            web_killed.set()
             wait_for(
                 lambda: any(shopper.retries for shopper in shoppers),
                 timeout=40,
                 what="a request to hit the dead web",
             )
             stack.restart_web(0, port)
+            web_restarted.set()
 
             for future in running:
                 future.result(timeout=60)
