@@ -24,6 +24,7 @@ from .itemknn import ItemKNN
 from .popularity import Popularity
 from .rp3beta import RP3beta
 from .session import STAN_PARAMS, Sessions, Transitions, stan
+from .userknn import UserKNN
 
 Params = dict[str, Any]
 
@@ -34,6 +35,11 @@ class Candidate:
     kind: str  # "matrix" or "sequence"
     make: Callable[..., Any]  # make(**params) -> unfitted model
     grid: list[Params] = field(default_factory=lambda: [{}])
+    #: the contexts whose splits it is scored on and which may choose it (None: every context)
+    contexts: tuple[str, ...] | None = None
+
+    def serves(self, context: str) -> bool:
+        return self.contexts is None or context in self.contexts
 
     def fit(self, params: Params, matrix: sp.csr_matrix, sessions: Sessions) -> Any:
         model = self.make(**params)
@@ -67,6 +73,16 @@ def candidates(matrix: sp.csr_matrix, max_ease_items: int = 5_000) -> dict[str, 
                 normalize=[False, True],
                 similarity=["cosine"],
             ),
+        ),
+        # the same ranges over users, for a known shopper's "for you" only: its neighbours are the
+        # training users, and a new visitor's few clicks are the session models' (serving scores a
+        # known shopper's history row against the stored user rows)
+        "userknn": Candidate(
+            "userknn",
+            "matrix",
+            UserKNN,
+            _grid(k=[100, 50, 200, 500, 1000], shrink=[0.0, 10.0, 50.0, 200.0, 1000.0]),
+            contexts=("user",),
         ),
         # popularity penalty beta from none to strong (0-1), alpha around 1, up to 1,000 neighbours
         "rp3beta": Candidate(

@@ -69,7 +69,7 @@ class _Evaluator:
                 self.fitted[key] = model
             lists, ndcg, per_query = {}, {}, {}
             for name, split in self.splits.items():
-                if only is not None and name not in only:
+                if (only is not None and name not in only) or not cand.serves(split.context):
                     continue
                 blocks = []
                 q = split.queries

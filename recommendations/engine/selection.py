@@ -189,6 +189,8 @@ def _choose_context(
     parts: dict[str, _Scored] = {}
     metrics: dict[str, dict[str, float]] = {}
     for name, tried in scored.items():
+        if not any(n in tried[0][1].ndcg for n in all_names):
+            continue  # a candidate of other contexts only (Candidate.contexts): never scored here
         params, result = max(tried, key=lambda pr: _objective(pr[1].ndcg, names))  # first on ties
         if names and result is not tried[0][1]:
             # the default (tried first) stays unless the best point beats it beyond noise too

@@ -9,8 +9,9 @@ its slot keeps the built-in recipe.
 
 Each chosen model becomes one source named ``auto.<context>.<model>`` (the algorithm analytics
 credits), scored like the built-in sources: item x item neighbours of the anchors, an exact iALS
-fold-in, the popularity vector, or the sequence model on the visitor's recent clicks (a known
-user's newest ``query_window`` ones, as the holdout chose).
+fold-in, the popularity vector, the sequence model on the visitor's recent clicks (a known
+user's newest ``query_window`` ones, as the holdout chose), or user-kNN: the shopper's history row
+against the training users' rows (the users part), fitted here, and only when a blend chose it.
 
 Where the holdout chose to re-show what a known shopper touched (``reshow``: the weights of the
 ``buy_again`` and ``browsed`` sources), "for you" adds those sources and lets them, and only them,
@@ -26,12 +27,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from recommendations import modelstore as storage
 from recommendations.engine.hybrid import SourceScores
 from recommendations.engine.reshow import SEEN_SOURCES
 from recommendations.engine.session import MAX_QUERY, Sessions, Transitions, stan
 from recommendations.engine.similarity import csr_from
+from recommendations.engine.userknn import UserKNN
 from recommendations.models import ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -58,7 +61,9 @@ def _sequence_model(model: str, params: dict, sessions: Sessions) -> Any:
     return (stan(**params) if model == "stan" else Transitions(**params)).fit(sessions)
 
 
-def _stored(model: str, arrays: dict[str, np.ndarray]) -> tuple[str, Any]:
+def _stored(model: str, arrays: dict[str, np.ndarray], users: Callable[[], sp.csr_matrix]) -> tuple[str, Any]:
+    if model == "userknn":  # its part holds k and shrink; its neighbours are the users' rows
+        return "userknn", UserKNN(k=int(arrays["k"]), shrink=float(arrays["shrink"])).fit(users())
     if model == "popularity":
         return "popularity", arrays["scores"].astype(np.float64)
     if model == "ials":
@@ -76,6 +81,16 @@ def load(version_id: int, parts: dict[str, dict[str, np.ndarray]], n_items: int)
         return None
     out = Chosen()
     sessions = None
+    history: list[sp.csr_matrix] = []
+
+    def users() -> sp.csr_matrix:  # the trained users x items rows, read once if a model needs them
+        if not history:
+            rows = parts["users"]
+            history.append(
+                csr_from({k.removeprefix("history_"): v for k, v in rows.items() if k.startswith("history_")})
+            )
+        return history[0]
+
     if "session" in parts and parts["session"]["items"].size:
         s = parts["session"]
         sessions = Sessions(s["indptr"], s["items"], s["timestamps"], n_items)
@@ -87,7 +102,7 @@ def load(version_id: int, parts: dict[str, dict[str, np.ndarray]], n_items: int)
             source = f"auto.{context}.{model}"
             part = choice.get("parts", {}).get(model)
             if part is not None and part in parts:
-                out.models[source] = _stored(model, parts[part])
+                out.models[source] = _stored(model, parts[part], users)
             elif model in ("stan", "sequential_rules") and sessions is not None:
                 out.models[source] = (
                     "sequence",
@@ -129,4 +144,24 @@ def ials_scores(model: dict, items: np.ndarray, weights: np.ndarray, kind: str) 
     x = np.linalg.solve(gram + factors.T @ (conf[:, None] * factors), factors.T @ (1.0 + conf))
     scores = y @ x.astype(np.float32)
     scores[items] = 0.0
+    return SourceScores(scores, kind=kind, default_evidence=(int(items[np.argmax(weights)]),))
+
+
+def userknn_scores(
+    model: UserKNN, items: np.ndarray, weights: np.ndarray, kind: str, row: int | None = None
+) -> SourceScores | None:
+    """The anchors as one history row scored by its nearest training users (one sparse product
+    against the users sharing an anchor); ``row``, the shopper's own training row, is not their
+    own neighbour (it would only vouch for their own history)."""
+    if not items.size:
+        return None
+    n_items = model.interactions.shape[1] if model.interactions is not None else 0
+    query = sp.csr_matrix(
+        (weights.astype(np.float32), (np.zeros(items.size, np.int64), items)), shape=(1, n_items)
+    )
+    exclude = None if row is None else np.asarray([row], dtype=np.int64)
+    scores = model.score(query, exclude)[0].astype(np.float64)
+    scores[items] = 0.0
+    if not scores.any():
+        return None
     return SourceScores(scores, kind=kind, default_evidence=(int(items[np.argmax(weights)]),))

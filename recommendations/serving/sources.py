@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from recommendations.engine.content import tokenize
 from recommendations.engine.hybrid import SourceScores
 from recommendations.serving.bundle import Bundle
-from recommendations.serving.chosen import ials_scores
+from recommendations.serving.chosen import ials_scores, userknn_scores
 from recommendations.serving.visitor import Facts
 
 
@@ -142,6 +142,8 @@ def chosen_scores(bundle: Bundle, name: str, facts: Facts, anchors: Anchors) -> 
         return ials_scores(model, anchors.items, anchors.weights, anchors.kind)
     if kind == "popularity":
         return SourceScores(model, kind="trending") if model.any() else None
+    if kind == "userknn":
+        return userknn_scores(model, anchors.items, anchors.weights, anchors.kind, facts.row)
     extra = anchors.items if anchors.kind != "viewed" else np.empty(0, np.int64)
     # a known user's chosen sequence models see the part of the history the holdout chose
     window = bundle.chosen.window if name.startswith("auto.user.") else 50

@@ -34,6 +34,9 @@ PART_PREFIX = "choice."
 #: models fitted at load time from the stored sessions (only their parameters are stored); the
 #: others (item x item neighbours, iALS factors, popularity) are stored as parts
 SEQUENCE_MODELS = frozenset({"stan", "sequential_rules"})
+#: models whose part holds only their hyper-parameters: their data is the users part's history
+#: rows, which serving reads anyway (user-kNN's neighbours are the training users)
+PARAMETER_MODELS = frozenset({"userknn"})
 
 
 def selection_settings() -> Settings:
@@ -122,6 +125,9 @@ def chosen_parts(
             name = names[model] = part_name(model, params)
             if name in parts:
                 continue
+            if model in PARAMETER_MODELS:
+                parts[name] = _parameters({**pool[model].grid[0], **params})
+                continue
             if name in reuse and model != "popularity":
                 parts[name] = _arrays(model, reuse[name])
                 continue
@@ -131,6 +137,11 @@ def chosen_parts(
     if reuse:
         selection["reused_fits"] = sorted(n for n in parts if n in reuse)
     return parts
+
+
+def _parameters(params: Mapping[str, Any]) -> Arrays:
+    """A part of scalars (see :data:`PARAMETER_MODELS`); serving fits the model from them."""
+    return {key: np.asarray(value, dtype=np.float64) for key, value in params.items()}
 
 
 def _arrays(model: str, fitted: Any) -> Arrays:
