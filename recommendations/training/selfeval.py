@@ -114,6 +114,7 @@ def chosen_parts(
     reuse = fitted if fitted and selection.get("held_out_share", 1.0) <= REUSE_HELD_OUT_SHARE else {}
     sessions: Sessions | None = None
     parts: dict[str, Arrays] = {}
+    reused: list[str] = []
     for choice in selection.get("contexts", {}).values():
         if choice.get("default_kept"):
             continue
@@ -130,12 +131,13 @@ def chosen_parts(
                 continue
             if name in reuse and model != "popularity":
                 parts[name] = _arrays(model, reuse[name])
+                reused.append(name)
                 continue
             if pool[model].kind == "sequence":
                 sessions = sessions or Sessions.from_log(data.log)
             parts[name] = _arrays(model, pool[model].fit(params, matrix, sessions))
     if reuse:
-        selection["reused_fits"] = sorted(n for n in parts if n in reuse)
+        selection["reused_fits"] = sorted(reused)  # refitted: popularity; nothing to fit: user-kNN
     return parts
 
 

@@ -89,3 +89,20 @@ def test_a_chosen_userknn_source_is_scored_with_the_shoppers_row():
         bundle, "auto.user.userknn", facts, Anchors(np.array([0, 1, 2]), np.ones(3), "viewed")
     )
     assert scored is not None and int(np.argmax(scored.scores)) == 3
+
+
+def test_the_rebuild_stores_userknn_as_its_hyper_parameters_only(monkeypatch):
+    from recommendations.engine.candidates import Candidate
+    from recommendations.training import selfeval
+
+    matrix = _matrix([[0, 1, 2], [0, 1, 2, 3], [4, 5]], 6)
+    params = {"k": 200, "shrink": 10.0}
+    name = selfeval.part_name("userknn", params)
+    choice = {"weights": {"userknn": 1.0}, "params": {"userknn": params}, "default_kept": False}
+    fits = []
+    monkeypatch.setattr(Candidate, "fit", lambda self, *a: fits.append(self.name))
+    selection = {"held_out_share": 0.05, "contexts": {"user": choice}}
+    parts = selfeval.chosen_parts(selection, matrix, None, {name: UserKNN(k=200, shrink=10.0).fit(matrix)})
+    assert fits == [] and selection["reused_fits"] == []  # nothing fitted, nothing big stored
+    assert choice["parts"] == {"userknn": name}
+    assert {k: float(v) for k, v in parts[name].items()} == {"k": 200.0, "shrink": 10.0}
