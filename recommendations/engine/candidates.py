@@ -74,16 +74,6 @@ def candidates(matrix: sp.csr_matrix, max_ease_items: int = 5_000) -> dict[str, 
                 similarity=["cosine"],
             ),
         ),
-        # the same ranges over users, for a known shopper's "for you" only: its neighbours are the
-        # training users, and a new visitor's few clicks are the session models' (serving scores a
-        # known shopper's history row against the stored user rows)
-        "userknn": Candidate(
-            "userknn",
-            "matrix",
-            UserKNN,
-            _grid(k=[100, 50, 200, 500, 1000], shrink=[0.0, 10.0, 50.0, 200.0, 1000.0]),
-            contexts=("user",),
-        ),
         # popularity penalty beta from none to strong (0-1), alpha around 1, up to 1,000 neighbours
         "rp3beta": Candidate(
             "rp3beta",
@@ -126,4 +116,15 @@ def candidates(matrix: sp.csr_matrix, max_ease_items: int = 5_000) -> dict[str, 
         out["ease"] = Candidate(
             "ease", "matrix", EASE, [{"l2": default}, *({"l2": v} for v in values if v != default)]
         )
+    # the item-kNN ranges over users, for a known shopper's "for you" only: its neighbours are the
+    # training users, and a new visitor's few clicks are the session models' (serving scores a
+    # known shopper's history row against the stored user rows). Last, so adding it leaves the
+    # other candidates' seeded search orders (selection: one generator per position) as they were
+    out["userknn"] = Candidate(
+        "userknn",
+        "matrix",
+        UserKNN,
+        _grid(k=[100, 50, 200, 500, 1000], shrink=[0.0, 10.0, 50.0, 200.0, 1000.0]),
+        contexts=("user",),
+    )
     return out
