@@ -56,6 +56,11 @@ def _ials(**params: Any) -> ALS:
     return ALS(iterations=12, seed=0, **params)
 
 
+def _userknn(**params: Any) -> UserKNN:
+    # a known user's own items are never its recommendations (see UserKNN's exclude_history)
+    return UserKNN(exclude_history=True, **params)
+
+
 def candidates(matrix: sp.csr_matrix, max_ease_items: int = 5_000) -> dict[str, Candidate]:
     """Every candidate for a training matrix (EASE only while the catalogue is small enough for
     several dense inverses within a rebuild)."""
@@ -123,7 +128,7 @@ def candidates(matrix: sp.csr_matrix, max_ease_items: int = 5_000) -> dict[str, 
     out["userknn"] = Candidate(
         "userknn",
         "matrix",
-        UserKNN,
+        _userknn,
         _grid(k=[100, 50, 200, 500, 1000], shrink=[0.0, 10.0, 50.0, 200.0, 1000.0]),
         contexts=("user",),
     )

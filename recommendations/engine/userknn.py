@@ -4,6 +4,12 @@ Similarity is cosine between binary-or-weighted history rows (with an optional s
 denominator). Rows need not be training users: a brand-new shopper's history row works the same
 way. A training user scoring its own row finds itself as the most similar neighbour; pass its
 index in ``exclude_users`` to leave it out.
+
+With ``exclude_history`` a row's own items score 0: they found the neighbours, they are not what
+user-kNN recommends. In a max-normalised blend (:func:`.hybrid.blend`) the model's best score is
+then its best new item, as the self-evaluation normalises it (after excluding the seen items) and
+as serving scores a shopper's anchors; else the own items, which every neighbour shares, set the
+maximum and shrink the model's effective weight.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ class UserKNN:
 
     name = "userknn"
 
-    def __init__(self, k: int = 50, shrink: float = 0.0, chunk_size: int = 1024) -> None:
+    def __init__(
+        self, k: int = 50, shrink: float = 0.0, chunk_size: int = 1024, exclude_history: bool = False
+    ) -> None:
         self.k = k
         self.shrink = shrink
+        self.exclude_history = exclude_history
         self.chunk_size = chunk_size
         self.interactions: sp.csr_matrix | None = None
         self._item_users: sp.csr_matrix | None = None
@@ -64,4 +73,9 @@ class UserKNN:
         """
         similarity = self.neighbours(history, exclude_users)
         assert self.interactions is not None
-        return np.asarray((similarity @ self.interactions).toarray(), dtype=np.float32)
+        scores = np.asarray((similarity @ self.interactions).toarray(), dtype=np.float32)
+        if self.exclude_history:
+            history = as_csr(history)
+            rows = np.repeat(np.arange(history.shape[0]), np.diff(history.indptr))
+            scores[rows, history.indices] = 0.0
+        return scores

@@ -64,3 +64,13 @@ def test_exclude_self():
     for r in range(4):
         assert with_self[r, r] > 0.99
         assert without[r, r] == 0
+
+
+def test_exclude_history_zeroes_each_rows_own_items_and_nothing_else():
+    m = two_groups()
+    plain = UserKNN(k=5).fit(m).score(m[:4])
+    without = UserKNN(k=5, exclude_history=True).fit(m).score(m[:4])
+    own = m[:4].toarray() > 0
+    assert not without[own].any()
+    assert_allclose(without[~own], plain[~own])
+    assert plain[own].max() >= plain[~own].max()  # the own items are what set the maximum

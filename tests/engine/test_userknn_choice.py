@@ -84,4 +84,4 @@ def test_the_userknn_grid_spans_the_usual_ranges_default_first():
     # the other candidates still serve every context
     assert all(c.contexts is None for n, c in pool.items() if n != "userknn")
     fitted = userknn.fit({"k": 50, "shrink": 10.0}, build(log), None)
-    assert (fitted.k, fitted.shrink) == (50, 10.0)
+    assert (fitted.k, fitted.shrink, fitted.exclude_history) == (50, 10.0, True)
