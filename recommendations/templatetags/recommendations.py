@@ -14,10 +14,12 @@ from __future__ import annotations
 import functools
 import html
 import logging
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.template import defaulttags, loader_tags
 from django.template.loader import get_template, render_to_string
@@ -167,6 +169,7 @@ def _default_template_is_ours() -> bool:
 def _forget_template_choice(*, setting: str, **kwargs: Any) -> None:
     if setting in ("TEMPLATES", "INSTALLED_APPS"):
         _default_template_is_ours.cache_clear()
+    _item_parts.cache_clear()  # the currency, number formats: any setting may change the markup
 
 
 setting_changed.connect(_forget_template_choice)
@@ -177,7 +180,46 @@ def _v(value: Any) -> str:
     ``django.utils.html.escape`` does, without its SafeString round trip)."""
     if type(value) is str:
         return html.escape(value)
+    if type(value) is int and (0 <= value < 10 or not settings.USE_THOUSAND_SEPARATOR):
+        return str(value)  # what localize() gives an int without grouping (a position)
     return conditional_escape(localize(value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _item_parts(
+    slot: str,
+    product_id: str,
+    source: str,
+    reason: str,
+    show_reason: bool,
+    image_url: str | None,
+    title: str,
+    price: Decimal | None,
+) -> tuple[str, str, str]:
+    """An item's markup around its per-request parts (token, position, URL with the token), which
+    depends only on the cached row: worked out once per row, not on every page. Cleared with the
+    settings (``money`` reads the currency, ``_v`` the number formats)."""
+    after_token = f'" data-rec-product="{_v(product_id)}" data-rec-slot="{_v(slot)}" data-rec-position="'
+    after_position = f'" data-rec-source="{_v(source)}"' + (f' title="{_v(reason)}"' if show_reason else "")
+    tail = ['" class="rec-item__link">\n        ']
+    if image_url:
+        tail.append(
+            f'<img class="rec-item__image" src="{_v(image_url)}" alt="" loading="lazy"'
+            ' width="160" height="160">'
+        )
+    tail.append(f'\n        <span class="rec-item__title">{_v(title)}</span>\n        ')
+    if price is not None:
+        tail.append(f'<span class="rec-item__price">{_v(money(price))}</span>')
+    tail.append("\n      </a>\n      ")
+    if show_reason:
+        tail.append(f'<span class="rec-item__reason">{_v(reason)}</span>')
+    tail.append("\n    </li>")
+    return after_token, after_position + '>\n      <a href="', "".join(tail)
+
+
+def _cacheable(*values: Any) -> bool:
+    """Plain values only: a lazy translation or a model instance is written afresh every time."""
+    return all(value is None or type(value) in (str, bool, Decimal) for value in values)
 
 
 def _slot_html(slot: str, title: Any, items: list[SlotItem], show_reason: Any) -> str:
@@ -189,26 +231,18 @@ def _slot_html(slot: str, title: Any, items: list[SlotItem], show_reason: Any) -
         out.append(f'<h2 class="rec-slot__title">{_v(title)}</h2>')
     out.append('\n  <ul class="rec-slot__items">\n    ')
     for item in items:
-        reason = _v(item.reason) if show_reason else ""
-        out.append(
-            f'<li class="rec-item" data-rec-token="{_v(item.token)}" data-rec-product="{_v(item.product_id)}"'
-            f' data-rec-slot="{_v(item.slot)}" data-rec-position="{_v(item.position)}"'
-            f' data-rec-source="{_v(item.source)}"'
-            + (f' title="{reason}"' if show_reason else "")
-            + f'>\n      <a href="{_v(item.url)}" class="rec-item__link">\n        '
-        )
-        if item.image_url:
-            out.append(
-                f'<img class="rec-item__image" src="{_v(item.image_url)}" alt="" loading="lazy"'
-                ' width="160" height="160">'
-            )
-        out.append(f'\n        <span class="rec-item__title">{_v(item.title)}</span>\n        ')
-        if item.price is not None:
-            out.append(f'<span class="rec-item__price">{_v(money(item.price))}</span>')
-        out.append("\n      </a>\n      ")
-        if show_reason:
-            out.append(f'<span class="rec-item__reason">{reason}</span>')
-        out.append("\n    </li>")
+        fields = (item.slot, item.product_id, item.source, item.reason, bool(show_reason))
+        fields += (item.image_url, item.title, item.price)
+        parts = _item_parts(*fields) if _cacheable(*fields) else _item_parts.__wrapped__(*fields)
+        out += [
+            '<li class="rec-item" data-rec-token="',
+            _v(item.token),
+            parts[0],
+            _v(item.position),
+            parts[1],
+            _v(item.url),
+            parts[2],
+        ]
     out.append("\n  </ul>\n</section>\n")
     return "".join(out)
 

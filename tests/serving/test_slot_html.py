@@ -61,5 +61,18 @@ def test_slot_html_matches_the_template(case, settings):
         assert tags._slot_html("for_you", title, items, show_reason) == expected
 
 
+def test_slot_html_matches_the_template_with_grouped_numbers(settings):
+    """Positions go through localize() as the template's do (grouped when the project says so),
+    and the markup cached per row follows a settings change."""
+    items = [_item(1234), _item(7)]
+    for grouped in (False, True):
+        settings.USE_THOUSAND_SEPARATOR = grouped
+        expected = render_to_string(
+            tags.DEFAULT_TEMPLATE, {"slot": "for_you", "title": "T", "items": items, "show_reason": True}
+        )
+        assert tags._slot_html("for_you", "T", items, True) == expected
+    assert "1,234" in expected
+
+
 def test_the_app_template_is_recognised_as_its_own():
     assert tags._default_template_is_ours()
