@@ -9,7 +9,7 @@ a ``~``) are still signed and read that way, so pages rendered before an upgrade
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import time
@@ -63,6 +63,7 @@ def sign(token: Token) -> str:
 
 
 _keys: dict[str, bytes] = {}
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _key() -> bytes:
@@ -82,11 +83,13 @@ def sign_all(tokens: Sequence[Token]) -> list[str]:
     if any(SEP in t.slot or SEP in t.source or SEP in t.request_id for t in tokens):
         return [sign(t) for t in tokens]
     stamp = signing.b62_encode(int(time.time()))
-    key, digest, encode = _key(), hmac.digest, base64.urlsafe_b64encode
+    key, digest, b64 = _key(), hmac.digest, binascii.b2a_base64
     out = []
     for t in tokens:
         value = f"{PREFIX}{t.slot}{SEP}{t.source}{SEP}{int(t.position)}{SEP}{t.request_id}{SEP}{t.product_id}:{stamp}"
-        out.append(f"{value}:{encode(digest(key, value.encode(), 'sha256')).rstrip(b'=').decode()}")
+        # base64.urlsafe_b64encode without its two Python-level wrappers
+        signature = b64(digest(key, value.encode(), "sha256"), newline=False).translate(_URLSAFE)
+        out.append(f"{value}:{signature.rstrip(b'=').decode()}")
     return out
 
 

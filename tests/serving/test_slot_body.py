@@ -139,9 +139,12 @@ def test_fill_escapes_awkward_tokens_as_the_serializer_would(monkeypatch):
 
 def test_sign_all_gives_the_tokens_sign_gives(monkeypatch):
     monkeypatch.setattr(attribution.time, "time", lambda: 1_800_000_000.0)
-    tokens = [attribution.Token("for_you", "itemknn", n, f"p{n}", "abc") for n in range(3)]
+    tokens = [attribution.Token("for_you", "itemknn", n, f"p{n}", "abc") for n in range(40)]
     tokens.append(attribution.Token("for_you", "itemknn", 3, str(uuid.uuid4()), "abc"))
-    assert attribution.sign_all(tokens) == [attribution.sign(t) for t in tokens]
+    signed = attribution.sign_all(tokens)
+    assert signed == [attribution.sign(t) for t in tokens]
+    signatures = "".join(token.rsplit(":", 1)[1] for token in signed)
+    assert "-" in signatures and "_" in signatures  # the URL-safe base64 letters are covered
     odd = [attribution.Token("my~slot", "x", 0, "p", "abc")]  # the older format, as sign() chooses
     assert attribution.unsign(attribution.sign_all(odd)[0]) == odd[0]
 
