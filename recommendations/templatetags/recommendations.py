@@ -217,9 +217,18 @@ def _item_parts(
     return after_token, after_position + '>\n      <a href="', "".join(tail)
 
 
-def _cacheable(*values: Any) -> bool:
-    """Plain values only: a lazy translation or a model instance is written afresh every time."""
-    return all(value is None or type(value) in (str, bool, Decimal) for value in values)
+def _plain(item: SlotItem) -> bool:
+    """Plain values only (as the cached rows hold): a lazy translation or a model instance is
+    written afresh every time."""
+    return (
+        type(item.product_id) is str
+        and type(item.title) is str
+        and type(item.reason) is str
+        and type(item.source) is str
+        and type(item.slot) is str
+        and (item.image_url is None or type(item.image_url) is str)
+        and (item.price is None or type(item.price) is Decimal)
+    )
 
 
 def _slot_html(slot: str, title: Any, items: list[SlotItem], show_reason: Any) -> str:
@@ -233,7 +242,7 @@ def _slot_html(slot: str, title: Any, items: list[SlotItem], show_reason: Any) -
     for item in items:
         fields = (item.slot, item.product_id, item.source, item.reason, bool(show_reason))
         fields += (item.image_url, item.title, item.price)
-        parts = _item_parts(*fields) if _cacheable(*fields) else _item_parts.__wrapped__(*fields)
+        parts = _item_parts(*fields) if _plain(item) else _item_parts.__wrapped__(*fields)
         out += [
             '<li class="rec-item" data-rec-token="',
             _v(item.token),

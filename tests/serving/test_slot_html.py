@@ -46,6 +46,7 @@ CASES = {
     ),
     "zero price and a large position": ([_item(1234, price=Decimal("0"))], "Trending", True),
     "a lazy title": ([_item(0)], Decimal("3"), True),
+    "values that are not plain strings": ([_item(0, title=Decimal("7"), reason=3, product_id=12)], "T", True),
 }
 
 
