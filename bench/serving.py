@@ -514,13 +514,17 @@ Share of a whole page with three slots (same profile):
 {page_share_rows}
 
 What for-you does beyond the floor on a hit: one `HMGET` to Redis (the visitor's live-state
-version and the cached body in one reply), ten HMAC signatures filled into the cached JSON body;
-it skips DRF's request wrapping, negotiation and rendering, which the floor pays. So its CPU time
-is about the floor's; what it adds is the Redis round trip: on this machine Redis shares the two
-cores with gunicorn, the load generator, PostgreSQL and other jobs, and a round trip costs a
-wakeup of the Redis process and one of the worker thread, which under load is scheduling delay,
-not computation. A page's slot tags add the same one lookup for all three slots, 30 signatures,
-the rows' decoding and the markup (each item's markup around its token is kept per cached row).
+version and the cached body in one reply) and ten HMAC signatures filled into the cached JSON body;
+it skips DRF's request wrapping, negotiation and rendering, which the floor pays, so the same
+request with a fixed body instead of the lookup and the tokens costs less than the floor (row
+"same, with a fixed body"). The lookup costs far more inside a request than a bare `HMGET` in a
+tight loop: the worker thread blocks, Redis runs (here on the same two cores as gunicorn, the load
+generator, PostgreSQL and other jobs), and the thread resumes later and on cold caches. That wait
+is scheduling, not computation, and it is what keeps for-you's p50 above the floor's on this
+machine; only a read that needs no round trip at all (a per-process copy kept valid by Redis
+invalidation messages, not built) would remove it. A page's three slot tags add the same one
+lookup for all three slots, 30 signatures, the rows' decoding and the markup (each item's markup
+around its token is kept per cached row).
 
 {before}
 {gc_section(args, gc_ab)}

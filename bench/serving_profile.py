@@ -64,6 +64,8 @@ def layers(
     """Median (wall ms, CPU ms) per call of each layer, alternating blocks over ``visitors``. CPU
     is this thread's (``time.thread_time``): what the layer computes, without waiting for Redis or
     PostgreSQL or for the cores other processes hold. ``pages``: the page without and with slots."""
+    from django.http import HttpResponse
+
     from recommendations.api import slotbody
     from recommendations.serving import page, recommend
     from recommendations.serving.cache import get_slot_cache
@@ -78,9 +80,26 @@ def layers(
     cache = get_slot_cache()
     keys = [cache.store.slots_key(ref.key) for ref in refs] if cache is not None else []
     hmget = getattr(getattr(cache, "_reader", None), "hmget", None)
+    body = clients[0].get(for_you).content
+    real = slotbody.fast_response
+
+    def fixed_body(view, request, query):  # the fast path without its lookup and its tokens
+        response = HttpResponse(body, content_type="application/json")
+        for name, value in slotbody._headers(view):
+            response[name] = value
+        return response
+
+    def without_lookup(i: int) -> object:
+        slotbody.fast_response = fixed_body
+        try:
+            return clients[i].get(for_you)
+        finally:
+            slotbody.fast_response = real
+
     cases: dict[str, Callable[[int], object]] = {
         "floor: trivial DRF GET, full middleware": lambda i: clients[i].get(floor),
         "GET for-you/, full middleware": lambda i: clients[i].get(for_you),
+        "  same, with a fixed body (no lookup, no tokens)": without_lookup,
         "  cached body of for-you (page_payload: one cache lookup)": lambda i: page.page_payload(
             refs[i], spec, slotbody.KIND
         ),
