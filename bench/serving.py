@@ -410,6 +410,7 @@ def report(
     page_paced = pslots.percentile(0.5) / pplain.percentile(0.5)
     added_cpu_ms = (1 / slots.rate - 1 / plain.rate) * 1e3
     date = subprocess.run(["date"], capture_output=True, text=True, check=False).stdout.strip()
+    commit = args.commit
     header = (
         "| endpoint | req/s | p50 ms | p99 ms | req/s ratio | p50 ratio | p99 ratio |\n"
         "| --- | --- | --- | --- | --- | --- | --- |"
@@ -449,7 +450,7 @@ Command: `.venv/bin/python bench/serving.py --seconds {args.seconds:g} --write-d
     } threads, Redis mode, PostgreSQL,
 {args.connections} keep-alive connections from `bench/loadgen.py` on loopback). Machine:
 {ingest.machine()}; the load generator shares the 2 cores with gunicorn, Redis and PostgreSQL.
-Date: {date}. Load average when the run started: {args.load_before}, when it ended:
+Date: {date}, commit {commit}. Load average when the run started: {args.load_before}, when it ended:
 {getattr(args, "load_after", "?")} (other work on the machine inflates every absolute number; the
 ratios are measured in alternating rounds of the same run).
 
@@ -573,6 +574,21 @@ Added time per page: **{added_ms:.1f} ms** at p50 when paced (what a shopper wai
 """
 
 
+def source_commit() -> str:
+    """The commit the measured code is at, marked when files other than the docs differ from it."""
+
+    def git(*command: str) -> str:
+        return subprocess.run(["git", *command], cwd=ROOT, capture_output=True, text=True, check=False).stdout
+
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    changed = [
+        line
+        for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+        if "docs/" not in line
+    ]
+    return f"{commit} (with uncommitted changes)" if changed else commit
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="load per phase (total, 2 rounds)")
@@ -601,6 +617,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    args.commit = source_commit()
 
     from bench import serving_profile, serving_seed
 
