@@ -23,7 +23,7 @@ PARTS = (
     ("slot view (for-you/ fast path: cached JSON body)", "api/slots.py", "dispatch"),
     ("  cache lookup: one HMGET round trip to Redis", "serving/resp.py", "hmget"),
     ("  tokens filled into the cached body", "api/slotbody.py", "fill"),
-    ("    of which the 10 HMAC signatures", "recommendations/attribution.py", "sign_all"),
+    ("    of which the 10 HMAC signatures", "recommendations/attribution.py", "_signed"),
     ("  serving core on a miss (recommend_slots)", "serving/core.py", "recommend_slots"),
     ("visitor cookie and bot check (get_visitor, once per request)", "tracking/visitors.py", "get_visitor"),
     ("URL resolving", "django/core/handlers/base.py", "resolve_request"),
