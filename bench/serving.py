@@ -357,7 +357,7 @@ anything through gunicorn here):
 | --- | --- | --- |
 | template render without slots | 0.23 / 0.29 ms | 0.23 / 0.21 ms |
 | template render with three slots | 1.27 / 1.51 ms | 0.83 / 0.78 ms |
-| of which the slots' markup (`_slot_html`, 30 items) | 0.32 / 0.40 ms | 0.08 / 0.08 ms |
+| of which the slots' markup (`slot_markup.slot_html`, 30 items) | 0.32 / 0.40 ms | 0.08 / 0.08 ms |
 | of which the slots' items (`page_items`: lookup, rows, 30 tokens) | 0.36 / 0.45 ms | 0.29 / 0.29 ms |
 
 What this pass did and did not do:

@@ -39,7 +39,7 @@ PAGE_PARTS = (
     ("      rows decoded from the cached entry", "serving/page.py", "decode"),
     ("      items with their signed tokens (items_of)", "serving/render.py", "items_of"),
     ("      serving core on a miss (recommend_slots)", "serving/core.py", "recommend_slots"),
-    ("    slot markup (slot.html written directly)", "templatetags/recommendations.py", "_slot_html"),
+    ("    slot markup (slot.html written directly)", "templatetags/slot_markup.py", "slot_html"),
     ("the page's own product query (PostgreSQL)", "django/db/backends/utils.py", "execute"),
 )
 

@@ -10,7 +10,7 @@ import pytest
 from django.template.loader import render_to_string
 
 from recommendations.serving.render import SlotItem
-from recommendations.templatetags import recommendations as tags
+from recommendations.templatetags import slot_markup as tags
 
 
 def _item(n: int, **fields) -> SlotItem:
@@ -59,7 +59,7 @@ def test_slot_html_matches_the_template(case, settings):
             tags.DEFAULT_TEMPLATE,
             {"slot": "for_you", "title": title, "items": items, "show_reason": show_reason},
         )
-        assert tags._slot_html("for_you", title, items, show_reason) == expected
+        assert tags.slot_html("for_you", title, items, show_reason) == expected
 
 
 def test_slot_html_matches_the_template_with_grouped_numbers(settings):
@@ -71,9 +71,9 @@ def test_slot_html_matches_the_template_with_grouped_numbers(settings):
         expected = render_to_string(
             tags.DEFAULT_TEMPLATE, {"slot": "for_you", "title": "T", "items": items, "show_reason": True}
         )
-        assert tags._slot_html("for_you", "T", items, True) == expected
+        assert tags.slot_html("for_you", "T", items, True) == expected
     assert "1,234" in expected
 
 
 def test_the_app_template_is_recognised_as_its_own():
-    assert tags._default_template_is_ours()
+    assert tags.default_template_is_ours()
