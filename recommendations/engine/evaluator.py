@@ -62,10 +62,12 @@ class _Evaluator:
         key = (cand.name, param_key(params))
         if key not in self.cache or only is not None:
             started = time.perf_counter()
-            model = self.fitted.pop(key, None)
+            # a partial score of a fit already kept (a chosen model, for the re-show choice's
+            # extra split) serves that fit: fitting is deterministic, so a refit is the same model
+            model = self.fitted.pop(key, None) if key not in self.kept else self.kept[key]
             if model is None:
                 model = cand.fit(params, self.matrix, self.sessions)
-            if only is not None:
+            if only is not None and key not in self.kept:
                 self.fitted[key] = model
             lists, ndcg, per_query = {}, {}, {}
             for name, split in self.splits.items():
