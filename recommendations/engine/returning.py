@@ -33,25 +33,25 @@ def returning_split(
     ``max_queries``), so both together look like the shop's next visits."""
     rng = np.random.default_rng(seed)
     order, starts, stops = _by_user(log)
-    n_fresh, found = 0, []
-    for slot in rng.permutation(len(starts)).tolist():
-        rows = order[starts[slot] : stops[slot]]
-        if int(log.users[rows[0]]) in skip:
-            continue
-        held = log.timestamps[rows] >= log.timestamps[rows[-1]]
-        history = np.unique(log.items[rows[~held]])
-        if len(history) < min_history:
-            continue
-        if np.setdiff1d(log.items[rows[held]], history).size:
-            n_fresh += 1
-        else:
-            found.append(rows)
+    # every user at once: the newest events (at the user's last timestamp) are "held"; a user is
+    # returning when each held item is in the history before them, fresh otherwise
+    group = np.repeat(np.arange(len(starts)), stops - starts)
+    held = log.timestamps[order] >= log.timestamps[order[stops - 1]][group]
+    keys = group * np.int64(max(log.n_items, 1)) + log.items[order]
+    history = np.unique(keys[~held])
+    distinct = np.bincount(history // max(log.n_items, 1), minlength=len(starts))
+    new_item = np.bincount(group[held][~np.isin(keys[held], history)], minlength=len(starts)) > 0
+    skipped = np.isin(log.users[order[starts]], np.fromiter(skip, np.int64, len(skip)))
+    eligible = ~skipped & (distinct >= min_history)
+    slots = rng.permutation(len(starts))
+    n_fresh = int((eligible & new_item).sum())
+    found = slots[(eligible & ~new_item)[slots]]  # returning users, in the sampled order
     wanted = (
         min(max_queries, round(n_new * len(found) / n_fresh)) if n_fresh else min(max_queries, len(found))
     )
     users, sequences, times, targets = [], [], [], []
     at = []
-    for rows in found[:wanted]:
+    for rows in (order[starts[g] : stops[g]] for g in found[:wanted].tolist()):
         held = log.timestamps[rows] >= log.timestamps[rows[-1]]
         users.append(int(log.users[rows[0]]))
         items, stamps = _sequence(log, rows[~held])
