@@ -52,7 +52,9 @@ def _returning_reference(log, n_new, max_queries, seed, min_history=2, skip=froz
             n_fresh += 1
         else:
             found.append(int(log.users[rows[0]]))
-    wanted = min(max_queries, round(n_new * len(found) / n_fresh)) if n_fresh else min(max_queries, len(found))
+    wanted = (
+        min(max_queries, round(n_new * len(found) / n_fresh)) if n_fresh else min(max_queries, len(found))
+    )
     return found[:wanted]
 
 
@@ -69,7 +71,8 @@ def test_returning_split_takes_the_users_a_per_user_loop_takes():
     for n_new, skip in ((40, frozenset()), (10, frozenset(range(0, 150, 3))), (0, frozenset({1}))):
         split = returning.returning_split(log, n_new, max_queries=60, seed=7, skip=skip)
         assert split.queries.users.tolist() == _returning_reference(log, n_new, 60, 7, skip=skip)
-        for user, seq, target in zip(split.queries.users, split.queries.sequences, split.queries.targets):
+        q = split.queries
+        for user, seq, target in zip(q.users, q.sequences, q.targets, strict=True):
             assert np.isin(target, seq).all()  # only items the user had touched
             assert user not in skip
 
@@ -77,9 +80,7 @@ def test_returning_split_takes_the_users_a_per_user_loop_takes():
 def test_ranked_keeps_ties_to_the_lower_item_and_drops_what_cannot_be_ranked():
     scores = np.array([[0.5, np.nan, 0.5, np.inf, 0.0, -1.0, 0.7, 0.5], [0.0] * 8])
     exclude = sp.csr_matrix(([1.0], ([0], [6])), shape=(2, 8))
-    np.testing.assert_array_equal(
-        validation.ranked(scores, 4, exclude), [[0, 2, 7, -1], [-1, -1, -1, -1]]
-    )
+    np.testing.assert_array_equal(validation.ranked(scores, 4, exclude), [[0, 2, 7, -1], [-1, -1, -1, -1]])
     np.testing.assert_array_equal(validation.ranked(scores.astype(np.float32), 2), [[6, 0], [-1, -1]])
 
 
