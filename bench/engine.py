@@ -123,8 +123,10 @@ def latency(model, histories: list[sp.csr_matrix]) -> tuple[float, float]:
     return float(np.percentile(samples, 50)), float(np.percentile(samples, 99))
 
 
-def full_rebuild(log, item_topic, n_items, threads):
-    """Every model of the engine, from the raw log, as a nightly rebuild would do it."""
+def full_rebuild(log, item_topic, n_items, threads, als=None):
+    """Every model of the engine, from the raw log, as a nightly rebuild would do it. ``als``: a
+    fitted ALS served instead of fitting one (the rebuild with self-evaluation serves its iALS
+    baseline; the step then costs what recommendations.training.parts.als_part does with it)."""
     steps = {}
     rng = np.random.default_rng(3)
 
@@ -143,7 +145,11 @@ def full_rebuild(log, item_topic, n_items, threads):
     )
     step("itemknn", lambda: ItemKNN(k=50).fit(matrix))
     step("userknn", lambda: UserKNN(k=50).fit(matrix))
-    step("als", lambda: ALS(factors=64, iterations=15, threads=threads).fit(matrix))
+    if als is None:
+        step("als", lambda: ALS(factors=64, iterations=15, threads=threads).fit(matrix))
+    else:
+        y = als.item_factors
+        step("als", lambda: (y.astype(np.float32), y.T @ y + als.regularization * np.eye(y.shape[1])))
     if choose_item_model(n_items) == "ease":
         step("ease", lambda: EASE(l2=200.0).fit(matrix))
     words = np.array([f"w{i}" for i in range(3000)])

@@ -181,6 +181,11 @@ DEFAULTS: dict[str, Any] = {
     # time, so the choice is the same on a loaded machine (recommendations.engine.selection). Each
     # rebuild goes on from the live version's choice, so the search spreads over rebuilds.
     "SELF_EVALUATION_MAX_EVALUATIONS": 8,
+    # ... and they may cost at most this share of what fitting and scoring every candidate's
+    # baseline costs, priced by a deterministic model of the data's size
+    # (recommendations.engine.cost), the cheapest-so-far candidate searching next: a rebuild with
+    # self-evaluation stays within 2x a plain one at any size. None: the count alone.
+    "SELF_EVALUATION_SEARCH_COST": 0.3,
     # A safety fuse on the search's seconds (the record says when it blew); 0: the defaults only.
     "SELF_EVALUATION_BUDGET_SECONDS": 600.0,
     # Validation queries per split (the cost), and the fewest per context to choose at all

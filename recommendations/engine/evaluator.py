@@ -49,6 +49,7 @@ class _Evaluator:
         self.seen = {name: v.seen_matrix(split) for name, split in self.splits.items()}
         self.cache: dict[tuple[str, str], _Scored] = {}
         self.kept: dict[tuple[str, str], Any] = {}  # fits that may be chosen (keep_fitted)
+        self.baselines: dict[str, str] = {}  # candidate -> params key of its first point
         self.fitted: dict[tuple[str, str], Any] = {}  # fits kept between a partial and a full score
         self.cost: dict[str, float] = {}
         # the splits that count in an objective: enough queries for a mean to mean something
@@ -93,10 +94,10 @@ class _Evaluator:
         return self.cache[key]
 
     def _retain(self, cand: Candidate, key: tuple[str, str], params: Params, model: Any) -> None:
-        """Keep a fit only while it may be chosen: its candidate's default, or the best point of
+        """Keep a fit only while it may be chosen: its candidate's baseline, or the best point of
         its candidate for some context so far (so at most a few fits per candidate are held)."""
         self.kept[key] = model
-        keep = {(cand.name, param_key(cand.grid[0]))}
+        keep = {(cand.name, self.baselines.get(cand.name, param_key(cand.grid[0])))}
         for context in self.settings.contexts:
             names = self.names(context)
             tried = [(k, r) for k, r in self.cache.items() if k[0] == cand.name]

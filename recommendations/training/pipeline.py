@@ -97,15 +97,21 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
             "session": build.timed("session", metrics, build.session_part, data),
             "content": build.timed("content", metrics, build.content_part, catalogue),
         }
+        fitted: dict = {}  # the self-evaluation's validation fits the rebuild serves as they are
+        if app_settings.SELF_EVALUATION and log.users.size and len(index):
+            _say(progress, f"version {version.pk}: self-evaluation")
+            parts.update(_self_evaluation(data, matrix, metrics, started, fitted))
         if log.users.size and len(index):
-            _say(progress, f"version {version.pk}: ALS")
-            parts["als"] = build.timed("als", metrics, build.als_part, matrix)
+            als = fitted.get(selfeval.BUILTIN_ALS)
+            _say(
+                progress,
+                f"version {version.pk}: ALS" + (" (the self-evaluation's iALS)" if als is not None else ""),
+            )
+            parts["als"] = build.timed("als", metrics, build.als_part, matrix, als)
+            metrics["als_from"] = "self_evaluation" if als is not None else "settings"
             ease = build.timed("ease", metrics, build.ease_part, matrix)
             if ease is not None:
                 parts["ease"] = ease
-        if app_settings.SELF_EVALUATION and log.users.size and len(index):
-            _say(progress, f"version {version.pk}: self-evaluation")
-            parts.update(_self_evaluation(data, matrix, metrics, started))
         weighted, left, right = prepare(
             matrix, app_settings.ITEMKNN_SIMILARITY, shrink=app_settings.ITEMKNN_SHRINK
         )
@@ -130,9 +136,10 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
     return RebuildPlan(version.pk, tuple(chunk_bounds(len(index), chunk)))
 
 
-def _self_evaluation(data, matrix: sp.csr_matrix, metrics: dict, now: float) -> dict:
+def _self_evaluation(data, matrix: sp.csr_matrix, metrics: dict, now: float, fitted: dict) -> dict:
     """Choose each context's blend on the shop's own holdout and fit the chosen models; a failure
-    here is logged and leaves serving on the built-in recipes (the rebuild goes on)."""
+    here is logged and leaves serving on the built-in recipes (the rebuild goes on). ``fitted``
+    receives the validation fits the rebuild may serve as they are (:func:`selfeval.evaluate`)."""
 
     def matrix_of(log):  # the same confidence matrix as the serving models, for any sub-log
         return build_matrix(
@@ -144,10 +151,10 @@ def _self_evaluation(data, matrix: sp.csr_matrix, metrics: dict, now: float) -> 
         )
 
     try:
-        fitted: dict = {}  # the chosen models' validation fits, served as they are when fit to
         selection = build.timed("self_evaluation", metrics, selfeval.evaluate, data, matrix_of, None, fitted)
         parts = build.timed("chosen_models", metrics, selfeval.chosen_parts, selection, matrix, data, fitted)
     except Exception as exc:
+        fitted.clear()
         logger.exception("self-evaluation failed; serving keeps the built-in recipes")
         metrics["selection_error"] = f"{type(exc).__name__}: {exc}"
         return {}

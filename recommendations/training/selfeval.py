@@ -31,12 +31,17 @@ logger = logging.getLogger(__name__)
 
 Arrays = dict[str, np.ndarray]
 PART_PREFIX = "choice."
+#: where :func:`evaluate`'s ``keep`` holds the fit the rebuild serves as its built-in ALS source:
+#: the iALS baseline (default, or the live choice) of the validation, while it held out little
+BUILTIN_ALS = "_builtin_als"
+BUILTIN_ALS_FROM = "ials"
 #: models fitted at load time from the stored sessions (only their parameters are stored); the
 #: others (item x item neighbours, iALS factors, popularity) are stored as parts
 SEQUENCE_MODELS = frozenset({"stan", "sequential_rules"})
 
 
 def selection_settings() -> Settings:
+    share = app_settings.SELF_EVALUATION_SEARCH_COST
     return Settings(
         budget_seconds=float(app_settings.SELF_EVALUATION_BUDGET_SECONDS),
         max_evaluations=int(app_settings.SELF_EVALUATION_MAX_EVALUATIONS),
@@ -44,6 +49,7 @@ def selection_settings() -> Settings:
         min_queries=int(app_settings.SELF_EVALUATION_MIN_QUERIES),
         seed=int(app_settings.SELF_EVALUATION_SEED),
         max_ease_items=int(app_settings.EASE_MAX_ITEMS),
+        search_cost=None if share is None else float(share),
     )
 
 
@@ -71,13 +77,20 @@ def evaluate(
 ) -> dict:
     """The selection on ``data``'s events, as a JSON-ready dict (``contexts``: per context the
     weights, params, metrics, query counts, reason and ``default_kept``). With ``keep``, the
-    chosen models' validation fits go there by part name, for :func:`chosen_parts` to reuse. The
-    search goes on from the live version's choice (:func:`previous_params`)."""
+    chosen models' validation fits go there by part name, for :func:`chosen_parts` to reuse, and the
+    iALS baseline fit under :data:`BUILTIN_ALS` (for the built-in ALS source) while at most
+    :data:`REUSE_HELD_OUT_SHARE` of the events were held out. The search goes on from the live
+    version's choice (:func:`previous_params`)."""
     settings = settings or selection_settings()
     if keep is not None:
-        settings = replace(settings, keep_fitted=True)
+        settings = replace(settings, keep_fitted=True, keep_baseline=(BUILTIN_ALS_FROM,))
     selection = select(data.log, build, settings, previous=previous_params())
     out = _jsonable(selection.as_dict())
+    baseline = selection.baselines.get(BUILTIN_ALS_FROM)
+    if keep is not None and baseline is not None:
+        fitted = selection.fitted.get((BUILTIN_ALS_FROM, param_key(baseline)))
+        if fitted is not None and selection.held_out_share <= REUSE_HELD_OUT_SHARE:
+            keep[BUILTIN_ALS] = fitted
     for context, choice in selection.contexts.items():
         out["contexts"][context]["default_kept"] = not choice.params
         if keep is not None:

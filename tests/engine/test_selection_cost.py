@@ -2,9 +2,10 @@
 by a deterministic cost model, never by the clock."""
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
-from recommendations.engine import returning, selection, validation
+from recommendations.engine import cost, returning, selection, validation
 from recommendations.engine.base import EventLog
 from recommendations.engine.interactions import build_matrix
 
@@ -101,3 +102,78 @@ def test_the_re_show_choice_scores_the_kept_fits_instead_of_fitting_again(monkey
     plain = selection.select(log, build, settings(max_evaluations=4))
     assert plain.contexts["user"].weights == kept.contexts["user"].weights
     assert plain.contexts["user"].reshow == kept.contexts["user"].reshow
+
+
+def test_prices_follow_the_work_of_each_point_and_the_size_of_the_data():
+    small = cost.Shape(nnz=60_000, pairs=1.8e6, n_items=2_000, n_events=100_000, n_queries=1_500)
+    large = cost.Shape(nnz=750_000, pairs=5.7e7, n_items=20_000, n_events=1_000_000, n_queries=1_500)
+    for shape in (small, large):
+        assert cost.price("ials", {"factors": 128}, shape) > cost.price("ials", {"factors": 64}, shape)
+        assert cost.price("itemknn", {"k": 1000}, shape) > cost.price("itemknn", {"k": 100}, shape)
+        assert cost.price("ials", {"factors": 64}, shape) > cost.price("itemknn", {"k": 100}, shape)
+        assert cost.price("popularity", {}, shape) < cost.price("sequential_rules", {}, shape)
+    for name, params in (("ials", {"factors": 64}), ("rp3beta", {"k": 200}), ("stan", {}), ("ease", {})):
+        assert cost.price(name, params, large) > cost.price(name, params, small)
+        assert cost.price(name, params, large) == cost.price(name, dict(params), large)
+
+
+def test_a_cost_budget_bounds_the_search_by_price_and_serves_the_cheapest_so_far_first():
+    log = taste_shop(seed=3, n_users=400)
+    calls = []
+    original = cost.Budget.spend
+
+    def spend(self, name, params):
+        fits = original(self, name, params)
+        calls.append((name, fits, self.total, self.allowance, dict(self.spent)))
+        return fits
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cost.Budget, "spend", spend)
+        result = selection.select(log, build, settings(max_evaluations=50, search_cost=0.05))
+    charged = [c for c in calls if c[1]]
+    assert charged and len(charged) < 50  # the price stopped it, not the count
+    assert all(total <= allowance + 1e-9 for _, _, total, allowance, _ in calls)
+    assert result.evaluated == len(FAST) + len(charged)
+    # cost-aware round robin: whoever is charged had spent least of those still searching (the
+    # ones charged again later)
+    before = dict.fromkeys(FAST, 0.0)
+    for i, (name, _, _, _, spent) in enumerate(charged):
+        later = {c[0] for c in charged[i:]}
+        assert before[name] == min(before[n] for n in later)
+        before = spent
+    assert len({c[0] for c in charged}) > 1
+    assert any("search cost" in note for note in result.notes)
+    none = selection.select(log, build, settings(max_evaluations=50, search_cost=0.0))
+    assert none.evaluated == len(FAST)
+
+
+def test_a_cost_budget_chooses_the_same_on_a_slow_machine():
+    log = taste_shop(seed=5, n_users=400)
+    ticks = iter(range(0, 10**9, 7))  # every clock reading 7 s later: a very loaded machine
+    s = settings(max_evaluations=50, search_cost=0.5, budget_seconds=10**8)
+    slow = selection.select(log, build, s, clock=lambda: float(next(ticks)))
+    fast = selection.select(log, build, s)
+    assert slow.evaluated == fast.evaluated
+    assert {c: (x.weights, x.params) for c, x in slow.contexts.items()} == {
+        c: (x.weights, x.params) for c, x in fast.contexts.items()
+    }
+
+
+def test_a_rebuild_keeps_the_live_choice_as_baseline_without_refitting_the_default(monkeypatch):
+    log = taste_shop(seed=2, n_users=300)
+    grid = selection.candidates(build(log))["rp3beta"].grid
+    live = {"k": 200, "alpha": 0.7, "beta": 0.2, "normalize": True}
+    result = selection.select(
+        log,
+        build,
+        settings(max_evaluations=0, keep_fitted=True, keep_baseline=("rp3beta",)),
+        previous={"rp3beta": live},
+    )
+    assert result.evaluated == len(FAST)  # one fit per candidate: the live choice in the default's place
+    assert (
+        result.baselines["rp3beta"] == live
+        and result.baselines["itemknn"] == selection.candidates(build(log))["itemknn"].grid[0]
+    )
+    assert ("rp3beta", selection.param_key(live)) in result.fitted
+    order = list(selection.search_order(grid, [(live, 0.2)], np.random.default_rng(0), live))
+    assert grid[0] in order and live not in order  # the default is one more point to try

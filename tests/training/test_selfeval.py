@@ -205,3 +205,45 @@ def test_the_search_goes_on_from_the_live_versions_choice():
         "popularity": {},
         "stan": {"lambda_spw": 2.0},
     }
+
+
+@pytest.mark.django_db
+def test_the_built_in_als_is_the_self_evaluations_ials_fit_when_validation_held_out_little(
+    settings, monkeypatch
+):
+    from recommendations import modelstore
+    from recommendations.engine import backends
+    from recommendations.engine.candidates import Candidate
+
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MIN_QUERIES = 10
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MAX_QUERIES = 10  # a few percent of the sessions
+    fits, own = [], []
+    real_fit, real_als = Candidate.fit, backends.fit_als
+
+    def record(self, params, matrix, sessions):
+        model = real_fit(self, params, matrix, sessions)
+        fits.append((self.name, params, model))
+        return model
+
+    monkeypatch.setattr(Candidate, "fit", record)
+    monkeypatch.setattr(backends, "fit_als", lambda *a: own.append(1) or real_als(*a))
+    import_events(chain_events(chain_items()))
+    training.rebuild()
+    version = active_version()
+    assert version.metrics["selection"]["held_out_share"] <= 0.1
+    assert version.metrics["als_from"] == "self_evaluation" and not own  # ALS fitted once, not twice
+    ials = [(p, m) for name, p, m in fits if name == "ials"]
+    assert ials and ials[0][0] == version.metrics["selection"]["baselines"]["ials"]
+    stored = modelstore.load_parts(version.pk, ["als"])["als"]
+    model = ials[0][1]
+    np.testing.assert_array_equal(stored["item_factors"], model.item_factors.astype(np.float32))
+    y = model.item_factors.astype(np.float64)
+    np.testing.assert_allclose(stored["gram"], y.T @ y + model.regularization * np.eye(y.shape[1]))
+
+    # a validation that held out much: the built-in ALS is fitted on every event, as before
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MAX_QUERIES = 100
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MIN_QUERIES = 50
+    training.rebuild()
+    again = active_version()
+    assert again.metrics["selection"]["held_out_share"] > 0.1
+    assert again.metrics["als_from"] == "settings" and own == [1]
