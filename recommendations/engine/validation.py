@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from .base import EventLog
+from .base import EventLog, unique
 
 MatrixBuilder = Callable[[EventLog], sp.csr_matrix]
 
@@ -208,7 +208,7 @@ def session_split(
             times.append(stamps)
             targets.append(np.asarray([log.items[rows[position]]], dtype=np.int64))
     queries = Queries(np.full(len(targets), -1, np.int64), sequences, times, targets, False)
-    held = np.unique(log.sessions[~keep])
+    held = unique(log.sessions[~keep])
     return Split("next_click", "session", _take(log, keep), queries, held)
 
 
@@ -385,5 +385,5 @@ def session_item_splits(
     for name, context in (("coview", "similar"), ("basket", "cart")):
         seqs, stamps, targets = out[name]
         queries = Queries(np.full(len(targets), -1, np.int64), seqs, stamps, targets, True)
-        splits.append(Split(name, context, train, queries, np.unique(log.sessions[~keep])))
+        splits.append(Split(name, context, train, queries, unique(log.sessions[~keep])))
     return splits[0], splits[1]
