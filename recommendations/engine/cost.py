@@ -1,11 +1,11 @@
 """What a grid point of the self-evaluation (:mod:`.selection`) costs, from the data's shape alone.
 
 The search is bounded by these estimates, never by the clock, so a loaded machine chooses as an
-idle one. Each price is the seconds one fit and the scoring of every validation query took on a
-quiet 2-core VM (OPENBLAS_NUM_THREADS=1), as a formula of the data's size fitted to
-``bench/selfeval.py``'s synthetic shops (100k and 1M events; docs/benchmarks.md): only the ratios
-between prices matter, as the search spends a share of what the defaults cost
-(``Settings.search_cost``). The formulas follow each model's work:
+idle one. Each price is about the seconds one fit and the scoring of every validation query took
+on the project's 2-core VM (OPENBLAS_NUM_THREADS=1), as a formula of the data's size fitted to
+``bench/selfeval.py``'s synthetic shops (100k and 1M events, 2026-12-02). Only the ratios between
+prices matter: the search spends a share of what the baselines cost (``Settings.search_cost``),
+so a faster or a slower machine chooses the same. The formulas follow each model's work:
 
 * iALS: every iteration sweeps the non-zeros once per factor (the CG products) plus a small
   dense solve per row; scoring folds every query in;
@@ -46,21 +46,21 @@ def price(name: str, params: Params, shape: Shape) -> float:
     """Estimated seconds of fitting ``name`` with ``params`` and scoring every query (see above);
     deterministic: the same data shape always gives the same price."""
     q, items = shape.n_queries, shape.n_items
-    ranking = 2.2e-8 * q * items  # every query's top list over the catalogue
+    ranking = 7e-9 * q * items  # every query's top list over the catalogue
     if name == "ials":
         f = float(params.get("factors", 64))
         iterations = float(params.get("iterations", 12))
-        return 8e-7 * iterations * shape.nnz * (0.6 + 0.4 * f / 64) + 1e-3 * q * f / 64 + ranking
+        return 4.4e-7 * iterations * shape.nnz * (0.6 + 0.4 * f / 64) + 5e-4 * q * f / 64 + ranking
     if name in ("itemknn", "rp3beta"):
         k = float(params.get("k", 100))
-        per_pair = 4e-8 if name == "itemknn" else 5e-8
+        per_pair = 2.2e-8 if name == "itemknn" else 4e-8
         return per_pair * shape.pairs * (1 + k / 500) / 1.2 + ranking
     if name == "stan":
-        return 5e-7 * shape.n_events + 1.6e-3 * q + ranking
+        return 3e-7 * shape.n_events + 2e-4 * q + ranking
     if name == "sequential_rules":
-        return 4e-8 * shape.n_events + 1e-4 * q + ranking
+        return 2e-8 * shape.n_events + 5e-5 * q + ranking
     if name == "ease":
-        return 7.5e-11 * float(items) ** 3 + ranking
+        return 4e-11 * float(items) ** 3 + ranking
     return ranking  # popularity: a count
 
 

@@ -6,7 +6,8 @@ import pytest
 import scipy.sparse as sp
 
 from recommendations.engine import cost, returning, selection, validation
-from recommendations.engine.base import EventLog
+from recommendations.engine.base import EventLog, unique
+from recommendations.engine.evaluator import _Evaluator
 from recommendations.engine.interactions import build_matrix
 
 FAST = ("popularity", "itemknn", "rp3beta", "stan", "sequential_rules")
@@ -177,3 +178,31 @@ def test_a_rebuild_keeps_the_live_choice_as_baseline_without_refitting_the_defau
     assert ("rp3beta", selection.param_key(live)) in result.fitted
     order = list(selection.search_order(grid, [(live, 0.2)], np.random.default_rng(0), live))
     assert grid[0] in order and live not in order  # the default is one more point to try
+
+
+def test_unique_is_numpys_sorted_unique():
+    rng = np.random.default_rng(1)
+    for values in (rng.integers(0, 10**12, 5000), rng.integers(-5, 5, 300), np.empty(0, np.int64)):
+        np.testing.assert_array_equal(unique(values), np.unique(values))
+
+
+def test_a_partial_score_is_not_scored_again_by_the_full_score(monkeypatch):
+    log = taste_shop(seed=6)
+    s = settings()
+    train, splits = selection.make_splits(log, s)
+    stan = selection.candidates(build(train))["stan"]
+    fresh = _Evaluator(train, splits, build, s).score(stan, stan.grid[0])
+    ev = _Evaluator(train, splits, build, s)
+    scored, fits = [], []
+    real_lists, real_fit = _Evaluator._split_lists, selection.Candidate.fit
+    monkeypatch.setattr(
+        _Evaluator, "_split_lists", lambda self, c, m, n: scored.append(n) or real_lists(self, c, m, n)
+    )
+    monkeypatch.setattr(selection.Candidate, "fit", lambda self, *a: fits.append(1) or real_fit(self, *a))
+    user = ("recent", "random")
+    ev.score(stan, stan.grid[0], only=user)
+    full = ev.score(stan, stan.grid[0])
+    assert sorted(scored) == sorted(ev.splits) and fits == [1]  # each split once, one fit
+    for name in ev.splits:
+        np.testing.assert_array_equal(full.per_query[name], fresh.per_query[name])
+        assert (full.lists[name] != fresh.lists[name]).nnz == 0
