@@ -46,24 +46,19 @@ def with_sessions(log, gap: float = 1800.0):
     return log
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--evaluations", type=int, default=8)
-    parser.add_argument(
-        "--search-cost", type=float, default=0.3, help="SELF_EVALUATION_SEARCH_COST (negative: none)"
-    )
-    parser.add_argument("--fuse", type=float, default=600.0, help="the search's time fuse (seconds)")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    shape = (5_000, 2_000, 100_000) if args.quick else (50_000, 20_000, 1_000_000)
-    log, item_topic = synthetic_log(*shape)
-    log = with_sessions(log)
-    print(f"{shape[0]} users x {shape[1]} items x {shape[2]} events, {int(log.sessions.max()) + 1} sessions")
-    start = time.perf_counter()
-    steps = full_rebuild(log, item_topic, shape[1], args.threads)
-    plain = time.perf_counter() - start
-    print("plain rebuild: " + ", ".join(f"{k} {v:.2f}s" for k, v in steps.items()) + f"; total {plain:.1f}s")
+class Clock:
+    """Wall-clock and process CPU seconds (every thread) since it was made."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def read(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def with_self_evaluation(log, item_topic, n_items, args):
+    """The rebuild with self-evaluation: the selection, the rebuild serving its iALS baseline as
+    ALS, and the chosen models on all events (reused validation fits cost nothing)."""
 
     def build(sub):
         return build_matrix(sub, WEIGHTS, half_life_days=14, max_events_per_user=500)
@@ -73,23 +68,17 @@ def main() -> None:
         max_ease_items=10_000, keep_fitted=True, keep_baseline=("ials",),
         search_cost=None if args.search_cost < 0 else args.search_cost,
     )  # fmt: skip
-    start = time.perf_counter()
+    clock = Clock()
     selection = select(log, build, settings)
-    chose = time.perf_counter() - start
+    chose = clock.read()
     als = None
     if selection.held_out_share <= REUSE_HELD_OUT_SHARE and "ials" in selection.baselines:
         als = selection.fitted.get(("ials", param_key(selection.baselines["ials"])))
-    start = time.perf_counter()
-    served = full_rebuild(log, item_topic, shape[1], args.threads, als=als)
-    rebuilt = time.perf_counter() - start
-    print(
-        "rebuild serving the selection's iALS: " + ", ".join(f"{k} {v:.2f}s" for k, v in served.items())
-        + f"; total {rebuilt:.1f}s (ALS {'reused' if als is not None else 'fitted'})"
-    )  # fmt: skip
+    served = full_rebuild(log, item_topic, n_items, args.threads, als=als)
+    rebuilt = clock.read()
     matrix = build(log)
     pool = candidates(matrix, settings.max_ease_items)
     sessions = Sessions.from_log(log)
-    start = time.perf_counter()
     fitted, reused = set(), set()
     reuse = selection.held_out_share <= REUSE_HELD_OUT_SHARE
     for choice in selection.contexts.values():
@@ -102,10 +91,49 @@ def main() -> None:
                 reused.add(key)
                 continue
             pool[model].fit(choice.params.get(model, {}), matrix, sessions)
-    refit = time.perf_counter() - start
+    total = clock.read()
     print(
-        f"  held out for validation: {selection.held_out_share:.1%} of the events; reused fits: {sorted(reused)}"
+        f"  selection {chose[0]:.1f}s, rebuild serving its iALS {rebuilt[0] - chose[0]:.1f}s (ALS "
+        f"{'reused' if als is not None else 'fitted'}: "
+        + ", ".join(f"{k} {v:.2f}s" for k, v in served.items())
+        + f"), chosen models {total[0] - rebuilt[0]:.1f}s; held out {selection.held_out_share:.1%}; "
+        f"reused fits {sorted(reused)}"
+    )  # fmt: skip
+    return selection, total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--evaluations", type=int, default=8)
+    parser.add_argument(
+        "--search-cost", type=float, default=0.3, help="SELF_EVALUATION_SEARCH_COST (negative: none)"
     )
+    parser.add_argument("--fuse", type=float, default=600.0, help="the search's time fuse (seconds)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds of both (median)")
+    args = parser.parse_args()
+    shape = (5_000, 2_000, 100_000) if args.quick else (50_000, 20_000, 1_000_000)
+    log, item_topic = synthetic_log(*shape)
+    log = with_sessions(log)
+    print(f"{shape[0]} users x {shape[1]} items x {shape[2]} events, {int(log.sessions.max()) + 1} sessions")
+    print(f"load average {os.getloadavg()}")
+    rounds = []
+    for n in range(args.repeat):
+        clock = Clock()
+        steps = full_rebuild(log, item_topic, shape[1], args.threads)
+        plain = clock.read()
+        print(
+            f"round {n + 1}: plain {plain[0]:.1f}s ("
+            + ", ".join(f"{k} {v:.2f}s" for k, v in steps.items())
+            + ")"
+        )
+        selection, total = with_self_evaluation(log, item_topic, shape[1], args)
+        rounds.append((plain, total))
+        print(
+            f"  with self-evaluation {total[0]:.1f}s = {total[0] / plain[0]:.2f}x plain wall-clock, "
+            f"{total[1] / plain[1]:.2f}x plain CPU ({total[1]:.1f} / {plain[1]:.1f} CPU s); load {os.getloadavg()[0]:.1f}"
+        )  # fmt: skip
     for name, choice in selection.contexts.items():
         chosen = choice.metrics.get("chosen", {}).get("objective")
         popular = choice.metrics.get("popularity", {}).get("objective")
@@ -113,12 +141,14 @@ def main() -> None:
     print(
         f"  notes: {selection.notes}; fits scored: {selection.evaluated}; seconds per model: {selection.cost}"
     )
-    total = chose + rebuilt + refit
+    wall = sorted(t[0] / p[0] for p, t in rounds)
+    cpu = sorted(t[1] / p[1] for p, t in rounds)
     print(
-        f"rebuild with self-evaluation: selection {chose:.1f}s (at most {args.evaluations} points, search cost "
-        f"{args.search_cost:g}) + rebuild {rebuilt:.1f}s + refit {refit:.1f}s = {total:.1f}s "
-        f"= {total / plain:.2f}x plain ({plain:.1f}s); load average {os.getloadavg()}"
-    )
+        f"rebuild with self-evaluation / plain over {args.repeat} interleaved rounds: wall-clock "
+        f"{', '.join(f'{r:.2f}' for r in wall)} (median {wall[len(wall) // 2]:.2f}x); CPU "
+        f"{', '.join(f'{r:.2f}' for r in cpu)} (median {cpu[len(cpu) // 2]:.2f}x); "
+        f"at most {args.evaluations} points, search cost {args.search_cost:g}; load average {os.getloadavg()}"
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
