@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--evaluations", type=int, default=8)
     parser.add_argument(
-        "--search-cost", type=float, default=0.3, help="SELF_EVALUATION_SEARCH_COST (negative: none)"
+        "--search-cost", type=float, default=0.2, help="SELF_EVALUATION_SEARCH_COST (negative: none)"
     )
     parser.add_argument("--fuse", type=float, default=600.0, help="the search's time fuse (seconds)")
     parser.add_argument("--threads", type=int, default=2)

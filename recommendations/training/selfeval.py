@@ -1,9 +1,12 @@
 """Self-evaluation at every rebuild: choose each context's blend on the shop's own holdout.
 
 :func:`evaluate` runs :func:`recommendations.engine.selection.select` on the rebuild's event log
-(seeded, time-bounded by ``SELF_EVALUATION_BUDGET_SECONDS``) and returns the JSON record stored in
-``ModelVersion.metrics["selection"]``; :func:`chosen_parts` refits the chosen models on every
-event with their chosen hyper-parameters, as parts serving reads (:mod:`recommendations.serving.chosen`);
+(seeded; the search bounded by ``SELF_EVALUATION_MAX_EVALUATIONS`` points costing at most
+``SELF_EVALUATION_SEARCH_COST`` of the baselines, priced by :mod:`recommendations.engine.cost`,
+never by the clock) and returns the JSON record stored in ``ModelVersion.metrics["selection"]``;
+:func:`chosen_parts` turns the chosen models into parts serving reads
+(:mod:`recommendations.serving.chosen`): their validation fits while little was held out, else
+refits on every event; the iALS baseline fit is the rebuild's built-in ALS too (:data:`BUILTIN_ALS`);
 :func:`record` writes one :class:`~recommendations.models.ModelQuality` row per context when the
 version goes live. A context with too little data keeps the built-in recipe, and says so.
 """
