@@ -26,7 +26,7 @@ from recommendations.conf import app_settings
 from recommendations.engine.candidates import Candidate, candidates
 from recommendations.engine.selection import REUSE_HELD_OUT_SHARE, Settings, param_key, select
 from recommendations.engine.session import Sessions
-from recommendations.engine.similarity import csr_arrays, topk_dense
+from recommendations.engine.similarity import csr_arrays, topk_dense, topk_per_row
 from recommendations.models import ActiveModel, ModelQuality, ModelVersion
 from recommendations.training.eventlog import TrainingLog
 
@@ -38,6 +38,9 @@ PART_PREFIX = "choice."
 #: the iALS baseline (default, or the live choice) of the validation, while it held out little
 BUILTIN_ALS = "_builtin_als"
 BUILTIN_ALS_FROM = "ials"
+#: ... and the item-kNN baseline, which the rebuild serves (its top NEIGHBOURS per item) as the
+#: built-in item-kNN when it weighs items as the built-in does (:func:`builtin_itemknn`)
+BUILTIN_ITEMKNN = "_builtin_itemknn"
 #: models fitted at load time from the stored sessions (only their parameters are stored); the
 #: others (item x item neighbours, iALS factors, popularity) are stored as parts
 SEQUENCE_MODELS = frozenset({"stan", "sequential_rules"})
@@ -86,14 +89,15 @@ def evaluate(
     version's choice (:func:`previous_params`)."""
     settings = settings or selection_settings()
     if keep is not None:
-        settings = replace(settings, keep_fitted=True, keep_baseline=(BUILTIN_ALS_FROM,))
+        settings = replace(settings, keep_fitted=True, keep_baseline=(BUILTIN_ALS_FROM, "itemknn"))
     selection = select(data.log, build, settings, previous=previous_params())
     out = _jsonable(selection.as_dict())
-    baseline = selection.baselines.get(BUILTIN_ALS_FROM)
-    if keep is not None and baseline is not None:
-        fitted = selection.fitted.get((BUILTIN_ALS_FROM, param_key(baseline)))
-        if fitted is not None and selection.held_out_share <= REUSE_HELD_OUT_SHARE:
-            keep[BUILTIN_ALS] = fitted
+    little = selection.held_out_share <= REUSE_HELD_OUT_SHARE
+    for model, name in ((BUILTIN_ALS_FROM, BUILTIN_ALS), ("itemknn", BUILTIN_ITEMKNN)):
+        baseline = selection.baselines.get(model)
+        fitted = None if baseline is None else selection.fitted.get((model, param_key(baseline)))
+        if keep is not None and fitted is not None and little:
+            keep[name] = fitted
     for context, choice in selection.contexts.items():
         out["contexts"][context]["default_kept"] = not choice.params
         if keep is not None:
@@ -102,6 +106,28 @@ def evaluate(
                 if fitted is not None:
                     keep[part_name(model, params)] = fitted
     return out
+
+
+def builtin_itemknn(fitted: Mapping[str, Any], neighbours: int) -> Arrays | None:
+    """The built-in item-kNN part from :func:`evaluate`'s item-kNN baseline fit (kept under
+    :data:`BUILTIN_ITEMKNN`): its ``neighbours`` best per item, when it weighs items exactly as
+    the built-in does (cosine, the same shrink, unnormalised rows, at least as many neighbours);
+    None (the rebuild computes it in chunks) otherwise."""
+    model = fitted.get(BUILTIN_ITEMKNN)
+    same = (
+        model is not None
+        and app_settings.ITEMKNN_SIMILARITY == "cosine" == getattr(model, "similarity_kind", None)
+        and float(getattr(model, "shrink", -1.0)) == float(app_settings.ITEMKNN_SHRINK)
+        and not getattr(model, "normalize", True)
+        and int(getattr(model, "k", 0)) >= neighbours
+    )
+    if not same:
+        return None
+    rows, cols, vals = topk_per_row(sp.csr_matrix(model.similarity, dtype=np.float32), neighbours)
+    n = model.similarity.shape[0]
+    similarity = sp.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(n, n))
+    similarity.sort_indices()
+    return csr_arrays(similarity)
 
 
 def previous_params() -> dict[str, dict[str, Any]]:
