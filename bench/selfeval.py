@@ -8,8 +8,9 @@
 self-evaluation" is what the rebuild then does (recommendations/training/pipeline.py): the
 selection on the log's own holdout with the production defaults (300 queries per split, at most
 the given number of grid points besides the baselines, costing at most ``--search-cost`` of the
-baselines' estimated cost), the same full rebuild serving the selection's iALS baseline as its ALS
-instead of fitting one (selfeval.BUILTIN_ALS), and the chosen models on all events: the
+baselines' estimated cost), the same full rebuild serving the selection's iALS and item-kNN
+baselines as its ALS and item-kNN instead of fitting them (selfeval.BUILTIN_ALS, BUILTIN_ITEMKNN),
+and the chosen models on all events: the
 validation fits themselves when at most 10 % of the events were held out
 (selection.REUSE_HELD_OUT_SHARE), else a refit. Both are measured in the same run; read the
 ratio. Sessions are cut at 30 minutes of inactivity per user.
@@ -65,16 +66,20 @@ def with_self_evaluation(log, item_topic, n_items, args):
 
     settings = Settings(
         max_evaluations=args.evaluations, budget_seconds=args.fuse, max_queries=300, min_queries=100,
-        max_ease_items=10_000, keep_fitted=True, keep_baseline=("ials",),
+        max_ease_items=10_000, keep_fitted=True, keep_baseline=("ials", "itemknn"),
         search_cost=None if args.search_cost < 0 else args.search_cost,
     )  # fmt: skip
     clock = Clock()
     selection = select(log, build, settings)
     chose = clock.read()
-    als = None
-    if selection.held_out_share <= REUSE_HELD_OUT_SHARE and "ials" in selection.baselines:
-        als = selection.fitted.get(("ials", param_key(selection.baselines["ials"])))
-    served = full_rebuild(log, item_topic, n_items, args.threads, als=als)
+    base = {m: selection.fitted.get((m, param_key(p))) for m, p in selection.baselines.items()}
+    if selection.held_out_share > REUSE_HELD_OUT_SHARE:
+        base = {}
+    knn = base.get("itemknn")  # the built-in item-kNN (cosine, k 50) when it weighs items so
+    if knn is not None and (knn.similarity_kind, knn.shrink, knn.normalize) != ("cosine", 0.0, False):
+        knn = None
+    als = base.get("ials")
+    served = full_rebuild(log, item_topic, n_items, args.threads, als=als, itemknn=knn)
     rebuilt = clock.read()
     matrix = build(log)
     pool = candidates(matrix, settings.max_ease_items)
@@ -93,8 +98,8 @@ def with_self_evaluation(log, item_topic, n_items, args):
             pool[model].fit(choice.params.get(model, {}), matrix, sessions)
     total = clock.read()
     print(
-        f"  selection {chose[0]:.1f}s, rebuild serving its iALS {rebuilt[0] - chose[0]:.1f}s (ALS "
-        f"{'reused' if als is not None else 'fitted'}: "
+        f"  selection {chose[0]:.1f}s, rebuild serving its baselines {rebuilt[0] - chose[0]:.1f}s (ALS "
+        f"{'reused' if als is not None else 'fitted'}, item-kNN {'reused' if knn is not None else 'fitted'}: "
         + ", ".join(f"{k} {v:.2f}s" for k, v in served.items())
         + f"), chosen models {total[0] - rebuilt[0]:.1f}s; held out {selection.held_out_share:.1%}; "
         f"reused fits {sorted(reused)}"
