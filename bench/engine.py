@@ -32,6 +32,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from recommendations.engine._sparse import topk_per_row
 from recommendations.engine.als import ALS
 from recommendations.engine.base import EventLog, top_k
 from recommendations.engine.bought_together import BoughtTogether
@@ -123,8 +124,11 @@ def latency(model, histories: list[sp.csr_matrix]) -> tuple[float, float]:
     return float(np.percentile(samples, 50)), float(np.percentile(samples, 99))
 
 
-def full_rebuild(log, item_topic, n_items, threads):
-    """Every model of the engine, from the raw log, as a nightly rebuild would do it."""
+def full_rebuild(log, item_topic, n_items, threads, als=None, itemknn=None):
+    """Every model of the engine, from the raw log, as a nightly rebuild would do it. ``als``,
+    ``itemknn``: fits served instead of fitting them (the rebuild with self-evaluation serves its
+    iALS and item-kNN baselines; the steps then cost what recommendations.training.parts.als_part
+    and selfeval.builtin_itemknn do with them: the gram, the top 50 of the baseline's 100)."""
     steps = {}
     rng = np.random.default_rng(3)
 
@@ -141,9 +145,16 @@ def full_rebuild(log, item_topic, n_items, threads):
         "popularity+trending",
         lambda: (Popularity().fit(matrix), trending(log, 24.0, item_topic, weights=WEIGHTS)),
     )
-    step("itemknn", lambda: ItemKNN(k=50).fit(matrix))
+    if itemknn is None:
+        step("itemknn", lambda: ItemKNN(k=50).fit(matrix))
+    else:
+        step("itemknn", lambda: topk_per_row(sp.csr_matrix(itemknn.similarity, dtype=np.float32), 50))
     step("userknn", lambda: UserKNN(k=50).fit(matrix))
-    step("als", lambda: ALS(factors=64, iterations=15, threads=threads).fit(matrix))
+    if als is None:
+        step("als", lambda: ALS(factors=64, iterations=15, threads=threads).fit(matrix))
+    else:
+        y = als.item_factors
+        step("als", lambda: (y.astype(np.float32), y.T @ y + als.regularization * np.eye(y.shape[1])))
     if choose_item_model(n_items) == "ease":
         step("ease", lambda: EASE(l2=200.0).fit(matrix))
     words = np.array([f"w{i}" for i in range(3000)])

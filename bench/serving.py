@@ -53,6 +53,8 @@ PAGE_PLAIN = "/bench/page/plain/"
 UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"
 TARGET_P50_RATIO = 1.5
 TARGET_P99_MS = 10.0
+TARGET_RATE_RATIO = 0.6
+TARGET_PAGE_RATIO = 1.3
 TARGET_FRESH_P99_MS = 1000.0
 FRESH_TIMEOUT = 1.0
 AIM_FRESH_MS = 100.0
@@ -165,14 +167,28 @@ def gc_freeze_ab(args, requests: list[list[bytes]], visitors: int, interval: flo
 
 @dataclass
 class Fresh:
-    seconds: list[float]  # POST sent -> first for-you answer showing the new category
+    seconds: list[float]  # POST sent -> first for-you answer that is the new state's answer
     polls: list[int]  # for-you requests after the POST, the answering one included
-    misses: int  # trials where the category did not show within the timeout
+    misses: int  # trials where no answer within the timeout was the new state's
     trials: int
+    unchanged: int = 0  # trials whose view did not change the answer (no signal: not counted)
 
     def all_ms(self) -> list[float]:
         """Every trial in ms, a miss counting as never (infinite)."""
         return [s * 1e3 for s in self.seconds] + [float("inf")] * self.misses
+
+
+def new_state_answer(visitor: uuid.UUID) -> list[str]:
+    """The product ids for-you/ answers for ``visitor``'s current state, computed here uncached
+    (the same models, live state and recipe the server uses): what a fresh answer must be."""
+    from recommendations.experiments.registry import recipe_for
+    from recommendations.serving import page
+    from recommendations.serving.page import SlotSpec
+    from recommendations.subjects import Subject
+
+    subject = Subject(visitor_id=visitor)  # as the server builds it from the cookie
+    spec = SlotSpec("for_you", {}, 10)  # what a plain GET for-you/ asks for
+    return [row.product_id for row in page.compute(subject, [spec], [recipe_for("for_you", subject)])[0]]
 
 
 class Client:
@@ -212,26 +228,36 @@ def freshness(
             break
         client = Client(port, visitor)
         try:
-            shown = {shop.leaf_of[pid] for pid in client.for_you()}
+            before = client.for_you()
+            shown = {shop.leaf_of[pid] for pid in before}
             touched = shop.touched_roots[visitor]
-            # a leaf under a root the visitor never touched, and not already in their for-you
+            # a leaf under a root the visitor never touched, and not already in their for-you:
+            # a view there changes the answer
             fresh = [leaf for leaf in leaves if shop.root_of_leaf[leaf] not in touched and leaf not in shown]
             leaf = fresh[n % len(fresh)]
             product = shop.popular_in_leaf[leaf][n % 3]
             started = time.perf_counter()
             client.view(product)
+            expected: list[str] | None = None
             polls = 0
             while True:
                 polls += 1
                 answer = client.for_you()
-                if any(shop.leaf_of[pid] == leaf and pid != product for pid in answer):
-                    out.seconds.append(time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                if expected is None:  # worked out after the first answer is timed, not before
+                    expected = new_state_answer(visitor)
+                    if expected == before:  # the view changed nothing visible: no signal
+                        out.unchanged += 1
+                        break
+                if answer == expected:
+                    out.seconds.append(elapsed)
                     out.polls.append(polls)
+                    out.trials += 1
                     break
                 if time.perf_counter() - started > timeout:
                     out.misses += 1
+                    out.trials += 1
                     break
-            out.trials += 1
         finally:
             client.close()
     return out
@@ -297,6 +323,78 @@ Measured by this script at commit 03115be (same data and settings; load average 
 """
 
 
+# This pass's back-to-back comparison (fb484bb vs 0733d12), kept when the section is rewritten.
+ROUND2 = """### Second pass on issue 12: before and after, back to back
+
+The serving code just before this pass (fb484bb, exported with `git archive`, its own bench
+script: the freshness check of that time, see above) and after it (0733d12: the per-row slot
+markup, the signature encoding; the bench's profile and freshness check; the second "after" run
+at ae94b8b, the same serving code), each run twice, in
+turn, with the same command (`--gc-rounds 0` for the "before" runs and the second "after" run) on
+the same seeded data, 2026-12-02 05:57-06:14 UTC. Two other sessions' CPU-heavy jobs (nice 19)
+held the two cores throughout; the load average rose during the runs, so compare within a column
+pair and read the spread between the pairs as the noise. The tables above come from a later run
+(the commit in the header: this code plus the token frames of the cached for-you body, which cut
+`fill` from 72 to 57 us per request in process):
+
+| measurement (target) | before, run 1 | after, run 1 | before, run 2 | after, run 2 |
+| --- | --- | --- | --- | --- |
+| load average at the start | 3.51 | 5.09 | 5.25 | 10.65 |
+| for-you saturated req/s / floor's (>= 0.6) | 0.74 | 0.56 | 0.60 | 0.82 |
+| for-you saturated p50 / floor's (<= 1.5) | 1.65 | 2.52 | 1.63 | 1.60 |
+| for-you paced p50 / floor's (<= 1.5) | 8.68 | 0.93 | 10.30 | 0.21 (floor's p50 56 ms) |
+| page with 3 slots, saturated p50 / without (<= 1.3) | 3.33 | 2.80 | 2.81 | 2.98 |
+| page with 3 slots, saturated req/s / without | 0.31 | 0.52 | 0.34 | 0.48 |
+| page with 3 slots, paced p50 / without (<= 1.3) | 1.42 | 1.21 | 1.96 | 1.51 |
+| page with 3 slots, paced: added p50 | 2.1 ms | 1.0 ms | 4.4 ms | 2.7 ms |
+| freshness misses / trials (p99 <= 1 s, no misses) | 19 / 392 (old check) | 0 / 751 | 16 / 526 (old check) | 0 / 619 (4 unchanged) |
+
+In process, CPU time (`time.thread_time()`) of the bench page's template render for 100 visitors,
+medians of 7 alternating blocks, both trees against the same data, twice each (less noisy than
+anything through gunicorn here):
+
+| in process, CPU per page | before | after |
+| --- | --- | --- |
+| template render without slots | 0.23 / 0.29 ms | 0.23 / 0.21 ms |
+| template render with three slots | 1.27 / 1.51 ms | 0.83 / 0.78 ms |
+| of which the slots' markup (`slot_markup.slot_html`, 30 items) | 0.32 / 0.40 ms | 0.08 / 0.08 ms |
+| of which the slots' items (`page_items`: lookup, rows, 30 tokens) | 0.36 / 0.45 ms | 0.29 / 0.29 ms |
+
+What this pass did and did not do:
+
+* **The three slots cost half the CPU they did** (+1.05-1.2 ms -> +0.57-0.60 ms per page over the
+  same render without them): each item's markup around its token is worked out once per cached
+  row, not escaped and localised again on every page. The paced page target is met in the
+  quieter pair (1.21x), missed in the loaded one (1.51x); the saturated one (2.8-3.0x) is missed
+  in every run.
+* **No freshness misses.** The old check's misses (19 of 392 and 16 of 526 here, 2 of 86 in the
+  previous write-up) were answers that had already changed to the new state's at the first poll
+  and held no product of the viewed leaf; the check now waits for the new state's own answer, and
+  no trial in 1,370 missed it.
+* **for-you is where it was**: its request was already the floor's minus DRF plus one lookup and
+  ten signatures (row "same, with a fixed body" above), and this pass changed only the token
+  encoding in it. Its saturated ratios moved between 0.56 and 0.82 (req/s) and 1.6 and 2.5 (p50)
+  from run to run, and its paced ones between 10.3x and 0.21x: that spread is the machine's load
+  from minute to minute, not a code change.
+* **Still missed, and why**: what remains of a slot read is one Redis round trip (for-you, and
+  one for all the slots of a page), which on this machine costs scheduling delay whenever other
+  processes hold both cores (a bare `HMGET` in a loop: 0.02-0.05 ms; inside a request: 0.1 to
+  ~0.9 ms of wall time, and ~0.15 ms of the thread's CPU), plus per item a signed token and a
+  `SlotItem` (~8 us each, 30 on the page). The floor and the plain page make no round trip to
+  Redis, so the saturated p50 ratios and the page's stay above the targets here. A read with no
+  round trip needs a per-process copy of the visitor's entry that Redis invalidates (client-side
+  caching with `CLIENT TRACKING`), with the freshness guarantee argued and tested across
+  workers: not done in this pass.
+
+In the run the tables above come from (the commit in the header), the page met both of its
+targets (0.93x saturated, 1.28x paced) and for-you missed all three (0.599x req/s, 2.33x
+saturated and 2.96x paced p50, with a paced p99 of 854 ms that says the machine stalled during
+that phase); in the two "after" runs of the table it was the other way round for the paced
+for-you target and the saturated page one. One run's verdicts on this shared machine are a
+sample, not a result.
+"""
+
+
 # --- report ---------------------------------------------------------------------------------------
 
 
@@ -321,7 +419,8 @@ def fresh_row(name: str, fresh: Fresh) -> str:
     hits = [x * 1e3 for x in fresh.seconds]
     polls = statistics.mean(fresh.polls) if fresh.polls else float("nan")
     return (
-        f"| {name} | {fresh.trials} | {fresh.misses} | {pctl(every, 0.5):.1f} | {pctl(every, 0.99):.1f} | "
+        f"| {name} | {fresh.trials} | {fresh.misses} | {fresh.unchanged} | {pctl(every, 0.5):.1f} | "
+        f"{pctl(every, 0.99):.1f} | "
         f"{pctl(hits, 0.5):.1f} | {pctl(hits, 0.99):.1f} | {polls:.2f} |"
     )
 
@@ -379,18 +478,21 @@ def report(
     misses = sum(f.misses for f, _rate in fresh.values())
     trials = sum(f.trials for f, _rate in fresh.values())
     added_ms = (pslots.percentile(0.5) - pplain.percentile(0.5)) * 1e3
+    page_sat = slots.percentile(0.5) / plain.percentile(0.5)
+    page_paced = pslots.percentile(0.5) / pplain.percentile(0.5)
     added_cpu_ms = (1 / slots.rate - 1 / plain.rate) * 1e3
     date = subprocess.run(["date"], capture_output=True, text=True, check=False).stdout.strip()
+    commit = args.commit
     header = (
         "| endpoint | req/s | p50 ms | p99 ms | req/s ratio | p50 ratio | p99 ratio |\n"
         "| --- | --- | --- | --- | --- | --- | --- |"
     )
-    layers, shares = breakdown
-    floor_ms = layers["floor: trivial DRF GET, full middleware"]
+    layers, shares, page_shares = breakdown
+    floor_ms, floor_cpu = layers["floor: trivial DRF GET, full middleware"]
     before = BEFORE.format(
-        now_view=layers["GET for-you/, full middleware"],
-        now_slot=layers["slot_items() — the selector the view calls"],
-        now_rec=layers["recommend() — the serving core"],
+        now_view=layers["GET for-you/, full middleware"][0],
+        now_slot=layers["slot_items() — the selector the template tags and the DRF path call"][0],
+        now_rec=layers["recommend() — the serving core (what a cache miss adds)"][0],
         now_floor=floor_ms,
         now_rate=you.rate,
         now_sat_p50=you.percentile(0.5) * 1e3,
@@ -402,8 +504,12 @@ def report(
         now_paced_rate=pyou.rate,
         fixed=_fixed(paced_fixed),
     )
-    layer_rows = "\n".join(f"| {name} | {ms:.2f} | {ms / floor_ms:.1f} |" for name, ms in layers.items())
+    layer_rows = "\n".join(
+        f"| {name} | {ms:.2f} | {ms / floor_ms:.2f} | {cpu:.2f} | {cpu / floor_cpu:.2f} |"
+        for name, (ms, cpu) in layers.items()
+    )
     share_rows = "\n".join(f"| {name} | {share * 100:.0f} % |" for name, share in shares.items())
+    page_share_rows = "\n".join(f"| {name} | {share * 100:.0f} % |" for name, share in page_shares.items())
     fresh_rows = "\n".join(
         fresh_row(name if load is None else f"{name} ({load:,.0f} for-you req/s around it)", f)
         for name, (f, load) in fresh.items()
@@ -416,7 +522,7 @@ Command: `.venv/bin/python bench/serving.py --seconds {args.seconds:g} --write-d
     } threads, Redis mode, PostgreSQL,
 {args.connections} keep-alive connections from `bench/loadgen.py` on loopback). Machine:
 {ingest.machine()}; the load generator shares the 2 cores with gunicorn, Redis and PostgreSQL.
-Date: {date}. Load average when the run started: {args.load_before}, when it ended:
+Date: {date}, commit {commit}. Load average when the run started: {args.load_before}, when it ended:
 {getattr(args, "load_after", "?")} (other work on the machine inflates every absolute number; the
 ratios are measured in alternating rounds of the same run).
 
@@ -445,8 +551,10 @@ scheduled send time, so server queueing is not hidden.
 {row("floor (trivial DRF GET)", pfloor, None)}
 {row("GET for-you/", pyou, pfloor)}
 
-Targets (models cached): p50 <= {TARGET_P50_RATIO:g}x the floor's — paced {p50_ratio:.1f}x
-{verdict(p50_ratio <= TARGET_P50_RATIO)}, saturated {sat_ratio:.1f}x
+Targets (models cached): saturated req/s >= {TARGET_RATE_RATIO:g}x the floor's — {
+        you.rate / floor.rate:.3f}x {verdict(you.rate / floor.rate >= TARGET_RATE_RATIO)}; p50 <= {
+        TARGET_P50_RATIO:g}x the floor's — paced {p50_ratio:.2f}x
+{verdict(p50_ratio <= TARGET_P50_RATIO)}, saturated {sat_ratio:.2f}x
 {verdict(sat_ratio <= TARGET_P50_RATIO)}; p99 <= {TARGET_P99_MS:g} ms — paced
 {pyou.percentile(0.99) * 1e3:.1f} ms {verdict(pyou.percentile(0.99) * 1e3 <= TARGET_P99_MS)},
 saturated {you.percentile(0.99) * 1e3:.1f} ms {verdict(you.percentile(0.99) * 1e3 <= TARGET_P99_MS)}.
@@ -456,37 +564,60 @@ With {args.connections} closed-loop clients, latency is {args.connections} / thr
 
 ### Where the time goes
 
-In process, one thread, the same data and warm caches (`bench/serving_profile.py`), median ms per
-call over {args.profile_visitors} visitors:
+In process, one thread, the same data and warm caches (`bench/serving_profile.py`), median per
+call over {args.profile_visitors} visitors, every request a cache hit as in the load runs; wall
+time, and this thread's CPU time (`time.thread_time()`: without the waits for Redis, PostgreSQL
+and for the cores other processes hold):
 
-| layer | ms per call | x floor |
-| --- | --- | --- |
+| layer | wall ms | x floor | CPU ms | x floor CPU |
+| --- | --- | --- | --- | --- |
 {layer_rows}
 
-Share of a whole for-you request (cProfile, cumulative; inner parts indented):
+Share of a whole for-you request (cProfile, cumulative; inner parts indented; the request is a
+cache hit, so the serving core's row should read 0 %):
 
 | part | share |
 | --- | --- |
 {share_rows}
 
-What the floor does not do and for-you does, per request: one Redis pipeline for the live state,
-numpy scoring of five sources and the engine's blend, ten signed tokens and a larger JSON body.
-Display fields (title, URL, image, price) come from the process cache the serving core's
-availability check has just filled (no query; `SlotItem.product` loads the model rows, one query
-per slot, only when a template reads it). The Redis round trip also costs scheduling delay, as
-Redis shares the 2 cores with gunicorn and the load generator.
+Share of a whole page with three slots (same profile):
+
+| part | share |
+| --- | --- |
+{page_share_rows}
+
+What for-you does beyond the floor on a hit: one `HMGET` to Redis (the visitor's live-state
+version and the cached body in one reply) and ten HMAC signatures filled into the cached JSON body;
+it skips DRF's request wrapping, negotiation and rendering, which the floor pays, so the same
+request with a fixed body instead of the lookup and the tokens costs less than the floor (row
+"same, with a fixed body"). The lookup costs far more inside a request than a bare `HMGET` in a
+tight loop: the worker thread blocks, Redis runs (here on the same two cores as gunicorn, the load
+generator, PostgreSQL and other jobs), and the thread resumes later and on cold caches. That wait
+is scheduling, not computation, and it is what keeps for-you's p50 above the floor's on this
+machine; only a read that needs no round trip at all (a per-process copy kept valid by Redis
+invalidation messages, not built) would remove it. A page's three slot tags add the same one
+lookup for all three slots, 30 signatures, the rows' decoding and the markup (each item's markup
+around its token is kept per cached row).
 
 {before}
 {gc_section(args, gc_ab)}
 ### Freshness
 
-A visitor views a product from a root category they never touched (`POST events/`, 202), then
-polls `for-you/` until another product of that leaf category is in the answer (leaves already
-shown before the view are never chosen). Time from sending the POST to that answer; a trial whose
-answers do not show the category within {FRESH_TIMEOUT:g} s is a miss and counts as never.
+A visitor views a product from a root category they never touched and whose leaf category their
+for-you does not show (`POST events/`, 202), then polls `for-you/` until the answer is the new
+state's: the product list that the serving core, run uncached in the benchmark process on the same
+models and live state, gives after the view (worked out once the first answer after the POST is
+timed). Time from sending the POST to that answer; a trial with no such answer within
+{FRESH_TIMEOUT:g} s is a miss and counts as never. A view that leaves the answer as it was gives no
+signal and is not counted (column "unchanged").
 
-| condition | trials | misses | p50 ms (all) | p99 ms (all) | p50 ms (hits) | p99 ms (hits) | polls per hit |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+An earlier version of this check waited for another product of the viewed leaf to appear; its
+misses (2 of 86) were answers that had changed at the first poll to the new state's, which for
+those visitors held no product of that leaf (the known-user iALS model ranked other leaves higher):
+what is recommended, not a stale cache.
+
+| condition | trials | misses | unchanged | p50 ms (all) | p99 ms (all) | p50 ms (hits) | p99 ms (hits) | polls per hit |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {fresh_rows}
 
 Target p99 <= {TARGET_FRESH_P99_MS:g} ms over all trials: {
@@ -508,9 +639,27 @@ is the bench project's (`bench/serving_urls.py`: a 12-product listing, one query
 {row("without slots, paced", pplain, None)}
 {row("with 3 slots, paced", pslots, pplain)}
 
+Target p50 <= {TARGET_PAGE_RATIO:g}x the page without slots: saturated {page_sat:.2f}x
+{verdict(page_sat <= TARGET_PAGE_RATIO)}, paced {page_paced:.2f}x {verdict(page_paced <= TARGET_PAGE_RATIO)}.
 Added time per page: **{added_ms:.1f} ms** at p50 when paced (what a shopper waits), and
 {added_cpu_ms:.1f} ms of server capacity per page at saturation (difference of 1 / rate).
-"""
+
+{ROUND2}"""
+
+
+def source_commit() -> str:
+    """The commit the measured code is at, marked when files other than the docs differ from it."""
+
+    def git(*command: str) -> str:
+        return subprocess.run(["git", *command], cwd=ROOT, capture_output=True, text=True, check=False).stdout
+
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    changed = [
+        line
+        for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+        if "docs/" not in line
+    ]
+    return f"{commit} (with uncommitted changes)" if changed else commit
 
 
 def main() -> None:
@@ -541,6 +690,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    args.commit = source_commit()
 
     from bench import serving_profile, serving_seed
 
@@ -554,15 +704,17 @@ def main() -> None:
     print("in-process breakdown...", file=sys.stderr)
     sample = load_visitors[: args.profile_visitors]
     breakdown = (
-        serving_profile.layers(sample, cookie_for, FLOOR, FOR_YOU),
+        serving_profile.layers(sample, cookie_for, FLOOR, FOR_YOU, pages=(PAGE_PLAIN, PAGE_SLOTS)),
         serving_profile.shares(sample, cookie_for, FOR_YOU),
+        serving_profile.shares(sample, cookie_for, PAGE_SLOTS, serving_profile.PAGE_PARTS),
     )
     django.db.connections.close_all()
     if args.profile_only:
-        for name, ms in breakdown[0].items():
-            print(f"{name:<45} {ms:7.2f} ms")
-        for name, share in breakdown[1].items():
-            print(f"{name:<45} {share:7.0%}")
+        for name, (ms, cpu_ms) in breakdown[0].items():
+            print(f"{name:<70} {ms:7.2f} ms  CPU {cpu_ms:7.2f} ms")
+        for table in breakdown[1:]:
+            for name, share in table.items():
+                print(f"{name:<70} {share:7.0%}")
         return
     fresh_visitors = shop.visitors[args.load_visitors :]
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / "bench-serving"

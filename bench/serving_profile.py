@@ -1,9 +1,10 @@
-"""Where a for-you request spends its time, in process (one thread, Django test client, the same
-settings, data and warm caches as the gunicorn runs).
+"""Where a for-you request (and a page with three slots) spends its time, in process (one thread,
+Django test client, the same settings, data and warm caches as the gunicorn runs).
 
-Two views: each layer timed directly (no profiler; medians of alternating blocks), and the inner
-parts as a share of the whole request from cProfile (cumulative time, so a profiler's per-call
-overhead inflates Python-heavy parts a little; the shares are for finding the big items).
+Two views: each layer timed directly (no profiler; medians of alternating blocks; wall and this
+thread's CPU time), and the inner parts as a share of the whole request from cProfile (cumulative
+time, so a profiler's per-call overhead inflates Python-heavy parts a little; the shares are for
+finding the big items). Both time the path the load runs take: cache hits.
 """
 
 from __future__ import annotations
@@ -15,19 +16,31 @@ import time
 import uuid
 from collections.abc import Callable
 
-# (label, file suffix, function name) of the inner parts reported from the profile
+# (label, file suffix, function name) of the inner parts reported from the profile. A request is
+# served from the slot cache, so these are the parts of that path; recommend_slots is what a miss
+# would add (0 % when every request of the sample is a hit, as it should be).
 PARTS = (
-    ("recommend() — serving core", "serving/core.py", "recommend"),
-    ("  live state read (Redis pipeline)", "serving/visitor.py", "live_state"),
-    ("  session source (STAN + transitions)", "serving/sources.py", "session_scores"),
-    ("  item-item sources (kNN, EASE, content)", "serving/sources.py", "neighbour_scores"),
-    ("  ALS fold-in", "serving/sources.py", "als_scores"),
-    ("  blend (engine: filters, diversity, fallbacks)", "engine/hybrid.py", "blend"),
-    ("  availability check (product_info)", "recommendations/products.py", "product_info"),
-    ("display fields of the answer (process cache)", "recommendations/products.py", "product_display"),
-    ("product rows (in_bulk; only when .product is read)", "django/db/models/query.py", "in_bulk"),
-    ("recommendation tokens (10 signatures)", "recommendations/attribution.py", "sign"),
-    ("DRF authentication (session)", "rest_framework/views.py", "perform_authentication"),
+    ("slot view (for-you/ fast path: cached JSON body)", "api/slots.py", "dispatch"),
+    ("  cache lookup: one HMGET round trip to Redis", "serving/resp.py", "hmget"),
+    ("  tokens filled into the cached body", "api/slotbody.py", "fill"),
+    ("    of which the 10 HMAC signatures", "recommendations/attribution.py", "_signed"),
+    ("  serving core on a miss (recommend_slots)", "serving/core.py", "recommend_slots"),
+    ("visitor cookie and bot check (get_visitor, once per request)", "tracking/visitors.py", "get_visitor"),
+    ("URL resolving", "django/core/handlers/base.py", "resolve_request"),
+    ("session middleware (request + response)", "contrib/sessions/middleware.py", "process_request"),
+    ("messages middleware", "contrib/messages/middleware.py", "process_request"),
+)
+# The same for the page with three slot tags (bench/serving_urls.py).
+PAGE_PARTS = (
+    ("the page's template render", "django/template/backends/django.py", "render"),
+    ("  the three slot tags", "templatetags/recommendations.py", "render"),
+    ("    the page's slots: cache lookup, rows, tokens (page_items)", "serving/render.py", "page_items"),
+    ("      cache lookup: one HMGET round trip to Redis", "serving/resp.py", "hmget"),
+    ("      rows decoded from the cached entry", "serving/page.py", "decode"),
+    ("      items with their signed tokens (items_of)", "serving/render.py", "items_of"),
+    ("      serving core on a miss (recommend_slots)", "serving/core.py", "recommend_slots"),
+    ("    slot markup (slot.html written directly)", "templatetags/slot_markup.py", "slot_html"),
+    ("the page's own product query (PostgreSQL)", "django/db/backends/utils.py", "execute"),
 )
 
 
@@ -45,49 +58,95 @@ def layers(
     cookie_for: Callable[[uuid.UUID], str],
     floor: str,
     for_you: str,
+    pages: tuple[str, str] | None = None,
     blocks: int = 6,
-) -> dict[str, float]:
-    """Median ms per call of each layer, alternating blocks over ``visitors``."""
-    from recommendations.api.slots import item_dicts
-    from recommendations.serving import recommend
+) -> dict[str, tuple[float, float]]:
+    """Median (wall ms, CPU ms) per call of each layer, alternating blocks over ``visitors``. CPU
+    is this thread's (``time.thread_time``): what the layer computes, without waiting for Redis or
+    PostgreSQL or for the cores other processes hold. ``pages``: the page without and with slots."""
+    from django.http import HttpResponse
+
+    from recommendations.api import slotbody
+    from recommendations.serving import page, recommend
+    from recommendations.serving.cache import get_slot_cache
+    from recommendations.serving.page import SlotSpec
     from recommendations.serving.render import slot_items
     from recommendations.subjects import Subject
 
     clients = [_client(v, cookie_for) for v in visitors]
     refs = [Subject(None, v) for v in visitors]
-    items = [slot_items(None, "for_you", visitor=ref) for ref in refs]
+    spec = [SlotSpec("for_you", {}, 10)]
+    payloads = [page.page_payload(ref, spec, slotbody.KIND) for ref in refs]
+    cache = get_slot_cache()
+    keys = [cache.store.slots_key(ref.key) for ref in refs] if cache is not None else []
+    hmget = getattr(getattr(cache, "_reader", None), "hmget", None)
+    body = clients[0].get(for_you).content
+    real = slotbody.fast_response
+
+    def fixed_body(view, request, query):  # the fast path without its lookup and its tokens
+        response = HttpResponse(body, content_type="application/json")
+        for name, value in slotbody._headers(view):
+            response[name] = value
+        return response
+
+    def without_lookup(i: int) -> object:
+        slotbody.fast_response = fixed_body
+        try:
+            return clients[i].get(for_you)
+        finally:
+            slotbody.fast_response = real
+
     cases: dict[str, Callable[[int], object]] = {
         "floor: trivial DRF GET, full middleware": lambda i: clients[i].get(floor),
         "GET for-you/, full middleware": lambda i: clients[i].get(for_you),
-        "slot_items() — the selector the view calls": lambda i: slot_items(None, "for_you", visitor=refs[i]),
-        "recommend() — the serving core": lambda i: recommend(refs[i], "for_you"),
-        "response dicts of the 10 items (item_dicts)": lambda i: item_dicts(items[i]),
+        "  same, with a fixed body (no lookup, no tokens)": without_lookup,
+        "  cached body of for-you (page_payload: one cache lookup)": lambda i: page.page_payload(
+            refs[i], spec, slotbody.KIND
+        ),
+        "  tokens filled into the body (fill: 10 signatures)": lambda i: slotbody.fill(
+            payloads[i], "for_you", "0123456789abcdef"
+        ),
+        "slot_items() — the selector the template tags and the DRF path call": lambda i: slot_items(
+            None, "for_you", visitor=refs[i]
+        ),
+        "recommend() — the serving core (what a cache miss adds)": lambda i: recommend(refs[i], "for_you"),
     }
+    if hmget is not None:
+        cases["one bare HMGET round trip to Redis (the lookup's I/O)"] = lambda i: hmget(keys[i], ("ver",))
+    if pages is not None:
+        cases["page without slots, full middleware"] = lambda i: clients[i].get(pages[0])
+        cases["page with three slots, full middleware"] = lambda i: clients[i].get(pages[1])
     n = len(visitors)
     for case in cases.values():  # warm: product_info cache, DB and Redis connections
         for i in range(n):
             case(i)
-    samples: dict[str, list[float]] = {name: [] for name in cases}
+    wall: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
     for block in range(blocks):
         for name, case in cases.items():
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             for i in range(n):
                 case((i + block) % n)
-            samples[name].append((time.perf_counter() - started) / n * 1e3)
-    return {name: statistics.median(values) for name, values in samples.items()}
+            wall[name].append((time.perf_counter() - started) / n * 1e3)
+            cpu[name].append((time.thread_time() - cpu_started) / n * 1e3)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in cases}
 
 
 def shares(
-    visitors: list[uuid.UUID], cookie_for: Callable[[uuid.UUID], str], for_you: str
+    visitors: list[uuid.UUID],
+    cookie_for: Callable[[uuid.UUID], str],
+    path: str,
+    parts: tuple[tuple[str, str, str], ...] = PARTS,
 ) -> dict[str, float]:
-    """Each part's cumulative time as a share of the whole for-you request, from cProfile."""
+    """Each part's cumulative time as a share of the whole request to ``path``, from cProfile
+    (the requests are cache hits, as in the load runs: each visitor is asked once beforehand)."""
     clients = [_client(v, cookie_for) for v in visitors]
     for client in clients:
-        client.get(for_you)
+        client.get(path)
     profile = cProfile.Profile()
     profile.enable()
     for client in clients:
-        client.get(for_you)
+        client.get(path)
     profile.disable()
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     cumulative: dict[tuple[str, str], float] = {}
@@ -95,7 +154,7 @@ def shares(
     for (filename, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.items():
         if func == "get" and filename.endswith("django/test/client.py"):
             total = max(total, ct)
-        for _label, suffix, name in PARTS:
+        for _label, suffix, name in parts:
             if func == name and filename.endswith(suffix):
                 cumulative[(suffix, name)] = cumulative.get((suffix, name), 0.0) + ct
-    return {label: cumulative.get((suffix, name), 0.0) / total for label, suffix, name in PARTS}
+    return {label: cumulative.get((suffix, name), 0.0) / total for label, suffix, name in parts}

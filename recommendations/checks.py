@@ -248,6 +248,8 @@ _POSITIVE = {
     "ATTRIBUTION_WINDOW_HOURS": False,
     "EXPERIMENTS_MIN_SAMPLE": False,
 }
+#: settings where 0 means "none" (no cookieless ad impressions, no dead letter tolerated)
+_WHOLE_NUMBERS = ("ADS_COOKIELESS_FREQUENCY_CAP", "HEALTH_MAX_DEAD_LETTERS")
 
 
 @register()
@@ -275,6 +277,15 @@ def check_values(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning
                     f"RECOMMENDATIONS_{name} = {value!r} must be a positive number"
                     + (" (or None)." if nullable else "."),
                     id="recommendations.E010",
+                )
+            )
+    for name in _WHOLE_NUMBERS:
+        value = getattr(app_settings, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            messages.append(
+                Error(
+                    f"RECOMMENDATIONS_{name} = {value!r} must be a whole number, 0 or more.",
+                    id="recommendations.E022",
                 )
             )
     replica = app_settings.READ_DATABASE

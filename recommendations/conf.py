@@ -156,7 +156,9 @@ DEFAULTS: dict[str, Any] = {
     # (required; the system check fails without it). Same models, same serving; see
     # recommendations/engine/backends.py and docs/benchmarks.md for the measurement.
     "ENGINE_BACKEND": "auto",
-    # Implicit ALS (Hu, Koren & Volinsky) hyper-parameters.
+    # Implicit ALS (Hu, Koren & Volinsky) hyper-parameters. With SELF_EVALUATION on, the rebuild
+    # serves the self-evaluation's iALS baseline as this built-in source instead of fitting a
+    # second ALS (while at most 10 % of the events were held out for validation).
     "ALS_FACTORS": 64,
     "ALS_ITERATIONS": 15,
     "ALS_REGULARIZATION": 0.05,
@@ -181,6 +183,11 @@ DEFAULTS: dict[str, Any] = {
     # time, so the choice is the same on a loaded machine (recommendations.engine.selection). Each
     # rebuild goes on from the live version's choice, so the search spreads over rebuilds.
     "SELF_EVALUATION_MAX_EVALUATIONS": 8,
+    # ... and they may cost at most this share of what fitting and scoring every candidate's
+    # baseline costs, priced by a deterministic model of the data's size
+    # (recommendations.engine.cost), the cheapest-so-far candidate searching next: a rebuild with
+    # self-evaluation stays within 2x a plain one at any size. None: the count alone.
+    "SELF_EVALUATION_SEARCH_COST": 0.2,
     # A safety fuse on the search's seconds (the record says when it blew); 0: the defaults only.
     "SELF_EVALUATION_BUDGET_SECONDS": 600.0,
     # Validation queries per split (the cost), and the fewest per context to choose at all

@@ -151,6 +151,9 @@ def test_check_valid_order_model(settings):
         ("MAX_BATCH_SIZE", 0, "recommendations.E010"),
         ("RETENTION_DAYS", "365", "recommendations.E010"),
         ("REDIS_URL", "127.0.0.1:6379", "recommendations.E011"),
+        ("ADS_COOKIELESS_FREQUENCY_CAP", -1, "recommendations.E022"),
+        ("ADS_COOKIELESS_FREQUENCY_CAP", "3", "recommendations.E022"),
+        ("HEALTH_MAX_DEAD_LETTERS", 0.5, "recommendations.E022"),
         ("ORDER_MODLE", "testapp.Order", "recommendations.W003"),
     ],
 )

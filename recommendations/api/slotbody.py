@@ -30,7 +30,9 @@ from recommendations.serving.page import Row, SlotSpec
 from recommendations.serving.render import with_token
 from recommendations.tracking.visitors import get_visitor
 
-KIND = "api"
+# The kind names the entry's layout: a new layout takes a new name, so an entry another version of
+# the app wrote (a rolling deploy, one Redis) is never read as this one.
+KIND = "api2"
 _SEP = "\x1e"  # never in JSON text: control characters are escaped there
 _MARK = f"rt{secrets.token_hex(12)}"  # placeholder: letters and digits pass JSON and URL escaping as is
 _PLAIN = re.compile(r"[A-Za-z0-9_.~:-]*")
@@ -48,7 +50,11 @@ def template(specs: Sequence[SlotSpec], rows: Sequence[Sequence[Row]]) -> str:
     )
     body = json.dumps({"slot": spec.slot, "results": items}, ensure_ascii=False, separators=(",", ":"))
     body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")  # as DRF does
-    meta = [[row.source, row.product_id, int(bool(row.url))] for row in slot_rows]
+    meta = []
+    for position, row in enumerate(slot_rows):
+        frame = attribution.token_frame(spec.slot, row.source, position, row.product_id)
+        plain = frame is not None and _PLAIN.fullmatch(frame[0] + frame[1]) is not None
+        meta.append([row.source, row.product_id, int(bool(row.url)), frame, int(plain)])
     return _SEP.join([json.dumps(meta), *body.split(_MARK)])
 
 
@@ -73,12 +79,22 @@ def fill(payload: str, slot: str, request_id: str) -> bytes:
     """The body with this request's signed tokens in place of the placeholders."""
     meta_text, *parts = payload.split(_SEP)
     meta = json.loads(meta_text)
-    tokens = attribution.sign_all(
-        [attribution.Token(slot, source, n, pid, request_id) for n, (source, pid, _url) in enumerate(meta)]
-    )
+    frames = [frame for _source, _pid, _url, frame, _plain in meta]
+    head = f"{attribution.PREFIX}{slot}{attribution.SEP}"
+    if all(frame and frame[0].startswith(head) for frame in frames) and attribution.SEP not in request_id:
+        # the text around the request ids is ready (written with the body, for this slot)
+        tokens = attribution.sign_frames(frames, request_id)
+        # stamp and signature are plain (base 62, URL-safe base 64): a token is plain when the
+        # text around its request id was (known when the body was written) and the id is
+        plain_id = _PLAIN.fullmatch(request_id) is not None
+        plains = [bool(plain) and plain_id for *_rest, plain in meta]
+    else:
+        tokens = attribution.sign_all(
+            [attribution.Token(slot, entry[0], n, entry[1], request_id) for n, entry in enumerate(meta)]
+        )
+        plains = [_PLAIN.fullmatch(token) is not None for token in tokens]
     out, k = [parts[0]], 1
-    for (_source, _pid, has_url), token in zip(meta, tokens, strict=True):
-        plain = _PLAIN.fullmatch(token) is not None
+    for (_source, _pid, has_url, _frame, _plain), token, plain in zip(meta, tokens, plains, strict=True):
         if has_url:  # inside the product URL: URL-escaped (what with_token gives), then JSON
             out += [token.replace(":", "%3A") if plain else quote_plus(token), parts[k]]
             k += 1

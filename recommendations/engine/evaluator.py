@@ -49,7 +49,11 @@ class _Evaluator:
         self.seen = {name: v.seen_matrix(split) for name, split in self.splits.items()}
         self.cache: dict[tuple[str, str], _Scored] = {}
         self.kept: dict[tuple[str, str], Any] = {}  # fits that may be chosen (keep_fitted)
+        self.baselines: dict[str, str] = {}  # candidate -> params key of its first point
         self.fitted: dict[tuple[str, str], Any] = {}  # fits kept between a partial and a full score
+        # (model, params key, split, query window) -> the lists and per-query NDCG a partial score
+        # found (the window choice's, the re-show choice's), for the full score to take as they are
+        self.partial: dict[tuple[str, str, str, int], tuple[sp.csr_matrix, np.ndarray]] = {}
         self.cost: dict[str, float] = {}
         # the splits that count in an objective: enough queries for a mean to mean something
         self.used = {n for n, sp_ in self.splits.items() if len(sp_.queries) >= s.min_split_queries}
@@ -58,31 +62,40 @@ class _Evaluator:
         return tuple(n for n in CONTEXT_SPLITS[context] if n in self.used)
 
     def score(self, cand: Candidate, params: Params, only: tuple[str, ...] | None = None) -> _Scored:
-        """``cand`` fitted with ``params``, scored on every split (``only``: on those, uncached)."""
+        """``cand`` fitted with ``params``, scored on every split (``only``: on those, uncached as
+        a whole; each split's part is kept, so a full score later does not score it again)."""
         key = (cand.name, param_key(params))
         if key not in self.cache or only is not None:
             started = time.perf_counter()
-            model = self.fitted.pop(key, None)
-            if model is None:
-                model = cand.fit(params, self.matrix, self.sessions)
-            if only is not None:
-                self.fitted[key] = model
+            # a candidate of some contexts only (Candidate.contexts) is scored on their splits only
+            names = [
+                n
+                for n, split in self.splits.items()
+                if (only is None or n in only) and cand.serves(split.context)
+            ]
+            todo = [n for n in names if self._part_key(cand, key, n) not in self.partial]
+            model = None
+            if todo or (only is None and self.settings.keep_fitted):
+                # a partial score of a fit already kept (a chosen model, for the re-show choice's
+                # extra split) serves that fit: fitting is deterministic, so a refit is the same
+                model = self.fitted.pop(key, None) if key not in self.kept else self.kept[key]
+                if model is None:
+                    model = cand.fit(params, self.matrix, self.sessions)
+                if only is not None and key not in self.kept:
+                    self.fitted[key] = model
             lists, ndcg, per_query = {}, {}, {}
-            for name, split in self.splits.items():
-                if (only is not None and name not in only) or not cand.serves(split.context):
-                    continue
-                blocks = []
-                q = split.queries
-                for start in range(0, len(q), 256):
-                    idx = np.arange(start, min(start + 256, len(q)))
-                    block = self._block(cand, model, name, idx)
-                    seen = self.seen[name]
-                    blocks.append(_top_lists(block, None if seen is None else seen[idx], self.settings.top_n))
-                lists[name] = sp.vstack(blocks, format="csr")
-                per_query[name] = blend_ndcg([(lists[name], 1.0)], q.targets, self.settings.k)
+            for name in names:
+                part = self._part_key(cand, key, name)
+                if part in self.partial:
+                    lists[name], per_query[name] = self.partial[part]
+                else:
+                    lists[name], per_query[name] = self._split_lists(cand, model, name)
+                    if only is not None:
+                        self.partial[part] = (lists[name], per_query[name])
                 ndcg[name] = float(per_query[name].mean())
             if only is not None:
                 return _Scored(lists, ndcg, per_query)
+            self.fitted.pop(key, None)
             self.cache[key] = _Scored(lists, ndcg, per_query)
             spent = time.perf_counter() - started
             self.cost[cand.name] = round(self.cost.get(cand.name, 0.0) + spent, 3)
@@ -90,11 +103,27 @@ class _Evaluator:
                 self._retain(cand, key, params, model)
         return self.cache[key]
 
+    def _part_key(self, cand: Candidate, key: tuple[str, str], split: str) -> tuple[str, str, str, int]:
+        """What a split's lists depend on: the fit, the split and a sequence model's query window."""
+        user = cand.kind == "sequence" and self.splits[split].context == "user"
+        return (*key, split, self.window if user else MAX_QUERY)
+
+    def _split_lists(self, cand: Candidate, model: Any, name: str) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Each query's normalised top list on split ``name``, and its NDCG@k."""
+        blocks = []
+        q, seen = self.splits[name].queries, self.seen[name]
+        for start in range(0, len(q), 256):
+            idx = np.arange(start, min(start + 256, len(q)))
+            block = self._block(cand, model, name, idx)
+            blocks.append(_top_lists(block, None if seen is None else seen[idx], self.settings.top_n))
+        lists = sp.vstack(blocks, format="csr")
+        return lists, blend_ndcg([(lists, 1.0)], q.targets, self.settings.k)
+
     def _retain(self, cand: Candidate, key: tuple[str, str], params: Params, model: Any) -> None:
-        """Keep a fit only while it may be chosen: its candidate's default, or the best point of
+        """Keep a fit only while it may be chosen: its candidate's baseline, or the best point of
         its candidate for some context so far (so at most a few fits per candidate are held)."""
         self.kept[key] = model
-        keep = {(cand.name, param_key(cand.grid[0]))}
+        keep = {(cand.name, self.baselines.get(cand.name, param_key(cand.grid[0])))}
         for context in self.settings.contexts:
             names = self.names(context)
             tried = [(k, r) for k, r in self.cache.items() if k[0] == cand.name]

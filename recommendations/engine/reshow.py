@@ -249,12 +249,15 @@ def purchases_model(log: EventLog) -> RepeatModel:
     return RepeatModel().fit(log.users[bought], log.items[bought], log.timestamps[bought], log.n_items)
 
 
-def seen_lists(train: EventLog, split: Split, repeat: RepeatModel) -> dict[str, sp.csr_matrix]:
+def seen_lists(
+    train: EventLog, split: Split, repeat: RepeatModel, by_user: dict[int, np.ndarray] | None = None
+) -> dict[str, sp.csr_matrix]:
     """Per query of ``split`` (a known user's), each seen source's scores (max-normalised but the
     :data:`ABSOLUTE` ones), from the user's training events at the query's time
-    (``queries.at``, else their last event)."""
+    (``queries.at``, else their last event). ``by_user``: :func:`rows_by_user` of ``train``, when
+    the caller has it already (several splits, one training log)."""
     q = split.queries
-    by_user = rows_by_user(train)
+    by_user = rows_by_user(train) if by_user is None else by_user
     rows: dict[str, list[np.ndarray]] = {n: [] for n in SEEN_SOURCES}
     cols: dict[str, list[np.ndarray]] = {n: [] for n in SEEN_SOURCES}
     vals: dict[str, list[np.ndarray]] = {n: [] for n in SEEN_SOURCES}

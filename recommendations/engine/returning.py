@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from . import reshow as rs
 from . import validation as v
-from .base import EventLog
+from .base import EventLog, unique
 from .scoring import blend_ndcg
 from .validation import Queries, Split, _by_user, _sequence
 
@@ -33,25 +33,25 @@ def returning_split(
     ``max_queries``), so both together look like the shop's next visits."""
     rng = np.random.default_rng(seed)
     order, starts, stops = _by_user(log)
-    n_fresh, found = 0, []
-    for slot in rng.permutation(len(starts)).tolist():
-        rows = order[starts[slot] : stops[slot]]
-        if int(log.users[rows[0]]) in skip:
-            continue
-        held = log.timestamps[rows] >= log.timestamps[rows[-1]]
-        history = np.unique(log.items[rows[~held]])
-        if len(history) < min_history:
-            continue
-        if np.setdiff1d(log.items[rows[held]], history).size:
-            n_fresh += 1
-        else:
-            found.append(rows)
+    # every user at once: the newest events (at the user's last timestamp) are "held"; a user is
+    # returning when each held item is in the history before them, fresh otherwise
+    group = np.repeat(np.arange(len(starts)), stops - starts)
+    held = log.timestamps[order] >= log.timestamps[order[stops - 1]][group]
+    keys = group * np.int64(max(log.n_items, 1)) + log.items[order]
+    history = unique(keys[~held])
+    distinct = np.bincount(history // max(log.n_items, 1), minlength=len(starts))
+    new_item = np.bincount(group[held][~np.isin(keys[held], history)], minlength=len(starts)) > 0
+    skipped = np.isin(log.users[order[starts]], np.fromiter(skip, np.int64, len(skip)))
+    eligible = ~skipped & (distinct >= min_history)
+    slots = rng.permutation(len(starts))
+    n_fresh = int((eligible & new_item).sum())
+    found = slots[(eligible & ~new_item)[slots]]  # returning users, in the sampled order
     wanted = (
         min(max_queries, round(n_new * len(found) / n_fresh)) if n_fresh else min(max_queries, len(found))
     )
     users, sequences, times, targets = [], [], [], []
     at = []
-    for rows in found[:wanted]:
+    for rows in (order[starts[g] : stops[g]] for g in found[:wanted].tolist()):
         held = log.timestamps[rows] >= log.timestamps[rows[-1]]
         users.append(int(log.users[rows[0]]))
         items, stamps = _sequence(log, rows[~held])
@@ -91,17 +91,18 @@ def choose_reshow(
         for key in ("returning",):
             ev.splits.pop(key), ev.history.pop(key), ev.seen.pop(key)
     repeat = rs.purchases_model(ev.train)
+    by_user = rs.rows_by_user(ev.train)  # once for every split (one training log)
     base, sources, targets = {}, {}, {}
     for name in names:
         q = ev.splits[name].queries
         lists = {m: [parts[m][name]] for m in models}
-        found = [rs.seen_lists(ev.train, ev.splits[name], repeat)]
+        found = [rs.seen_lists(ev.train, ev.splits[name], repeat, by_user)]
         again = q.again or [np.empty(0, np.int64)] * len(q)
         wanted = [np.union1d(t, a) for t, a in zip(q.targets, again, strict=True)]
         if name == "recent" and len(returning.queries):  # the next visits: new items or old ones
             for m in models:
                 lists[m].append(parts[m]["returning"])
-            found.append(rs.seen_lists(ev.train, returning, repeat))
+            found.append(rs.seen_lists(ev.train, returning, repeat, by_user))
             wanted += list(returning.queries.targets)
         base[name] = [(sp.vstack(lists[m], format="csr"), choice.weights[m]) for m in models]
         sources[name] = {n: sp.vstack([f[n] for f in found], format="csr") for n in rs.SEEN_SOURCES}

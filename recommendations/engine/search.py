@@ -34,7 +34,8 @@ def search_order(
     (params, objective) grows as the caller scores what this yields, and the order follows it:
 
     1. every point that changes one hyper-parameter of the ``centre`` (the default unless given:
-       a rebuild passes the previous version's choice), all axes, each value;
+       a rebuild passes the previous version's choice, scored first in the default's place), all
+       axes, each value;
     2. the centre with each hyper-parameter set to its best value of step 1 (one point);
     3. repeatedly, the untried one-change neighbours of the best point so far;
     4. every other point, in a seeded random order.
@@ -44,7 +45,8 @@ def search_order(
         return
     keys = {repr(sorted(p.items())) for p in grid}
     default = centre if centre is not None and repr(sorted(centre.items())) in keys else grid[0]
-    done = {repr(sorted(grid[0].items())), repr(sorted(default.items()))}
+    done = {repr(sorted(default.items()))}  # the baseline, scored first; the default (when the
+    # centre is another point) is one more point of the search
 
     def fresh(point: Params) -> bool:
         key = repr(sorted(point.items()))

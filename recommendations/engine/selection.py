@@ -22,13 +22,18 @@ normalises them. A context's objective is the geometric mean of the mean NDCG@k 
 data); a split with fewer than ``min_split_queries`` queries is left out of it (one query would
 decide everything, or zero it).
 
-Search, seeded and deterministic: every candidate's default first, then at most
+Search, seeded and deterministic: every candidate's baseline first (its default, or the live
+version's choice on a rebuild: a choice stays until a point beats it), then at most
 ``max_evaluations`` other grid points, taken round-robin over the candidates in the order of
 :func:`search_order` (a coordinate search from the default: one hyper-parameter changed at a time,
 then the best values of each combined, then the neighbours of the best so far, then the rest in a
 seeded order). The count, not the clock, bounds the search, so a loaded machine chooses as an idle
 one; ``budget_seconds`` is only a safety fuse (0: the defaults alone), and the record says when it
-blew. A model keeps its default hyper-parameters unless its best point beats them by
+blew. With ``search_cost`` the points are also priced by a deterministic cost model of the data's
+shape (:mod:`.cost`) and may cost at most that share of what the baselines cost, in a cost-aware
+round robin (the candidate that spent least goes next), so a rebuild's search costs a bounded
+share of its fits on any shop, and the search goes on over successive rebuilds. A model keeps its
+baseline hyper-parameters unless its best point beats them by
 ``margin_se`` standard errors too. Then a greedy forward blend from the best single model adds a source at a relative weight
 only when the paired per-query gain of the objective is more than ``margin_se`` standard errors
 (and ``margin`` relative) and no split loses by more than ``margin_se`` standard errors: on small data a blend that wins
@@ -48,6 +53,7 @@ import numpy as np
 from . import validation as v
 from .base import EventLog
 from .candidates import Candidate, Params, candidates
+from .cost import Budget
 from .evaluator import CONTEXT_SPLITS, _Evaluator, _Scored
 from .returning import choose_reshow
 from .scoring import blend_ndcg, paired_gain, param_key
@@ -76,7 +82,7 @@ class Settings:
     max_queries: int = 500  # per split
     min_queries: int = 100  # per context, below it the default blend is kept
     min_split_queries: int = 30  # a split with fewer queries is left out of the objective
-    max_evaluations: int = 60  # grid points tried besides every candidate's default
+    max_evaluations: int = 60  # grid points tried besides every candidate's baseline
     budget_seconds: float = 600.0  # a safety fuse only (0: the defaults alone); see the docstring
     margin: float = 0.01  # relative objective gain a more complex blend must bring
     margin_se: float = 2.0  # ... and in standard errors of its paired per-query gain
@@ -89,6 +95,10 @@ class Settings:
     contexts: tuple[str, ...] = tuple(CONTEXT_SPLITS)  # the contexts to choose for
     cart_kinds: tuple[str, ...] = ("add_to_cart", "cart", "purchase")  # event kinds of a cart
     keep_fitted: bool = False  # keep the chosen models' validation fits (Selection.fitted)
+    keep_baseline: tuple[str, ...] = ()  # ... and these candidates' baseline fits (a rebuild's ALS)
+    # with a value, the search's points may cost (cost.price, deterministic) at most this share of
+    # what the baselines cost, in a cost-aware round robin (cost.Budget); None: a count only
+    search_cost: float | None = None
     reshow: bool = True  # let the holdout decide whether a known user's list re-shows their items
     reshow_tolerance: float = 0.01  # what re-showing may cost the random split (relative)
 
@@ -115,6 +125,7 @@ class Selection:
     query_window: int = MAX_QUERY  # a known user's sequence-model query: their newest N events
     held_out_share: float = 0.0  # of the log's events, kept out of the validation training log
     cost: dict[str, float] = field(default_factory=dict)  # model -> seconds fitting and scoring it
+    baselines: dict[str, Params] = field(default_factory=dict)  # model -> the point scored first
     #: (model, params key) -> the chosen models as fitted on the validation training log (only
     #: with ``Settings.keep_fitted``; never serialised): a rebuild may serve them instead of
     #: refitting when ``held_out_share`` is small
@@ -193,7 +204,8 @@ def _choose_context(
             continue  # a candidate of other contexts only (Candidate.contexts): never scored here
         params, result = max(tried, key=lambda pr: _objective(pr[1].ndcg, names))  # first on ties
         if names and result is not tried[0][1]:
-            # the default (tried first) stays unless the best point beats it beyond noise too
+            # the baseline (tried first: the default or the live choice) stays unless the best
+            # point beats it beyond noise too
             gain, se = paired_gain(
                 {n: result.per_query[n] for n in names}, {n: tried[0][1].per_query[n] for n in names}, names
             )
@@ -291,19 +303,23 @@ def select(
             ev.window = _choose_window(ev, pool)
             if ev.window < MAX_QUERY:
                 notes.append(f"known users' sequence models are queried with their newest {ev.window} events")
-        for cand in pool.values():  # every default, whatever the budget
-            scored[cand.name].append((cand.grid[0], ev.score(cand, cand.grid[0])))
-        left, fuse = (s.max_evaluations, False) if s.budget_seconds > 0 else (0, False)
         keys = {n: {param_key(p) for p in c.grid} for n, c in pool.items()}
         centres = {
             n: dict(p)
             for n, p in (previous or {}).items()
-            if n in pool and param_key(p) in keys[n] and param_key(p) != param_key(pool[n].grid[0])
+            if s.budget_seconds > 0
+            and n in pool
+            and param_key(p) in keys[n]
+            and param_key(p) != param_key(pool[n].grid[0])
         }
-        for name, params in centres.items():  # the previous choices first
-            if left > 0 and clock() - started <= s.budget_seconds:
-                scored[name].append((params, ev.score(pool[name], params)))
-                left -= 1
+        # every candidate's baseline, whatever the budget: the live version's choice where there
+        # is one (a choice is kept until a point beats it beyond noise; the default is then one
+        # more grid point), else the default
+        for cand in pool.values():
+            base = centres.get(cand.name, cand.grid[0])
+            ev.baselines[cand.name] = param_key(base)
+            scored[cand.name].append((base, ev.score(cand, base)))
+        left, fuse = (s.max_evaluations, False) if s.budget_seconds > 0 else (0, False)
         progress: dict[str, list[tuple[Params, float]]] = {
             n: [(p, _overall(ev, r)) for p, r in scored[n]] for n in pool
         }
@@ -311,21 +327,29 @@ def select(
             n: search_order(c.grid, progress[n], np.random.default_rng([s.seed, i]), centres.get(n))
             for i, (n, c) in enumerate(pool.items())
         }
+        budget = None
+        if s.search_cost is not None:
+            n_queries = sum(len(split.queries) for split in ev.splits.values())
+            first = {n: r[0][0] for n, r in scored.items()}
+            n_events = len(ev.train.items)
+            budget = Budget.of(ev.matrix, n_events, n_queries, first, s.search_cost, n_events)
         while left > 0 and orders and not fuse:
-            for name in list(orders):
+            for name in list(orders) if budget is None else budget.turns(orders):
                 if left <= 0:
                     break
                 if clock() - started > s.budget_seconds:
                     fuse = True
                     break
                 params = next(orders[name], None)
-                if params is None:
-                    del orders[name]
+                if params is None or (budget is not None and not budget.spend(name, params)):
+                    del orders[name]  # searched through, or its next point costs more than is left
                     continue
                 result = ev.score(pool[name], params)
                 scored[name].append((params, result))
                 progress[name].append((params, _overall(ev, result)))
                 left -= 1
+        if budget is not None:
+            notes.append(budget.note())
         if fuse:
             notes.append(
                 f"time fuse of {s.budget_seconds:g}s blew after {s.max_evaluations - left} of "
@@ -334,15 +358,17 @@ def select(
         elif s.budget_seconds <= 0:
             notes.append("no search (time fuse 0): every candidate's default only")
         else:
-            notes.append(f"{s.max_evaluations - left} grid points tried besides the defaults")
+            notes.append(f"{s.max_evaluations - left} grid points tried besides the baselines")
         if centres:
             notes.append(f"the search went on from the previous choice of {', '.join(sorted(centres))}")
+    baselines = {n: r[0][0] for n, r in scored.items() if r}
     scored = {n: r for n, r in scored.items() if r}
     contexts = {c: _choose_context(ev, c, scored) for c in s.contexts}
     user = contexts.get("user")
     if s.reshow and user is not None and user.params:
         choose_reshow(ev, user, scored, pool, [n for n in CONTEXT_SPLITS["user"] if n in ev.splits])
     chosen = {(m, param_key(p)) for choice in contexts.values() for m, p in choice.params.items()}
+    chosen |= {(m, param_key(p)) for m, p in baselines.items() if m in s.keep_baseline}
     fitted = {key: model for key, model in ev.kept.items() if key in chosen}
     share = 1.0 - len(train.items) / max(len(log.items), 1)
     return Selection(
@@ -354,5 +380,6 @@ def select(
         ev.window,
         held_out_share=round(share, 4),
         cost=ev.cost,
+        baselines=baselines,
         fitted=fitted,
     )

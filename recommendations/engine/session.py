@@ -26,7 +26,7 @@ from typing import Self
 import numpy as np
 import scipy.sparse as sp
 
-from .base import EventLog
+from .base import EventLog, unique
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class SessionKNN:
         if not len(items):
             return np.empty(0, dtype=np.int64), np.empty(0)
         uniq, positions = _positions(items)
-        cands = np.unique(np.concatenate([self._item_sessions[i] for i in uniq]))
+        cands = unique(np.concatenate([self._item_sessions[i] for i in uniq]))
         if len(cands) > self.sample_size:
             recent = np.argsort(-self._end[cands], kind="stable")[: self.sample_size]
             cands = np.sort(cands[recent])

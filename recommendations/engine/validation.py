@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from .base import EventLog
+from .base import EventLog, unique
 
 MatrixBuilder = Callable[[EventLog], sp.csr_matrix]
 
@@ -208,24 +208,30 @@ def session_split(
             times.append(stamps)
             targets.append(np.asarray([log.items[rows[position]]], dtype=np.int64))
     queries = Queries(np.full(len(targets), -1, np.int64), sequences, times, targets, False)
-    held = np.unique(log.sessions[~keep])
+    held = unique(log.sessions[~keep])
     return Split("next_click", "session", _take(log, keep), queries, held)
 
 
 def ranked(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> np.ndarray:
     """Top ``k`` items of every row (queries x items), best first, ties to the lower index;
     ``-1`` pads rows with fewer than ``k`` positive, non-excluded scores."""
-    s = np.array(scores, dtype=np.float64, copy=True)
-    s[~np.isfinite(s) | (s <= 0)] = -np.inf
+    # one negated float64 copy, the unrankable (non-positive, non-finite, excluded) set to +inf:
+    # the same array argpartition saw as ``-s`` with those at -inf, so the same ties and order
+    neg = np.negative(np.asarray(scores), dtype=np.float64)
+    neg[~(neg < 0) | (neg == -np.inf)] = np.inf
     if exclude is not None and exclude.nnz:
         coo = exclude.tocoo()
-        s[coo.row, coo.col] = -np.inf
-    k = min(k, s.shape[1])
-    part = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < s.shape[1] else np.tile(np.arange(k), (len(s), 1))
-    vals = np.take_along_axis(s, part, axis=1)
-    order = np.lexsort((part, -vals), axis=1)
+        neg[coo.row, coo.col] = np.inf
+    k = min(k, neg.shape[1])
+    part = (
+        np.argpartition(neg, k - 1, axis=1)[:, :k]
+        if k < neg.shape[1]
+        else np.tile(np.arange(k), (len(neg), 1))
+    )
+    vals = np.take_along_axis(neg, part, axis=1)
+    order = np.lexsort((part, vals), axis=1)
     top = np.take_along_axis(part, order, axis=1)
-    top[~np.isfinite(np.take_along_axis(vals, order, axis=1))] = -1
+    top[np.take_along_axis(vals, order, axis=1) == np.inf] = -1
     return top
 
 
@@ -379,5 +385,5 @@ def session_item_splits(
     for name, context in (("coview", "similar"), ("basket", "cart")):
         seqs, stamps, targets = out[name]
         queries = Queries(np.full(len(targets), -1, np.int64), seqs, stamps, targets, True)
-        splits.append(Split(name, context, train, queries, np.unique(log.sessions[~keep])))
+        splits.append(Split(name, context, train, queries, unique(log.sessions[~keep])))
     return splits[0], splits[1]

@@ -11,29 +11,22 @@ Tags never break a page: on an internal error they log it and render nothing (or
 
 from __future__ import annotations
 
-import functools
-import html
 import logging
-from pathlib import Path
 from typing import Any
 
 from django import template
-from django.core.signals import setting_changed
 from django.template import defaulttags, loader_tags
-from django.template.loader import get_template, render_to_string
-from django.utils.formats import localize
-from django.utils.html import conditional_escape
+from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from recommendations.catalogue.money import money
 from recommendations.serving import slots
 from recommendations.serving.page import SlotSpec
 from recommendations.serving.render import SlotItem, page_items
+from recommendations.templatetags.slot_markup import DEFAULT_TEMPLATE, default_template_is_ours, slot_html
 
 logger = logging.getLogger(__name__)
 register = template.Library()
 
-DEFAULT_TEMPLATE = "recommendations/slot.html"
 TITLES = {
     "for_you": "Recommended for you",
     "similar": "Similar products",
@@ -149,78 +142,14 @@ def _items(ctx: template.Context, node: SlotNode, spec: SlotSpec) -> list[SlotIt
         return []
 
 
-_OWN_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / DEFAULT_TEMPLATE
-
-
-@functools.cache
-def _default_template_is_ours() -> bool:
-    """Whether ``recommendations/slot.html`` resolves to this app's own file (no project override),
-    rendered by Django's engine with autoescaping: then :func:`_slot_html` may stand in for it."""
-    found = get_template(DEFAULT_TEMPLATE)
-    engine = getattr(getattr(found, "template", None), "engine", None)
-    origin = getattr(getattr(found, "origin", None), "name", None)
-    return bool(
-        engine is not None and engine.autoescape and origin and Path(origin).resolve() == _OWN_TEMPLATE
-    )
-
-
-def _forget_template_choice(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("TEMPLATES", "INSTALLED_APPS"):
-        _default_template_is_ours.cache_clear()
-
-
-setting_changed.connect(_forget_template_choice)
-
-
-def _v(value: Any) -> str:
-    """What ``{{ value }}`` writes in an autoescaped template (a plain ``str`` is escaped the way
-    ``django.utils.html.escape`` does, without its SafeString round trip)."""
-    if type(value) is str:
-        return html.escape(value)
-    return conditional_escape(localize(value))
-
-
-def _slot_html(slot: str, title: Any, items: list[SlotItem], show_reason: Any) -> str:
-    """Exactly what ``recommendations/slot.html`` renders, written directly: the template engine
-    spends ~0.1 ms per item on this, which made three slots cost more than the page around them.
-    ``test_slot_html_matches_the_template`` keeps the two identical."""
-    out = [f'<section class="rec-slot rec-slot--{_v(slot)}" data-rec-slot="{_v(slot)}">\n  ']
-    if title:
-        out.append(f'<h2 class="rec-slot__title">{_v(title)}</h2>')
-    out.append('\n  <ul class="rec-slot__items">\n    ')
-    for item in items:
-        reason = _v(item.reason) if show_reason else ""
-        out.append(
-            f'<li class="rec-item" data-rec-token="{_v(item.token)}" data-rec-product="{_v(item.product_id)}"'
-            f' data-rec-slot="{_v(item.slot)}" data-rec-position="{_v(item.position)}"'
-            f' data-rec-source="{_v(item.source)}"'
-            + (f' title="{reason}"' if show_reason else "")
-            + f'>\n      <a href="{_v(item.url)}" class="rec-item__link">\n        '
-        )
-        if item.image_url:
-            out.append(
-                f'<img class="rec-item__image" src="{_v(item.image_url)}" alt="" loading="lazy"'
-                ' width="160" height="160">'
-            )
-        out.append(f'\n        <span class="rec-item__title">{_v(item.title)}</span>\n        ')
-        if item.price is not None:
-            out.append(f'<span class="rec-item__price">{_v(money(item.price))}</span>')
-        out.append("\n      </a>\n      ")
-        if show_reason:
-            out.append(f'<span class="rec-item__reason">{reason}</span>')
-        out.append("\n    </li>")
-    out.append("\n  </ul>\n</section>\n")
-    return "".join(out)
-
-
 def _render(ctx: template.Context, slot: str, items: list[SlotItem], options: dict[str, Any]) -> SafeString:
     if not items:
         return mark_safe("")
     try:
         title = options.get("title") or TITLES.get(slot, "")
         show_reason = options.get("show_reason", True)
-        if not options.get("template") and _default_template_is_ours():
-            return mark_safe(_slot_html(slot, title, items, show_reason))  # noqa: S308 - every value escaped
+        if not options.get("template") and default_template_is_ours():
+            return mark_safe(slot_html(slot, title, items, show_reason))  # noqa: S308 - every value escaped
         return mark_safe(  # noqa: S308 - output of the template engine, autoescaped
             render_to_string(
                 options.get("template") or DEFAULT_TEMPLATE,

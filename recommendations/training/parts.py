@@ -100,15 +100,21 @@ def bought_together_part(data: TrainingLog, n_items: int) -> Arrays:
     return csr_arrays(assemble_triples([top], n_items))
 
 
-def als_part(matrix: sp.csr_matrix) -> Arrays:
-    model = ALS(
-        factors=app_settings.ALS_FACTORS,
-        iterations=app_settings.ALS_ITERATIONS,
-        regularization=app_settings.ALS_REGULARIZATION,
-        alpha=app_settings.ALS_ALPHA,
-        seed=0,
-    )
-    model = backends.fit_als(model, matrix, app_settings.ENGINE_BACKEND)
+def als_part(matrix: sp.csr_matrix, fitted: ALS | None = None) -> Arrays:
+    """The built-in ALS source: fitted here with the ``ALS_*`` settings, or ``fitted`` as it is
+    (the self-evaluation's iALS baseline, fitted on nearly every event: the rebuild does not fit
+    the same kind of model twice; a frequency-scaled one folds new rows in with its base lambda,
+    the one of a row of average weight)."""
+    model = fitted
+    if model is None:
+        model = ALS(
+            factors=app_settings.ALS_FACTORS,
+            iterations=app_settings.ALS_ITERATIONS,
+            regularization=app_settings.ALS_REGULARIZATION,
+            alpha=app_settings.ALS_ALPHA,
+            seed=0,
+        )
+        model = backends.fit_als(model, matrix, app_settings.ENGINE_BACKEND)
     assert model.item_factors is not None
     y = model.item_factors.astype(np.float64)
     gram = y.T @ y + model.regularization * np.eye(y.shape[1])

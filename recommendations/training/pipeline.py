@@ -5,7 +5,8 @@ Three steps, each a Celery task in production (see :mod:`recommendations.tasks`)
 1. :func:`start_rebuild` creates a ``building`` version, snapshots the catalogue, reads the events
    and stores every model except item-kNN, plus the prepared matrix the chunks need;
 2. :func:`build_chunk` computes the top-K neighbours of one block of items (any worker, any order,
-   retry-safe: a chunk overwrites its own part);
+   retry-safe: a chunk overwrites its own part); none when the self-evaluation's item-kNN
+   baseline is the built-in item-kNN (:func:`selfeval.builtin_itemknn`: stored by step 1);
 3. :func:`finish_rebuild` assembles the chunks and swaps the version in (a no-op when repeated).
 
 A failure anywhere marks the version failed; the previously active version stays served.
@@ -97,22 +98,35 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
             "session": build.timed("session", metrics, build.session_part, data),
             "content": build.timed("content", metrics, build.content_part, catalogue),
         }
+        fitted: dict = {}  # the self-evaluation's validation fits the rebuild serves as they are
+        if app_settings.SELF_EVALUATION and log.users.size and len(index):
+            _say(progress, f"version {version.pk}: self-evaluation")
+            parts.update(_self_evaluation(data, matrix, metrics, started, fitted))
         if log.users.size and len(index):
-            _say(progress, f"version {version.pk}: ALS")
-            parts["als"] = build.timed("als", metrics, build.als_part, matrix)
+            als = fitted.get(selfeval.BUILTIN_ALS)
+            _say(
+                progress,
+                f"version {version.pk}: ALS" + (" (the self-evaluation's iALS)" if als is not None else ""),
+            )
+            parts["als"] = build.timed("als", metrics, build.als_part, matrix, als)
+            metrics["als_from"] = "self_evaluation" if als is not None else "settings"
             ease = build.timed("ease", metrics, build.ease_part, matrix)
             if ease is not None:
                 parts["ease"] = ease
-        if app_settings.SELF_EVALUATION and log.users.size and len(index):
-            _say(progress, f"version {version.pk}: self-evaluation")
-            parts.update(_self_evaluation(data, matrix, metrics, started))
-        weighted, left, right = prepare(
-            matrix, app_settings.ITEMKNN_SIMILARITY, shrink=app_settings.ITEMKNN_SHRINK
-        )
-        knn_input = {f"matrix_{k}": v for k, v in csr_arrays(weighted).items()}
-        if left is not None and right is not None:
-            knn_input.update(left=left, right=right)
-        parts[KNN_INPUT] = knn_input
+        # the self-evaluation's item-kNN baseline, when it is the built-in one: no chunks to build
+        knn = selfeval.builtin_itemknn(fitted, int(app_settings.NEIGHBOURS)) if fitted else None
+        left = None
+        if knn is not None:
+            parts["itemknn"] = knn
+            metrics.update(itemknn_from="self_evaluation", itemknn_nnz=len(knn["data"]))
+        else:
+            weighted, left, right = prepare(
+                matrix, app_settings.ITEMKNN_SIMILARITY, shrink=app_settings.ITEMKNN_SHRINK
+            )
+            knn_input = {f"matrix_{k}": v for k, v in csr_arrays(weighted).items()}
+            if left is not None and right is not None:
+                knn_input.update(left=left, right=right)
+            parts[KNN_INPUT] = knn_input
         for name, arrays in parts.items():
             _say(progress, f"version {version.pk}: storing {name}")
             storage.save_part(version.pk, name, arrays)
@@ -123,6 +137,8 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
     except Exception as exc:
         storage.mark_failed(version.pk, f"{type(exc).__name__}: {exc}")
         raise
+    if metrics.get("itemknn_from") == "self_evaluation":
+        return RebuildPlan(version.pk, ())
     chunk = chunk_items or app_settings.SIMILARITY_CHUNK_ITEMS
     if chunk is None:
         whole = _knn_backend() == "implicit" and left is None
@@ -130,9 +146,10 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
     return RebuildPlan(version.pk, tuple(chunk_bounds(len(index), chunk)))
 
 
-def _self_evaluation(data, matrix: sp.csr_matrix, metrics: dict, now: float) -> dict:
+def _self_evaluation(data, matrix: sp.csr_matrix, metrics: dict, now: float, fitted: dict) -> dict:
     """Choose each context's blend on the shop's own holdout and fit the chosen models; a failure
-    here is logged and leaves serving on the built-in recipes (the rebuild goes on)."""
+    here is logged and leaves serving on the built-in recipes (the rebuild goes on). ``fitted``
+    receives the validation fits the rebuild may serve as they are (:func:`selfeval.evaluate`)."""
 
     def matrix_of(log):  # the same confidence matrix as the serving models, for any sub-log
         return build_matrix(
@@ -144,10 +161,10 @@ def _self_evaluation(data, matrix: sp.csr_matrix, metrics: dict, now: float) -> 
         )
 
     try:
-        fitted: dict = {}  # the chosen models' validation fits, served as they are when fit to
         selection = build.timed("self_evaluation", metrics, selfeval.evaluate, data, matrix_of, None, fitted)
         parts = build.timed("chosen_models", metrics, selfeval.chosen_parts, selection, matrix, data, fitted)
     except Exception as exc:
+        fitted.clear()
         logger.exception("self-evaluation failed; serving keeps the built-in recipes")
         metrics["selection_error"] = f"{type(exc).__name__}: {exc}"
         return {}
@@ -201,15 +218,16 @@ def finish_rebuild(
         chunks = storage.load_parts(version_id, prefix=KNN_CHUNK)
         if expected_chunks is not None and len(chunks) != expected_chunks:
             raise RuntimeError(f"{len(chunks)} of {expected_chunks} similarity chunks were stored")
-        triples = [(p["rows"], p["cols"], p["vals"]) for _, p in sorted(chunks.items())]
-        similarity = assemble_triples(triples, version.n_items)
-        storage.save_part(version_id, "itemknn", csr_arrays(similarity))
+        metrics = dict(version.metrics)
+        if metrics.get("itemknn_from") != "self_evaluation":  # else stored whole by start_rebuild
+            triples = [(p["rows"], p["cols"], p["vals"]) for _, p in sorted(chunks.items())]
+            similarity = assemble_triples(triples, version.n_items)
+            storage.save_part(version_id, "itemknn", csr_arrays(similarity))
+            metrics["itemknn_nnz"] = int(similarity.nnz)
         storage.delete_parts(version_id, KNN_CHUNK)
         storage.delete_parts(version_id, KNN_INPUT)
         _knn_input.cache_clear()
-        metrics = dict(version.metrics)
         seconds = time.time() - float(metrics.get("started", time.time()))
-        metrics["itemknn_nnz"] = int(similarity.nnz)
         swapped = storage.activate(
             version_id, report=selfeval.record, metrics=metrics, build_seconds=round(seconds, 3)
         )

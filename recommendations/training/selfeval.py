@@ -1,9 +1,12 @@
 """Self-evaluation at every rebuild: choose each context's blend on the shop's own holdout.
 
 :func:`evaluate` runs :func:`recommendations.engine.selection.select` on the rebuild's event log
-(seeded, time-bounded by ``SELF_EVALUATION_BUDGET_SECONDS``) and returns the JSON record stored in
-``ModelVersion.metrics["selection"]``; :func:`chosen_parts` refits the chosen models on every
-event with their chosen hyper-parameters, as parts serving reads (:mod:`recommendations.serving.chosen`);
+(seeded; the search bounded by ``SELF_EVALUATION_MAX_EVALUATIONS`` points costing at most
+``SELF_EVALUATION_SEARCH_COST`` of the baselines, priced by :mod:`recommendations.engine.cost`,
+never by the clock) and returns the JSON record stored in ``ModelVersion.metrics["selection"]``;
+:func:`chosen_parts` turns the chosen models into parts serving reads
+(:mod:`recommendations.serving.chosen`): their validation fits while little was held out, else
+refits on every event; the iALS baseline fit is the rebuild's built-in ALS too (:data:`BUILTIN_ALS`);
 :func:`record` writes one :class:`~recommendations.models.ModelQuality` row per context when the
 version goes live. A context with too little data keeps the built-in recipe, and says so.
 """
@@ -23,7 +26,7 @@ from recommendations.conf import app_settings
 from recommendations.engine.candidates import Candidate, candidates
 from recommendations.engine.selection import REUSE_HELD_OUT_SHARE, Settings, param_key, select
 from recommendations.engine.session import Sessions
-from recommendations.engine.similarity import csr_arrays, topk_dense
+from recommendations.engine.similarity import csr_arrays, topk_dense, topk_per_row
 from recommendations.models import ActiveModel, ModelQuality, ModelVersion
 from recommendations.training.eventlog import TrainingLog
 
@@ -31,6 +34,13 @@ logger = logging.getLogger(__name__)
 
 Arrays = dict[str, np.ndarray]
 PART_PREFIX = "choice."
+#: where :func:`evaluate`'s ``keep`` holds the fit the rebuild serves as its built-in ALS source:
+#: the iALS baseline (default, or the live choice) of the validation, while it held out little
+BUILTIN_ALS = "_builtin_als"
+BUILTIN_ALS_FROM = "ials"
+#: ... and the item-kNN baseline, which the rebuild serves (its top NEIGHBOURS per item) as the
+#: built-in item-kNN when it weighs items as the built-in does (:func:`builtin_itemknn`)
+BUILTIN_ITEMKNN = "_builtin_itemknn"
 #: models fitted at load time from the stored sessions (only their parameters are stored); the
 #: others (item x item neighbours, iALS factors, popularity) are stored as parts
 SEQUENCE_MODELS = frozenset({"stan", "sequential_rules"})
@@ -40,6 +50,7 @@ PARAMETER_MODELS = frozenset({"userknn"})
 
 
 def selection_settings() -> Settings:
+    share = app_settings.SELF_EVALUATION_SEARCH_COST
     return Settings(
         budget_seconds=float(app_settings.SELF_EVALUATION_BUDGET_SECONDS),
         max_evaluations=int(app_settings.SELF_EVALUATION_MAX_EVALUATIONS),
@@ -47,6 +58,7 @@ def selection_settings() -> Settings:
         min_queries=int(app_settings.SELF_EVALUATION_MIN_QUERIES),
         seed=int(app_settings.SELF_EVALUATION_SEED),
         max_ease_items=int(app_settings.EASE_MAX_ITEMS),
+        search_cost=None if share is None else float(share),
     )
 
 
@@ -74,13 +86,21 @@ def evaluate(
 ) -> dict:
     """The selection on ``data``'s events, as a JSON-ready dict (``contexts``: per context the
     weights, params, metrics, query counts, reason and ``default_kept``). With ``keep``, the
-    chosen models' validation fits go there by part name, for :func:`chosen_parts` to reuse. The
-    search goes on from the live version's choice (:func:`previous_params`)."""
+    chosen models' validation fits go there by part name, for :func:`chosen_parts` to reuse, and the
+    iALS baseline fit under :data:`BUILTIN_ALS` (for the built-in ALS source) while at most
+    :data:`REUSE_HELD_OUT_SHARE` of the events were held out. The search goes on from the live
+    version's choice (:func:`previous_params`)."""
     settings = settings or selection_settings()
     if keep is not None:
-        settings = replace(settings, keep_fitted=True)
+        settings = replace(settings, keep_fitted=True, keep_baseline=(BUILTIN_ALS_FROM, "itemknn"))
     selection = select(data.log, build, settings, previous=previous_params())
     out = _jsonable(selection.as_dict())
+    little = selection.held_out_share <= REUSE_HELD_OUT_SHARE
+    for model, name in ((BUILTIN_ALS_FROM, BUILTIN_ALS), ("itemknn", BUILTIN_ITEMKNN)):
+        baseline = selection.baselines.get(model)
+        fitted = None if baseline is None else selection.fitted.get((model, param_key(baseline)))
+        if keep is not None and fitted is not None and little:
+            keep[name] = fitted
     for context, choice in selection.contexts.items():
         out["contexts"][context]["default_kept"] = not choice.params
         if keep is not None:
@@ -89,6 +109,28 @@ def evaluate(
                 if fitted is not None:
                     keep[part_name(model, params)] = fitted
     return out
+
+
+def builtin_itemknn(fitted: Mapping[str, Any], neighbours: int) -> Arrays | None:
+    """The built-in item-kNN part from :func:`evaluate`'s item-kNN baseline fit (kept under
+    :data:`BUILTIN_ITEMKNN`): its ``neighbours`` best per item, when it weighs items exactly as
+    the built-in does (cosine, the same shrink, unnormalised rows, at least as many neighbours);
+    None (the rebuild computes it in chunks) otherwise."""
+    model = fitted.get(BUILTIN_ITEMKNN)
+    same = (
+        model is not None
+        and app_settings.ITEMKNN_SIMILARITY == "cosine" == getattr(model, "similarity_kind", None)
+        and float(getattr(model, "shrink", -1.0)) == float(app_settings.ITEMKNN_SHRINK)
+        and not getattr(model, "normalize", True)
+        and int(getattr(model, "k", 0)) >= neighbours
+    )
+    if not same:
+        return None
+    rows, cols, vals = topk_per_row(sp.csr_matrix(model.similarity, dtype=np.float32), neighbours)
+    n = model.similarity.shape[0]
+    similarity = sp.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(n, n))
+    similarity.sort_indices()
+    return csr_arrays(similarity)
 
 
 def previous_params() -> dict[str, dict[str, Any]]:

@@ -198,6 +198,20 @@ def test_throttled_per_visitor(client, item, settings, browser_ua):
     cache.clear()
 
 
+def test_a_cookieless_client_cannot_dodge_the_throttle_with_forwarded_for(client, item, settings, browser_ua):
+    """Without a cookie the throttle keys on the client address; a spoofed X-Forwarded-For
+    must not make every request look like a new client (no NUM_PROXIES: the header is ignored)."""
+    cache.clear()
+    settings.RECOMMENDATIONS_INGEST_THROTTLE_RATE = "3/min"
+    payload = {"kind": "view", "product": str(item.pk)}
+    codes = [
+        post(client.__class__(), payload, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}", **browser_ua).status_code
+        for n in range(4)
+    ]
+    assert codes == [202, 202, 202, 429]
+    cache.clear()
+
+
 def test_logged_in_user_is_attached(client, item, django_user_model, api_accepts_every_kind):
     user = django_user_model.objects.create_user("bob", password="pw")
     client.force_login(user)

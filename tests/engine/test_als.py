@@ -145,3 +145,15 @@ def test_frequency_scaled_half_step_is_the_exact_solution_with_enough_cg_steps()
             rows[u] = np.linalg.solve(a, other.T @ (c * (data[u] > 0)))
     assert_allclose(model.user_factors, x, rtol=1e-6, atol=1e-9)
     assert_allclose(model.item_factors, y, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("frequency_scaling", [0.0, 1.0])
+def test_user_vectors_solve_each_rows_fold_in_in_batches(frequency_scaling):
+    matrix = sp.random(400, 120, density=0.05, format="csr", random_state=1, dtype=np.float32)
+    model = ALS(factors=8, iterations=3, alpha=10.0, frequency_scaling=frequency_scaling).fit(matrix)
+    history = sp.random(50, 120, density=0.08, format="csr", random_state=2, dtype=np.float32)
+    history = sp.vstack([history, sp.csr_matrix((1, 120), dtype=np.float32)], format="csr")  # empty row
+    one_by_one = np.vstack([model.fold_in(history[i]) for i in range(history.shape[0])])
+    for chunk in (None, 1, 7):  # a chunk smaller than a row holds that row alone
+        np.testing.assert_allclose(model.user_vectors(history, chunk), one_by_one, rtol=1e-5, atol=1e-6)
+    assert not model.user_vectors(history)[-1].any()

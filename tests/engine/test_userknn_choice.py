@@ -85,3 +85,17 @@ def test_the_userknn_grid_spans_the_usual_ranges_default_first():
     assert all(c.contexts is None for n, c in pool.items() if n != "userknn")
     fitted = userknn.fit({"k": 50, "shrink": 10.0}, build(log), None)
     assert (fitted.k, fitted.shrink, fitted.exclude_history) == (50, 10.0, True)
+
+
+def test_userknn_is_priced_by_its_work_not_as_a_free_ranking():
+    from recommendations.engine import cost
+
+    log = community_shop()
+    matrix = build(log)
+    shape = cost.Shape.of(matrix, len(log.items), 400)
+    assert shape.n_users == matrix.shape[0]
+    assert shape.item_pairs == float((np.bincount(matrix.indices, minlength=matrix.shape[1]) ** 2).sum())
+    ranking = cost.price("popularity", {}, shape)
+    assert cost.price("userknn", {"k": 100}, shape) > 2 * ranking
+    bigger = cost.Shape.of(build(community_shop(members=50)), 2 * len(log.items), 400)
+    assert cost.price("userknn", {"k": 100}, bigger) > cost.price("userknn", {"k": 100}, shape)

@@ -284,7 +284,13 @@ class Gunicorn:
             self.wait_up(wait)
 
     def wait_up(self, timeout: float = 30) -> None:
-        wait_for(self._up, timeout=timeout, what=f"gunicorn on port {self.port}")
+        """Wait until it answers; a server that never does is killed before the failure is
+        raised (the caller has no object to stop, so it would outlive the test, holding its port)."""
+        try:
+            wait_for(self._up, timeout=timeout, what=f"gunicorn on port {self.port}")
+        except BaseException:
+            self.kill()
+            raise
 
     def _up(self) -> bool:
         if self.process.poll() is not None:

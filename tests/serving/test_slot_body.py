@@ -121,11 +121,14 @@ def test_an_opted_out_visitor_gets_the_non_personal_full_path(browsed, client):
     assert hasattr(response, "renderer_context")
 
 
-def test_fill_escapes_awkward_tokens_as_the_serializer_would(monkeypatch):
+# "s~rc": a source that takes the older token format (the whole slot is signed token by token);
+# "src": the token frames written with the body, the awkward product id escaped per request
+@pytest.mark.parametrize("source", ["s~rc", "src"])
+def test_fill_escapes_awkward_tokens_as_the_serializer_would(monkeypatch, source):
     monkeypatch.setattr(attribution.time, "time", lambda: 1_800_000_000.0)
     rows = [
         Row(
-            'p"1&<x>', "Tent “Alpine”\u2028", "/items/1/?a=b", None, Decimal("5"), 0.5, "r", "viewed", "s~rc"
+            'p"1&<x>', "Tent “Alpine”\u2028", "/items/1/?a=b", None, Decimal("5"), 0.5, "r", "viewed", source
         ),
         Row("p2", "Pan", "", "/img.png", None, 1.0, "r2", "trending", "trending"),
         Row("p3", "Stove", "/items/3/", None, Decimal("12.345"), 0.25, "r3", "session", "session"),
@@ -135,13 +138,26 @@ def test_fill_escapes_awkward_tokens_as_the_serializer_would(monkeypatch):
     expected = {"slot": "for_you", "results": item_dicts(items_of("for_you", rows, "req1"))}
     assert json.loads(body) == expected
     assert b"\\u2028" in body and "“".encode() in body  # DRF's escaping of the line separator
+    assert (
+        slotbody.fill(slotbody.template([spec], [rows]), "for_you", "req~2")
+        == json.dumps(
+            {"slot": "for_you", "results": item_dicts(items_of("for_you", rows, "req~2"))},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        .replace("\u2028", "\\u2028")
+        .encode()
+    )  # a request id that takes the older format
 
 
 def test_sign_all_gives_the_tokens_sign_gives(monkeypatch):
     monkeypatch.setattr(attribution.time, "time", lambda: 1_800_000_000.0)
-    tokens = [attribution.Token("for_you", "itemknn", n, f"p{n}", "abc") for n in range(3)]
+    tokens = [attribution.Token("for_you", "itemknn", n, f"p{n}", "abc") for n in range(40)]
     tokens.append(attribution.Token("for_you", "itemknn", 3, str(uuid.uuid4()), "abc"))
-    assert attribution.sign_all(tokens) == [attribution.sign(t) for t in tokens]
+    signed = attribution.sign_all(tokens)
+    assert signed == [attribution.sign(t) for t in tokens]
+    signatures = "".join(token.rsplit(":", 1)[1] for token in signed)
+    assert "-" in signatures and "_" in signatures  # the URL-safe base64 letters are covered
     odd = [attribution.Token("my~slot", "x", 0, "p", "abc")]  # the older format, as sign() chooses
     assert attribution.unsign(attribution.sign_all(odd)[0]) == odd[0]
 

@@ -10,7 +10,7 @@ import pytest
 from django.template.loader import render_to_string
 
 from recommendations.serving.render import SlotItem
-from recommendations.templatetags import recommendations as tags
+from recommendations.templatetags import slot_markup as tags
 
 
 def _item(n: int, **fields) -> SlotItem:
@@ -46,6 +46,7 @@ CASES = {
     ),
     "zero price and a large position": ([_item(1234, price=Decimal("0"))], "Trending", True),
     "a lazy title": ([_item(0)], Decimal("3"), True),
+    "values that are not plain strings": ([_item(0, title=Decimal("7"), reason=3, product_id=12)], "T", True),
 }
 
 
@@ -58,8 +59,21 @@ def test_slot_html_matches_the_template(case, settings):
             tags.DEFAULT_TEMPLATE,
             {"slot": "for_you", "title": title, "items": items, "show_reason": show_reason},
         )
-        assert tags._slot_html("for_you", title, items, show_reason) == expected
+        assert tags.slot_html("for_you", title, items, show_reason) == expected
+
+
+def test_slot_html_matches_the_template_with_grouped_numbers(settings):
+    """Positions go through localize() as the template's do (grouped when the project says so),
+    and the markup cached per row follows a settings change."""
+    items = [_item(1234), _item(7)]
+    for grouped in (False, True):
+        settings.USE_THOUSAND_SEPARATOR = grouped
+        expected = render_to_string(
+            tags.DEFAULT_TEMPLATE, {"slot": "for_you", "title": "T", "items": items, "show_reason": True}
+        )
+        assert tags.slot_html("for_you", "T", items, True) == expected
+    assert "1,234" in expected
 
 
 def test_the_app_template_is_recognised_as_its_own():
-    assert tags._default_template_is_ours()
+    assert tags.default_template_is_ours()

@@ -205,3 +205,80 @@ def test_the_search_goes_on_from_the_live_versions_choice():
         "popularity": {},
         "stan": {"lambda_spw": 2.0},
     }
+
+
+@pytest.mark.django_db
+def test_the_built_in_als_and_item_knn_are_the_self_evaluations_fits_when_it_held_out_little(
+    settings, monkeypatch
+):
+    from recommendations import modelstore
+    from recommendations.conf import app_settings
+    from recommendations.engine import backends
+    from recommendations.engine.candidates import Candidate
+    from recommendations.training import selfeval
+
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MIN_QUERIES = 10
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MAX_QUERIES = 10  # a few percent of the sessions
+    fits, own = [], []
+    real_fit, real_als = Candidate.fit, backends.fit_als
+
+    def record(self, params, matrix, sessions):
+        model = real_fit(self, params, matrix, sessions)
+        fits.append((self.name, params, model))
+        return model
+
+    monkeypatch.setattr(Candidate, "fit", record)
+    monkeypatch.setattr(backends, "fit_als", lambda *a: own.append(1) or real_als(*a))
+    import_events(chain_events(chain_items()))
+    training.rebuild()
+    version = active_version()
+    assert version.metrics["selection"]["held_out_share"] <= 0.1
+    assert version.metrics["als_from"] == "self_evaluation" and not own  # ALS fitted once, not twice
+    ials = [(p, m) for name, p, m in fits if name == "ials"]
+    assert ials and ials[0][0] == version.metrics["selection"]["baselines"]["ials"]
+    stored = modelstore.load_parts(version.pk, ["als"])["als"]
+    model = ials[0][1]
+    np.testing.assert_array_equal(stored["item_factors"], model.item_factors.astype(np.float32))
+    y = model.item_factors.astype(np.float64)
+    np.testing.assert_allclose(stored["gram"], y.T @ y + model.regularization * np.eye(y.shape[1]))
+    # the item-kNN baseline is the built-in item-kNN: no similarity chunks were built
+    assert version.metrics["itemknn_from"] == "self_evaluation"
+    knn = next(m for name, p, m in fits if name == "itemknn")
+    stored = modelstore.load_parts(version.pk, ["itemknn"])["itemknn"]
+    best = selfeval.builtin_itemknn({selfeval.BUILTIN_ITEMKNN: knn}, app_settings.NEIGHBOURS)
+    for key in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(stored[key], best[key])
+
+    # a validation that held out much: the built-in ALS is fitted on every event, as before
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MAX_QUERIES = 100
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MIN_QUERIES = 50
+    training.rebuild()
+    again = active_version()
+    assert again.metrics["selection"]["held_out_share"] > 0.1
+    assert again.metrics["als_from"] == "settings" and own == [1]
+    assert "itemknn_from" not in again.metrics and again.metrics["itemknn_nnz"] > 0  # chunks
+
+
+def test_the_item_knn_baseline_gives_the_built_in_neighbours_the_chunks_would(settings):
+    import scipy.sparse as sp
+
+    from recommendations.engine.itemknn import ItemKNN
+    from recommendations.engine.similarity import assemble_triples, knn_block, prepare
+    from recommendations.training import selfeval
+
+    settings.RECOMMENDATIONS_NEIGHBOURS = 5
+    rng = np.random.default_rng(3)
+    matrix = sp.random(300, 60, density=0.1, format="csr", random_state=4, dtype=np.float32)
+    matrix.data = rng.integers(1, 6, matrix.nnz).astype(np.float32)  # confidences, few ties
+    fit = ItemKNN(k=100, similarity="cosine", shrink=0.0, normalize=False).fit(matrix)
+    ours = selfeval.builtin_itemknn({selfeval.BUILTIN_ITEMKNN: fit}, 5)
+    weighted, left, right = prepare(matrix, "cosine", shrink=0.0)
+    chunked = assemble_triples([knn_block(weighted, left, right, 0, 60, 5)], 60)
+    np.testing.assert_array_equal(ours["indptr"], chunked.indptr)
+    np.testing.assert_array_equal(ours["indices"], chunked.indices)
+    np.testing.assert_allclose(ours["data"], chunked.data, rtol=1e-5)
+    # another weighting than the built-in one: the rebuild computes its own
+    settings.RECOMMENDATIONS_ITEMKNN_SHRINK = 10.0
+    assert selfeval.builtin_itemknn({selfeval.BUILTIN_ITEMKNN: fit}, 5) is None
+    settings.RECOMMENDATIONS_ITEMKNN_SHRINK = 0.0
+    assert selfeval.builtin_itemknn({selfeval.BUILTIN_ITEMKNN: fit}, 101) is None
