@@ -6,7 +6,7 @@ import numpy as np
 from recommendations.engine import selection
 from recommendations.engine.base import EventLog
 from recommendations.engine.candidates import candidates
-from tests.engine.test_selection import build, log_of
+from tests.engine.test_selection import build, log_of, settings
 
 FAST_AND_USERS = ("popularity", "itemknn", "rp3beta", "stan", "sequential_rules", "userknn")
 
@@ -39,16 +39,7 @@ def community_shop(
 
 
 def _settings(**kw) -> selection.Settings:
-    return selection.Settings(
-        **{
-            "only": FAST_AND_USERS,
-            "max_queries": 200,
-            "min_queries": 50,
-            "max_evaluations": 10,
-            "contexts": ("user", "session"),
-            **kw,
-        }
-    )
+    return settings(**{"only": FAST_AND_USERS, **kw})
 
 
 def test_user_neighbourhoods_choose_userknn_for_known_users():
