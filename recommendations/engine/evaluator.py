@@ -16,6 +16,7 @@ from .base import EventLog
 from .candidates import Candidate, Params
 from .scoring import blend_ndcg, param_key
 from .scoring import objective as _objective
+from .scoring import sparse_top_lists as _sparse_top_lists
 from .scoring import top_lists as _top_lists
 from .session import MAX_QUERY, Sessions
 
@@ -114,8 +115,14 @@ class _Evaluator:
         q, seen = self.splits[name].queries, self.seen[name]
         for start in range(0, len(q), 256):
             idx = np.arange(start, min(start + 256, len(q)))
+            exclude = None if seen is None else seen[idx]
+            if cand.kind == "matrix" and hasattr(model, "score_sparse"):
+                # a neighbourhood model's row scores a few thousand items: rank those only
+                scores = model.score_sparse(self.history[name][idx])
+                blocks.append(_sparse_top_lists(scores, exclude, self.settings.top_n))
+                continue
             block = self._block(cand, model, name, idx)
-            blocks.append(_top_lists(block, None if seen is None else seen[idx], self.settings.top_n))
+            blocks.append(_top_lists(block, exclude, self.settings.top_n))
         lists = sp.vstack(blocks, format="csr")
         return lists, blend_ndcg([(lists, 1.0)], q.targets, self.settings.k)
 

@@ -232,6 +232,12 @@ class ItemKNN:
         """Dense scores (rows x items): each history item votes for its neighbours."""
         return np.asarray((as_csr(history) @ self._fitted()).toarray(), dtype=np.float32)
 
+    def score_sparse(self, history: sp.csr_matrix) -> sp.csr_matrix:
+        """:meth:`score` before it is made dense (``score_sparse(h).toarray() == score(h)``): a
+        row holds only its history's neighbours, a few thousand of the catalogue's items."""
+        scores = as_csr(history) @ self._fitted()
+        return sp.csr_matrix(scores, dtype=np.float32)
+
     def neighbours(self, item_idx: int, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` most similar items to ``item_idx`` (indices, scores), best first."""
         similarity = self._fitted()

@@ -78,6 +78,10 @@ class RP3beta:
         """Dense scores (rows x items): ``history @ W``."""
         return np.asarray((as_csr(history) @ self._fitted()).toarray())
 
+    def score_sparse(self, history: sp.csr_matrix) -> sp.csr_matrix:
+        """:meth:`score` before it is made dense (``score_sparse(h).toarray() == score(h)``)."""
+        return sp.csr_matrix(as_csr(history) @ self._fitted())
+
 
 def _topk(block: sp.csr_matrix, k: int, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     filled = np.flatnonzero(np.diff(block.indptr))  # the engine helper needs a non-empty last row

@@ -29,6 +29,48 @@ def top_lists(block: np.ndarray, exclude: sp.csr_matrix | None, top_n: int) -> s
     return sp.csr_matrix((vals, (rows[ok], cols[ok])), shape=block.shape)
 
 
+def sparse_top_lists(scores: sp.csr_matrix, exclude: sp.csr_matrix | None, top_n: int) -> sp.csr_matrix:
+    """:func:`top_lists` of ``scores.toarray()`` (float64), without the dense rows: each row's
+    stored scores are sorted instead of partitioning every item. The same lists, entries in the same
+    order: the best score first, ties to the lower item. A row whose ``top_n``-th and next scores tie
+    is ranked densely by :func:`top_lists` (:func:`.validation.ranked`'s partition picks among such
+    ties its own way), so every list is the dense one."""
+    scores = sp.csr_matrix(scores)
+    n, n_items = scores.shape
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(scores.indptr))
+    cols = scores.indices.astype(np.int64)
+    vals = scores.data.astype(np.float64)
+    # rankable as in validation.ranked: positive, finite, not excluded
+    ok = (vals > 0) & np.isfinite(vals)
+    if exclude is not None and exclude.nnz:
+        coo = exclude.tocoo()
+        ok &= ~np.isin(rows * n_items + cols, coo.row.astype(np.int64) * n_items + coo.col)
+    rows, cols, vals = rows[ok], cols[ok], vals[ok]
+    order = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    counts = np.bincount(rows, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(len(rows)) - starts[rows]
+    # rows with more than top_n rankable scores whose last kept and first dropped ones tie
+    long = np.flatnonzero(counts > top_n)
+    tied = long[vals[starts[long] + top_n - 1] == vals[starts[long] + top_n]] if top_n > 0 else long[:0]
+    keep = (pos < top_n) & ~np.isin(rows, tied)
+    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    best = np.zeros(n)
+    np.maximum.at(best, rows, vals)
+    vals = vals / best[rows]
+    if len(tied):
+        part = top_lists(
+            scores[tied].toarray().astype(np.float64), None if exclude is None else exclude[tied], top_n
+        )
+        part = part.tocoo()
+        rows = np.concatenate([rows, tied[part.row]])
+        cols = np.concatenate([cols, part.col.astype(np.int64)])
+        vals = np.concatenate([vals, part.data])
+    # built as top_lists builds it (the constructor sorts each row's items)
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n_items))
+
+
 def blend_ndcg(lists: list[tuple[sp.csr_matrix, float]], targets: list[np.ndarray], k: int) -> np.ndarray:
     """Per-query NDCG@k of the weighted sum of normalised lists (ties to the lower item)."""
     total = lists[0][0] * lists[0][1]

@@ -79,3 +79,18 @@ class UserKNN:
             rows = np.repeat(np.arange(history.shape[0]), np.diff(history.indptr))
             scores[rows, history.indices] = 0.0
         return scores
+
+    def score_sparse(self, history: sp.csr_matrix, exclude_users: np.ndarray | None = None) -> sp.csr_matrix:
+        """:meth:`score` before it is made dense (``score_sparse(h).toarray() == score(h)``); a
+        row's own items, with ``exclude_history``, are stored zeros."""
+        similarity = self.neighbours(history, exclude_users)
+        assert self.interactions is not None
+        scores = sp.csr_matrix(similarity @ self.interactions, dtype=np.float32)
+        if self.exclude_history and scores.nnz:
+            history = as_csr(history)
+            n_items = scores.shape[1]
+            rows = np.repeat(np.arange(scores.shape[0], dtype=np.int64), np.diff(scores.indptr))
+            own_rows = np.repeat(np.arange(history.shape[0], dtype=np.int64), np.diff(history.indptr))
+            own = own_rows * n_items + history.indices
+            scores.data[np.isin(rows * n_items + scores.indices, own)] = 0.0
+        return scores
