@@ -90,3 +90,25 @@ def test_empty_columns_and_rows_are_harmless():
     assert np.isfinite(model.similarity.data).all()
     assert model.similarity[:, 3].nnz == 0 and model.similarity[3].nnz == 0
     assert model.score(x[2]).sum() == 0
+
+
+@pytest.mark.parametrize(("k", "normalize"), [(3, False), (5, True), (1000, False)])
+def test_the_similarity_does_not_depend_on_the_order_of_a_blocks_entries(monkeypatch, k, normalize):
+    """Blocks are no longer sorted before their top K: the same matrix, entry for entry."""
+    from recommendations.engine import rp3beta
+
+    x, _ = planted(seed=3, n_users=300, n_items=120)
+    x = x.multiply(np.random.default_rng(4).integers(1, 3, x.shape)).tocsr()  # ties in the walk
+    fitted = RP3beta(k=k, normalize=normalize, block_items=32).fit(x).similarity
+    real = rp3beta._topk
+
+    def sorted_then_topk(block, k, start):
+        block = block.copy()
+        block.sort_indices()
+        return real(block, k, start)
+
+    monkeypatch.setattr(rp3beta, "_topk", sorted_then_topk)
+    before = RP3beta(k=k, normalize=normalize, block_items=32).fit(x).similarity
+    np.testing.assert_array_equal(fitted.indptr, before.indptr)
+    np.testing.assert_array_equal(fitted.indices, before.indices)
+    np.testing.assert_array_equal(fitted.data, before.data)
