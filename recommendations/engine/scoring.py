@@ -89,6 +89,7 @@ def blend_ndcg(lists: list[tuple[sp.csr_matrix, float]], targets: list[np.ndarra
     padded[rows, pos] = np.where(total.data > 0, -total.data, np.inf)
     items = np.full((n, width), -1, dtype=np.int64)
     items[rows, pos] = total.indices
+    padded, items = _contenders(padded, items, k)
     order = np.argsort(padded, axis=1, kind="stable")[:, :k]
     top = np.where(
         np.isfinite(np.take_along_axis(padded, order, axis=1)), np.take_along_axis(items, order, 1), -1
@@ -101,6 +102,28 @@ def blend_ndcg(lists: list[tuple[sp.csr_matrix, float]], targets: list[np.ndarra
     dcg = (hit * discounts[: top.shape[1]]).sum(axis=1)
     ideal = np.cumsum(discounts)[np.minimum([len(t) for t in targets], k) - 1] if targets else np.zeros(0)
     return dcg / ideal
+
+
+def _contenders(padded: np.ndarray, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The entries of each row that can be among its ``k`` first in a stable sort: those at or
+    below the row's ``k``-th smallest finite value, kept side by side in their order (the stable
+    sort of these gives the same first ``k``; the rest of a row is ``+inf``, which ranks nothing)."""
+    width = padded.shape[1]
+    if width <= k:
+        return padded, items
+    kth = np.partition(padded, k - 1, axis=1)[:, k - 1 : k]
+    keep = (padded <= kth) & np.isfinite(padded)
+    rows, cols = np.nonzero(keep)  # row by row, positions ascending
+    counts = np.bincount(rows, minlength=len(padded))
+    narrow = max(int(counts.max()) if len(counts) else 0, 1)
+    if narrow >= width:
+        return padded, items
+    pos = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    out = np.full((len(padded), narrow), np.inf)
+    out[rows, pos] = padded[rows, cols]
+    out_items = np.full((len(padded), narrow), -1, dtype=items.dtype)
+    out_items[rows, pos] = items[rows, cols]
+    return out, out_items
 
 
 def objective(ndcg: dict[str, float], names: tuple[str, ...]) -> float:

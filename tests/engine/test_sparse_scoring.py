@@ -10,7 +10,7 @@ from recommendations.engine.evaluator import _Evaluator
 from recommendations.engine.interactions import build_matrix
 from recommendations.engine.itemknn import ItemKNN
 from recommendations.engine.rp3beta import RP3beta
-from recommendations.engine.scoring import sparse_top_lists, top_lists
+from recommendations.engine.scoring import blend_ndcg, sparse_top_lists, top_lists
 from recommendations.engine.userknn import UserKNN
 from tests.engine.test_selection_cost import taste_shop
 
@@ -112,3 +112,46 @@ def test_the_choice_is_the_same(monkeypatch):
         assert choice.weights == old.contexts[name].weights
         assert choice.params == old.contexts[name].params
         assert choice.metrics == old.contexts[name].metrics
+
+
+def blend_ndcg_before(lists, targets, k):
+    """blend_ndcg as it was before it sorted only each row's contenders for its first k."""
+    total = lists[0][0] * lists[0][1]
+    for matrix, weight in lists[1:]:
+        total = total + matrix * weight
+    total = sp.csr_matrix(total)
+    total.sum_duplicates()
+    n, n_items = total.shape
+    lengths = np.diff(total.indptr)
+    width = max(int(lengths.max()) if n else 0, 1)
+    rows = np.repeat(np.arange(n), lengths)
+    pos = np.arange(total.nnz) - total.indptr[rows]
+    padded = np.full((n, width), np.inf)
+    padded[rows, pos] = np.where(total.data > 0, -total.data, np.inf)
+    items = np.full((n, width), -1, dtype=np.int64)
+    items[rows, pos] = total.indices
+    order = np.argsort(padded, axis=1, kind="stable")[:, :k]
+    top = np.where(
+        np.isfinite(np.take_along_axis(padded, order, axis=1)), np.take_along_axis(items, order, 1), -1
+    )
+    target_rows = np.repeat(np.arange(len(targets)), [len(t) for t in targets])
+    target_keys = target_rows * n_items + np.concatenate(targets)
+    keys = np.where(top >= 0, np.arange(n)[:, None] * n_items + top, -1)
+    hit = np.isin(keys, target_keys) & (top >= 0)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = (hit * discounts[: top.shape[1]]).sum(axis=1)
+    ideal = np.cumsum(discounts)[np.minimum([len(t) for t in targets], k) - 1]
+    return dcg / ideal
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("k", [1, 3, 10, 25])
+def test_blend_ndcg_is_what_it_was(seed, k):
+    rng = np.random.default_rng(seed)
+    a, ex = awkward_scores(seed)
+    b, _ = awkward_scores(seed + 10)
+    lists = [top_lists(m.toarray().astype(np.float64), ex, 12) for m in (a, b)]
+    targets = [rng.choice(40, size=int(rng.integers(1, 6)), replace=False) for _ in range(a.shape[0])]
+    for weights in ([1.0], [1.0, 1.0], [1.0, 0.5], [0.25, 2.0]):
+        blend = list(zip(lists, weights, strict=False))
+        np.testing.assert_array_equal(blend_ndcg(blend, targets, k), blend_ndcg_before(blend, targets, k))
