@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import validation as v
+from ._sparse import row_thresholds
 from .candidates import Params
 
 
@@ -44,8 +45,18 @@ def sparse_top_lists(scores: sp.csr_matrix, exclude: sp.csr_matrix | None, top_n
     ok = (vals > 0) & np.isfinite(vals)
     if exclude is not None and exclude.nnz:
         coo = exclude.tocoo()
-        ok &= ~np.isin(rows * n_items + cols, coo.row.astype(np.int64) * n_items + coo.col)
+        excluded = np.sort(coo.row.astype(np.int64) * n_items + coo.col)
+        keys = rows * n_items + cols
+        found = np.minimum(np.searchsorted(excluded, keys), len(excluded) - 1)
+        ok &= excluded[found] != keys
     rows, cols, vals = rows[ok], cols[ok], vals[ok]
+    # only the entries at or above each row's (top_n + 1)-th score (a value-only partition) can be
+    # among its first top_n + 1 in the sort below, the ones the lists and the tie check read
+    counts = np.bincount(rows, minlength=n)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    take = row_thresholds(sp.csr_matrix((vals, cols, indptr), shape=(n, n_items)), top_n + 1)
+    near = vals >= take[rows]
+    rows, cols, vals = rows[near], cols[near], vals[near]
     order = np.lexsort((cols, -vals, rows))
     rows, cols, vals = rows[order], cols[order], vals[order]
     counts = np.bincount(rows, minlength=n)
@@ -54,7 +65,9 @@ def sparse_top_lists(scores: sp.csr_matrix, exclude: sp.csr_matrix | None, top_n
     # rows with more than top_n rankable scores whose last kept and first dropped ones tie
     long = np.flatnonzero(counts > top_n)
     tied = long[vals[starts[long] + top_n - 1] == vals[starts[long] + top_n]] if top_n > 0 else long[:0]
-    keep = (pos < top_n) & ~np.isin(rows, tied)
+    is_tied = np.zeros(n, dtype=bool)
+    is_tied[tied] = True
+    keep = (pos < top_n) & ~is_tied[rows]
     rows, cols, vals = rows[keep], cols[keep], vals[keep]
     best = np.zeros(n)
     np.maximum.at(best, rows, vals)
