@@ -218,7 +218,9 @@ def ranked(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> 
     # one negated float64 copy, the unrankable (non-positive, non-finite, excluded) set to +inf:
     # the same array argpartition saw as ``-s`` with those at -inf, so the same ties and order
     neg = np.negative(np.asarray(scores), dtype=np.float64)
-    neg[~(neg < 0) | (neg == -np.inf)] = np.inf
+    rankable = neg < 0  # NaN compares false: unrankable
+    rankable &= neg > -np.inf
+    np.copyto(neg, np.inf, where=~rankable)  # in place, without a boolean gather (a third faster)
     if exclude is not None and exclude.nnz:
         coo = exclude.tocoo()
         neg[coo.row, coo.col] = np.inf

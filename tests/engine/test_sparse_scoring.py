@@ -155,3 +155,33 @@ def test_blend_ndcg_is_what_it_was(seed, k):
     for weights in ([1.0], [1.0, 1.0], [1.0, 0.5], [0.25, 2.0]):
         blend = list(zip(lists, weights, strict=False))
         np.testing.assert_array_equal(blend_ndcg(blend, targets, k), blend_ndcg_before(blend, targets, k))
+
+
+def ranked_before(scores, k, exclude=None):
+    """validation.ranked as it was before it masked in place with copyto."""
+    neg = np.negative(np.asarray(scores), dtype=np.float64)
+    neg[~(neg < 0) | (neg == -np.inf)] = np.inf
+    if exclude is not None and exclude.nnz:
+        coo = exclude.tocoo()
+        neg[coo.row, coo.col] = np.inf
+    k = min(k, neg.shape[1])
+    part = (
+        np.argpartition(neg, k - 1, axis=1)[:, :k]
+        if k < neg.shape[1]
+        else np.tile(np.arange(k), (len(neg), 1))
+    )
+    vals = np.take_along_axis(neg, part, axis=1)
+    order = np.lexsort((part, vals), axis=1)
+    top = np.take_along_axis(part, order, axis=1)
+    top[np.take_along_axis(vals, order, axis=1) == np.inf] = -1
+    return top
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("k", [1, 5, 40])
+def test_ranked_is_what_it_was(seed, k):
+    from recommendations.engine.validation import ranked
+
+    scores, exclude = awkward_scores(seed)
+    for dense in (scores.toarray(), scores.toarray().astype(np.float64)):
+        np.testing.assert_array_equal(ranked(dense, k, exclude), ranked_before(dense, k, exclude))
