@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from . import reshow as rs
 from . import validation as v
-from .base import EventLog, unique
+from .base import EventLog, in_sorted, unique
 from .scoring import blend_ndcg
 from .validation import Queries, Split, _by_user, _sequence
 
@@ -40,7 +40,7 @@ def returning_split(
     keys = group * np.int64(max(log.n_items, 1)) + log.items[order]
     history = unique(keys[~held])
     distinct = np.bincount(history // max(log.n_items, 1), minlength=len(starts))
-    new_item = np.bincount(group[held][~np.isin(keys[held], history)], minlength=len(starts)) > 0
+    new_item = np.bincount(group[held][~in_sorted(keys[held], history)], minlength=len(starts)) > 0
     skipped = np.isin(log.users[order[starts]], np.fromiter(skip, np.int64, len(skip)))
     eligible = ~skipped & (distinct >= min_history)
     slots = rng.permutation(len(starts))

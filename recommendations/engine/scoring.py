@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from . import validation as v
 from ._sparse import row_thresholds
+from .base import in_sorted
 from .candidates import Params
 
 
@@ -45,10 +46,7 @@ def sparse_top_lists(scores: sp.csr_matrix, exclude: sp.csr_matrix | None, top_n
     ok = (vals > 0) & np.isfinite(vals)
     if exclude is not None and exclude.nnz:
         coo = exclude.tocoo()
-        excluded = np.sort(coo.row.astype(np.int64) * n_items + coo.col)
-        keys = rows * n_items + cols
-        found = np.minimum(np.searchsorted(excluded, keys), len(excluded) - 1)
-        ok &= excluded[found] != keys
+        ok &= ~in_sorted(rows * n_items + cols, np.sort(coo.row.astype(np.int64) * n_items + coo.col))
     rows, cols, vals = rows[ok], cols[ok], vals[ok]
     # only the entries at or above each row's (top_n + 1)-th score (a value-only partition) can be
     # among its first top_n + 1 in the sort below, the ones the lists and the tie check read
@@ -110,7 +108,7 @@ def blend_ndcg(lists: list[tuple[sp.csr_matrix, float]], targets: list[np.ndarra
     target_rows = np.repeat(np.arange(len(targets)), [len(t) for t in targets])
     target_keys = target_rows * n_items + (np.concatenate(targets) if targets else np.empty(0, np.int64))
     keys = np.where(top >= 0, np.arange(n)[:, None] * n_items + top, -1)
-    hit = np.isin(keys, target_keys) & (top >= 0)
+    hit = in_sorted(keys, np.sort(target_keys)) & (top >= 0)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = (hit * discounts[: top.shape[1]]).sum(axis=1)
     ideal = np.cumsum(discounts)[np.minimum([len(t) for t in targets], k) - 1] if targets else np.zeros(0)

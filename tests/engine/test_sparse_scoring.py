@@ -185,3 +185,22 @@ def test_ranked_is_what_it_was(seed, k):
     scores, exclude = awkward_scores(seed)
     for dense in (scores.toarray(), scores.toarray().astype(np.float64)):
         np.testing.assert_array_equal(ranked(dense, k, exclude), ranked_before(dense, k, exclude))
+
+
+def test_in_sorted_is_isin():
+    from recommendations.engine.base import in_sorted
+
+    rng = np.random.default_rng(0)
+    for ordered in (
+        np.sort(rng.integers(0, 10**12, 500)),
+        np.sort(rng.integers(-5, 5, 30)),
+        np.empty(0, np.int64),
+    ):
+        values = np.concatenate(
+            [
+                rng.choice(ordered, 50) if len(ordered) else rng.integers(-5, 5, 50),
+                rng.integers(-10, 10**12, 50),
+            ]
+        )
+        values = values.astype(np.int64).reshape(10, 10)
+        np.testing.assert_array_equal(in_sorted(values, ordered), np.isin(values, ordered))
