@@ -34,7 +34,7 @@ shape (:mod:`.cost`) and may cost at most that share of what the baselines cost,
 round robin (the candidate that spent least goes next), so a rebuild's search costs a bounded
 share of its fits on any shop, and the search goes on over successive rebuilds. A model keeps its
 baseline hyper-parameters unless its best point beats them by
-``margin_se`` standard errors too and loses on no split by more than ``margin_se`` standard errors. Then a greedy forward blend from the best single model adds a source at a relative weight
+``margin_se`` standard errors too. Then a greedy forward blend from the best single model adds a source at a relative weight
 only when the paired per-query gain of the objective is more than ``margin_se`` standard errors
 (and ``margin`` relative) and no split loses by more than ``margin_se`` standard errors: on small data a blend that wins
 on noise is refused. Contexts with fewer than ``min_queries`` queries keep :data:`DEFAULT_BLENDS`
@@ -205,16 +205,11 @@ def _choose_context(
         params, result = max(tried, key=lambda pr: _objective(pr[1].ndcg, names))  # first on ties
         if names and result is not tried[0][1]:
             # the baseline (tried first: the default or the live choice) stays unless the best
-            # point beats it beyond noise too, and loses on no split beyond noise: the rule a
-            # richer blend meets (a point that trades one shape of the future for another is
-            # refused, as such a blend is)
-            base = tried[0][1]
+            # point beats it beyond noise too
             gain, se = paired_gain(
-                {n: result.per_query[n] for n in names}, {n: base.per_query[n] for n in names}, names
+                {n: result.per_query[n] for n in names}, {n: tried[0][1].per_query[n] for n in names}, names
             )
-            if not gain > s.margin_se * se or any(
-                _significant_loss(result.per_query[n], base.per_query[n], s.margin_se) for n in names
-            ):
+            if not gain > s.margin_se * se:
                 params, result = tried[0]
         best_params[name] = params
         parts[name] = result

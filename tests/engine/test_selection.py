@@ -1,11 +1,8 @@
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
 from recommendations.engine import selection, validation
 from recommendations.engine.base import EventLog
-from recommendations.engine.evaluator import _Scored
 from recommendations.engine.interactions import build_matrix
 
 FAST = ("popularity", "itemknn", "rp3beta", "stan", "sequential_rules")
@@ -290,28 +287,3 @@ def test_a_split_may_lose_within_noise_but_not_beyond_it():
     old = rng.random(500)
     assert not selection._significant_loss(old + rng.normal(0, 0.2, 500), old, 2.0)  # noise
     assert selection._significant_loss(old * 0.8, old, 2.0)  # a real loss
-
-
-def _scored(per_query):
-    return _Scored(lists={}, ndcg={n: float(q.mean()) for n, q in per_query.items()}, per_query=per_query)
-
-
-def test_a_hyper_parameter_point_that_loses_a_split_beyond_noise_keeps_the_baseline():
-    # the point wins the objective (geometric mean of the splits) by far more than 2 standard
-    # errors, on the random split, but loses the recent one significantly: refused, as a blend is
-    rng = np.random.default_rng(0)
-    n = 1000
-    old = {"recent": rng.random(n), "random": rng.random(n)}
-    traded = {"recent": old["recent"] * 0.9, "random": old["random"] * 1.6}
-    level = {"recent": old["recent"] + rng.normal(0, 0.01, n), "random": old["random"] * 1.6}
-    assert selection._significant_loss(traded["recent"], old["recent"], 2.0)
-    ev = SimpleNamespace(
-        settings=settings(),
-        names=lambda context: ("recent", "random"),
-        splits={name: SimpleNamespace(queries=range(n)) for name in ("recent", "random")},
-    )
-    base, point = {"k": 1}, {"k": 2}
-    for found, chosen in ((traded, base), (level, point)):
-        scored = {"model": [(base, _scored(old)), (point, _scored(found))]}
-        choice = selection._choose_context(ev, "user", scored)
-        assert choice.params == {"model": chosen}, choice.reason
