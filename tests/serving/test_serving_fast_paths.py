@@ -39,9 +39,10 @@ def _viewer(shop, items) -> Subject:
 
 
 def test_slot_items_cost_no_query_and_the_product_one_query_for_the_whole_slot(
-    trained, django_assert_num_queries
+    trained, django_assert_num_queries, settings
 ):
     shop, _ = trained
+    settings.RECOMMENDATIONS_MODEL_CHECK_SECONDS = 3600  # no version re-check inside the count
     visitor = _viewer(shop, shop.b[:2])
     slot_items(None, "for_you", visitor=visitor)  # warm the model and the product caches
     with django_assert_num_queries(0):

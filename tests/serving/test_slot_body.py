@@ -68,7 +68,10 @@ def test_a_plain_request_is_answered_from_the_cached_body_like_the_full_path(bro
     assert len(computed) == 2  # one entry per kind (the ready-made body, the rows)
 
 
-def test_a_hit_costs_no_query_and_no_computation(browsed, client, computed, django_assert_num_queries):
+def test_a_hit_costs_no_query_and_no_computation(
+    browsed, client, computed, django_assert_num_queries, settings
+):
+    settings.RECOMMENDATIONS_MODEL_CHECK_SECONDS = 3600  # no version re-check inside the count
     first = client.get(f"{API}/for-you/")
     with django_assert_num_queries(0):
         second = client.get(f"{API}/for-you/")

@@ -142,8 +142,13 @@ def test_inclusion_tag_renders_items_with_tokens_and_reasons(client, trained, br
     assert "rec-item__reason" in html
 
 
-def test_assignment_form_and_product_argument(client, trained, browser_ua, django_assert_max_num_queries):
+def test_assignment_form_and_product_argument(
+    client, trained, browser_ua, django_assert_max_num_queries, settings
+):
     shop, _ = trained
+    # the served version is re-read every MODEL_CHECK_SECONDS (5): on a loaded machine that moment
+    # fell inside the measured render (one query, CI 2026-12-02); this test is about display fields
+    settings.RECOMMENDATIONS_MODEL_CHECK_SECONDS = 3600
     request = _request_for(client, browser_ua)
     get_visitor(request)
     _render("{% similar_products product limit=2 as warm %}", request, product=shop.a[0])  # warm caches
