@@ -71,6 +71,10 @@ def free_port(exclude: frozenset[int] | set[int] = frozenset()) -> int:
             return port
 
 
+#: the test project's Celery command line, before its sub-command (worker, beat)
+CELERY = (sys.executable, "-m", "celery", "-A", "tests.celery_app")
+
+
 def terminate(process: subprocess.Popen, log: Any, grace: float = 10) -> None:
     """SIGTERM ``process`` and wait ``grace`` seconds for it (then SIGKILL), and close its log."""
     if process.poll() is None:
@@ -98,11 +102,7 @@ class Worker:
         self.log_path = log_dir / f"worker-{self.name}.log"
         env = {**env, "RECOMMENDATIONS_TEST_QUEUE": self.queue}
         command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tests.celery_app",
+            *CELERY,
             "worker",
             "-P",
             "solo",
@@ -330,11 +330,7 @@ class Beat:
             "RECOMMENDATIONS_TEST_BEAT_DRAIN_EVERY": str(drain_every),
         }
         command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tests.celery_app",
+            *CELERY,
             "beat",
             "--schedule",
             str(log_dir / f"beat-{queue}.schedule"),
