@@ -383,9 +383,10 @@ def session_item_splits(
             if used:  # only the sessions queried are held out: the rest of the log trains
                 keep[rows] = False
     train = _take(log, keep)
+    held = unique(log.sessions[~keep])  # both splits hold out the same sessions
     splits = []
     for name, context in (("coview", "similar"), ("basket", "cart")):
         seqs, stamps, targets = out[name]
         queries = Queries(np.full(len(targets), -1, np.int64), seqs, stamps, targets, True)
-        splits.append(Split(name, context, train, queries, unique(log.sessions[~keep])))
+        splits.append(Split(name, context, train, queries, held))
     return splits[0], splits[1]
