@@ -248,8 +248,8 @@ _POSITIVE = {
     "ATTRIBUTION_WINDOW_HOURS": False,
     "EXPERIMENTS_MIN_SAMPLE": False,
 }
-#: settings where 0 means "none" (no cookieless ad impressions, no dead letter tolerated)
-_WHOLE_NUMBERS = ("ADS_COOKIELESS_FREQUENCY_CAP", "HEALTH_MAX_DEAD_LETTERS")
+#: settings where 0 means "none" (no cookieless ad impressions, no dead letter tolerated, no copy)
+_WHOLE_NUMBERS = ("ADS_COOKIELESS_FREQUENCY_CAP", "HEALTH_MAX_DEAD_LETTERS", "SLOT_NEAR_CACHE_ENTRIES")
 
 
 @register()

@@ -219,6 +219,10 @@ DEFAULTS: dict[str, Any] = {
     "SLOT_CACHE_TTL_SECONDS": 300,
     # Entries kept by the in-process cache (embedded defaults), least recently used dropped first.
     "SLOT_CACHE_MAX_ENTRIES": 20_000,
+    # Redis mode: entries each process keeps a copy of, so that a repeated read makes no round trip
+    # (recommendations.serving.near: Redis invalidates a copy when the visitor's slots change;
+    # needs Redis 6+ client tracking, else off). 0: every read asks Redis.
+    "SLOT_NEAR_CACHE_ENTRIES": 4096,
     # Refresh on write (Redis mode, a Celery worker): after a visitor's events, one task recomputes
     # their cached slots; further events while it is pending join it. This is how long the
     # "pending" flag lives at most (a lost task is retried by the next event after it). 0: off.

@@ -154,6 +154,7 @@ def test_check_valid_order_model(settings):
         ("ADS_COOKIELESS_FREQUENCY_CAP", -1, "recommendations.E022"),
         ("ADS_COOKIELESS_FREQUENCY_CAP", "3", "recommendations.E022"),
         ("HEALTH_MAX_DEAD_LETTERS", 0.5, "recommendations.E022"),
+        ("SLOT_NEAR_CACHE_ENTRIES", -5, "recommendations.E022"),
         ("ORDER_MODLE", "testapp.Order", "recommendations.W003"),
     ],
 )

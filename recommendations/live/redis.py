@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import redis
 
@@ -175,6 +175,12 @@ class RedisLiveStore(LiveStore):
         self.prefix = prefix
         self.dedup_ttl = dedup_ttl
         self._script = client.register_script(_APPLY_LUA)
+        # told the slots keys this process changes (the slot cache's per-process copy drops them)
+        self.on_change: Callable[[list[str]], None] | None = None
+
+    def _changed(self, subjects: Iterable[str]) -> None:
+        if self.on_change is not None:
+            self.on_change([self.slots_key(subject) for subject in subjects])
 
     @property
     def stream_key(self) -> str:
@@ -216,19 +222,22 @@ class RedisLiveStore(LiveStore):
                 ]
             )
             payloads.append(encode_row(row, visitor_text) if append else "")
-        flags = self._script(
-            args=[
-                self.prefix,
-                self.dedup_ttl,
-                self.recent_items,
-                self.recent_searches,
-                self.ttl_seconds,
-                self.half_life_seconds,
-                "1" if append else "0",
-                _compact_json(events),
-                *payloads,
-            ]
-        )
+        try:
+            flags = self._script(
+                args=[
+                    self.prefix,
+                    self.dedup_ttl,
+                    self.recent_items,
+                    self.recent_searches,
+                    self.ttl_seconds,
+                    self.half_life_seconds,
+                    "1" if append else "0",
+                    _compact_json(events),
+                    *payloads,
+                ]
+            )
+        finally:
+            self._changed(texts_subject for texts_subject, _visitor in texts.values())
         return [bool(flag) for flag in flags]
 
     def apply(self, rows: Sequence[EventRow]) -> None:
@@ -294,11 +303,17 @@ class RedisLiveStore(LiveStore):
             pipe.hincrbyfloat(f"{dst}:cats", category, count)
         if old.category_interest:
             pipe.expire(f"{dst}:cats", self.ttl_seconds)
-        pipe.execute()
-        self.client.delete(*self.subject_keys(source))
+        try:
+            pipe.execute()
+            self.client.delete(*self.subject_keys(source))
+        finally:
+            self._changed([source, target])
 
     def forget(self, subject: str) -> None:
-        self.client.delete(*self.subject_keys(subject))
+        try:
+            self.client.delete(*self.subject_keys(subject))
+        finally:
+            self._changed([subject])
 
     def slots_key(self, subject: str) -> str:
         """The hash holding the subject's live-state version (field ``ver``) and cached slots."""

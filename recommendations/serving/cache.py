@@ -10,6 +10,8 @@ entry simply no longer matches, and the next computation overwrites it.
   hash beside the version field the live store bumps, so one ``HMGET`` reads the version and the
   entry together (sent by :mod:`.resp`, not redis-py: a fifth of the CPU); a write is a check-and-set on the version (a computation that raced with a new
   event never stores a stale answer). The hash expires with the live state; erasure deletes it.
+  Each process keeps a copy of what it read (``SLOT_NEAR_CACHE_ENTRIES``, :mod:`.near`) that
+  Redis invalidates when the hash changes, so a repeated read makes no round trip.
 * In process (embedded defaults): an LRU of ``SLOT_CACHE_MAX_ENTRIES`` entries; the version is
   read from the in-process live store.
 
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from recommendations.conf import app_settings, built_from
 from recommendations.live import LiveStore, get_live_store
 from recommendations.live.redis import RedisLiveStore
+from recommendations.serving.near import NearCache
 from recommendations.serving.resp import HotReader
 
 logger = logging.getLogger(__name__)
@@ -82,13 +85,32 @@ return 1
 class RedisSlotCache(SlotCache):
     store: RedisLiveStore
 
-    def __init__(self, store: RedisLiveStore, ttl: float) -> None:
+    def __init__(self, store: RedisLiveStore, ttl: float, near_entries: int = 0) -> None:
         super().__init__(store, ttl)
         self.client = store.client
         self._put = self.client.register_script(_PUT_LUA)
         self._reader = HotReader(self.client)
+        self.near: NearCache | None = None
+        if near_entries > 0 and self._reader.supported:
+            reader = self._reader
+            self.near = NearCache(
+                self._fetch,
+                prefix=f"{store.prefix}v:",
+                max_entries=near_entries,
+                host=reader.host,
+                port=reader.port,
+                username=reader.username,
+                password=reader.password,
+                connect_timeout=reader.connect_timeout,
+            )
+            store.on_change = self.near.discard  # this process's own writes, at once
 
     def _hmget(self, name: str, fields: tuple[str, ...]) -> list[bytes | None]:
+        if self.near is not None:
+            return self.near.hmget(name, fields)
+        return self._fetch(name, fields)
+
+    def _fetch(self, name: str, fields: tuple[str, ...]) -> list[bytes | None]:
         if self._reader.supported:
             try:
                 return self._reader.hmget(name, fields)
@@ -109,7 +131,12 @@ class RedisSlotCache(SlotCache):
     def put(self, subject: str, key: str, *, version: int, model: str, payload: str, spec: str) -> bool:
         entry = f"{model}|{version}|{time.time():.3f}|{payload}"
         args = [version, "e:" + key, entry, "s:" + key, spec, max(int(self.ttl), 1)]
-        return bool(self._put(keys=[self.store.slots_key(subject)], args=args))
+        name = self.store.slots_key(subject)
+        try:
+            return bool(self._put(keys=[name], args=args))
+        finally:
+            if self.near is not None:
+                self.near.discard([name])
 
     def specs(self, subject: str) -> dict[str, str]:
         raw = self.client.hgetall(self.store.slots_key(subject))
@@ -117,6 +144,8 @@ class RedisSlotCache(SlotCache):
 
     def clear(self) -> None:
         self.store.clear()
+        if self.near is not None:
+            self.near.clear()
 
 
 class MemorySlotCache(SlotCache):
@@ -154,7 +183,7 @@ class MemorySlotCache(SlotCache):
 
 
 @built_from(
-    "SLOT_CACHE", "SLOT_CACHE_TTL_SECONDS", "SLOT_CACHE_MAX_ENTRIES",
+    "SLOT_CACHE", "SLOT_CACHE_TTL_SECONDS", "SLOT_CACHE_MAX_ENTRIES", "SLOT_NEAR_CACHE_ENTRIES",
     # rebuilt with the live store it reads the versions from (the settings get_live_store uses)
     "REDIS_URL", "LIVE_STORE", "REDIS_KEY_PREFIX", "LIVE_RECENT_ITEMS", "LIVE_RECENT_SEARCHES",
     "LIVE_TTL_SECONDS", "PRODUCT_COUNTER_HALF_LIFE_HOURS", "DEDUP_TTL_SECONDS",
@@ -166,5 +195,5 @@ def get_slot_cache() -> SlotCache | None:
     store = get_live_store()
     ttl = float(app_settings.SLOT_CACHE_TTL_SECONDS)
     if isinstance(store, RedisLiveStore):
-        return RedisSlotCache(store, ttl)
+        return RedisSlotCache(store, ttl, app_settings.SLOT_NEAR_CACHE_ENTRIES)
     return MemorySlotCache(store, ttl, app_settings.SLOT_CACHE_MAX_ENTRIES)

@@ -307,3 +307,34 @@ def test_the_direct_hmget_reads_what_redis_py_reads(redis_settings):
         reader.hmget(key, fields)
     assert reader.hmget(f"{key}:none", ("ver",)) == [None]  # the connection after an error works
     client.delete(key)
+
+
+def test_redis_reads_are_answered_in_process_until_the_visitor_changes(trained, computed, redis_settings):
+    """SLOT_NEAR_CACHE_ENTRIES: a repeated read makes no round trip; the visitor's next event (this
+    process's or another's) is seen at once."""
+    import redis
+
+    shop, _ = trained
+    cache = get_slot_cache()
+    assert isinstance(cache, RedisSlotCache) and cache.near is not None
+    visitor = _visitor()
+    _view(shop, visitor, shop.b[:2])
+    spec = [SlotSpec("for_you", {}, 4)]
+    first = page_rows(visitor.subject, spec)
+    hits = cache.near.hits
+    for _ in range(3):
+        assert page_rows(visitor.subject, spec) == first
+    assert cache.near.hits >= hits + 2 and len(computed) == 1
+    _view(shop, visitor, shop.a[:4])  # this process: dropped here directly
+    assert {r.product_id for r in page_rows(visitor.subject, spec)[0]} & shop.ids(shop.a)
+    assert len(computed) == 2
+    other = redis.Redis.from_url(redis_settings.RECOMMENDATIONS_REDIS_URL)
+    other.hincrby(get_live_store().slots_key(visitor.subject.key), "ver", 1)  # another process
+    page_rows(visitor.subject, spec)
+    assert len(computed) == 3
+
+
+def test_the_near_copy_can_be_turned_off(trained, computed, redis_settings):
+    redis_settings.RECOMMENDATIONS_SLOT_NEAR_CACHE_ENTRIES = 0
+    cache = get_slot_cache()
+    assert isinstance(cache, RedisSlotCache) and cache.near is None
