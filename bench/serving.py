@@ -586,18 +586,20 @@ Share of a whole page with three slots (same profile):
 | --- | --- |
 {page_share_rows}
 
-What for-you does beyond the floor on a hit: one `HMGET` to Redis (the visitor's live-state
-version and the cached body in one reply) and ten HMAC signatures filled into the cached JSON body;
-it skips DRF's request wrapping, negotiation and rendering, which the floor pays, so the same
-request with a fixed body instead of the lookup and the tokens costs less than the floor (row
-"same, with a fixed body"). The lookup costs far more inside a request than a bare `HMGET` in a
-tight loop: the worker thread blocks, Redis runs (here on the same two cores as gunicorn, the load
-generator, PostgreSQL and other jobs), and the thread resumes later and on cold caches. That wait
-is scheduling, not computation, and it is what keeps for-you's p50 above the floor's on this
-machine; only a read that needs no round trip at all (a per-process copy kept valid by Redis
-invalidation messages, not built) would remove it. A page's three slot tags add the same one
-lookup for all three slots, 30 signatures, the rows' decoding and the markup (each item's markup
-around its token is kept per cached row).
+What for-you does beyond the floor on a hit: one cache lookup (the visitor's live-state version
+and the cached body) and ten HMAC signatures filled into the cached JSON body; it skips DRF's
+request wrapping, negotiation and rendering, which the floor pays, so the same request with a fixed
+body instead of the lookup and the tokens costs less than the floor (row "same, with a fixed
+body"). The lookup is answered from the worker process's own copy of the entry
+(`recommendations/serving/near.py`, `SLOT_NEAR_CACHE_ENTRIES`), which Redis invalidates the moment
+the visitor's slots hash changes (client tracking, broadcast on the visitor keys' prefix), so a
+repeated read makes no round trip; the row "of which HMGET round trips" is what is left of the
+`HMGET` (a process's first read of a visitor, and the first read after each change). Before the
+copy, that one round trip cost far more inside a request than a bare `HMGET` in a tight loop: the
+worker thread blocked, Redis ran (here on the same two cores as gunicorn, the load generator,
+PostgreSQL and other jobs), and the thread resumed later and on cold caches. A page's three slot
+tags add the same one lookup for all three slots, 30 signatures, the rows' decoding and the markup
+(each item's markup around its token is kept per cached row).
 
 {before}
 {gc_section(args, gc_ab)}

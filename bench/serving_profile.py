@@ -21,7 +21,8 @@ from collections.abc import Callable
 # would add (0 % when every request of the sample is a hit, as it should be).
 PARTS = (
     ("slot view (for-you/ fast path: cached JSON body)", "api/slots.py", "dispatch"),
-    ("  cache lookup: one HMGET round trip to Redis", "serving/resp.py", "hmget"),
+    ("  cache lookup (the process's copy; Redis on a miss)", "serving/near.py", "hmget"),
+    ("    of which HMGET round trips to Redis", "serving/resp.py", "hmget"),
     ("  tokens filled into the cached body", "api/slotbody.py", "fill"),
     ("    of which the 10 HMAC signatures", "recommendations/attribution.py", "_signed"),
     ("  serving core on a miss (recommend_slots)", "serving/core.py", "recommend_slots"),
@@ -35,7 +36,8 @@ PAGE_PARTS = (
     ("the page's template render", "django/template/backends/django.py", "render"),
     ("  the three slot tags", "templatetags/recommendations.py", "render"),
     ("    the page's slots: cache lookup, rows, tokens (page_items)", "serving/render.py", "page_items"),
-    ("      cache lookup: one HMGET round trip to Redis", "serving/resp.py", "hmget"),
+    ("      cache lookup (the process's copy; Redis on a miss)", "serving/near.py", "hmget"),
+    ("        of which HMGET round trips to Redis", "serving/resp.py", "hmget"),
     ("      rows decoded from the cached entry", "serving/page.py", "decode"),
     ("      items with their signed tokens (items_of)", "serving/render.py", "items_of"),
     ("      serving core on a miss (recommend_slots)", "serving/core.py", "recommend_slots"),
