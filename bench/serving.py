@@ -133,8 +133,9 @@ def stop_server(process: subprocess.Popen) -> None:
 
 
 def warm(args, requests: list[list[bytes]], visitors: int) -> None:
-    """Every load visitor once (fills each worker's product caches as a running shop's are)."""
-    run_load(HOST, args.port, requests, seconds=20.0, max_requests=visitors)
+    """Every load visitor once (fills each worker's product caches as a running shop's are, and
+    the visitor's slot cache entry for these requests)."""
+    run_load(HOST, args.port, requests, seconds=60.0, max_requests=visitors)
     run_load(HOST, args.port, requests, seconds=2.0, max_requests=4000)
 
 
@@ -735,7 +736,9 @@ def main() -> None:
         print("warm-up (every worker loads the models)...", file=sys.stderr)
         warm(args, api["for_you"], len(load_visitors))
         for requests in [*api.values(), *pages.values()]:
-            run_load(HOST, args.port, requests, seconds=2.0, max_requests=4000)
+            # every visitor's page too: the page measurements compare cached slots, as for-you's do
+            # (a 2 s warm-up reached a third of them, so the first saturated round computed the rest)
+            warm(args, requests, len(load_visitors))
         print("for-you vs floor, saturated...", file=sys.stderr)
         saturated = compare(args.port, api, args.seconds, rounds=2)
         rate = args.paced_share * saturated["for_you"].rate
