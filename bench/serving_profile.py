@@ -113,6 +113,19 @@ def layers(
         ),
         "recommend() — the serving core (what a cache miss adds)": lambda i: recommend(refs[i], "for_you"),
     }
+    if pages is not None:  # the page's three slot tags, split: their items, then their markup
+        from recommendations.serving.render import page_items
+        from recommendations.templatetags.slot_markup import slot_html
+
+        slots = [SlotSpec(name) for name in ("for_you", "trending", "recently_viewed")]
+        rendered = [page_items(None, slots, visitor=ref) for ref in refs]
+        cases["page_items(): the three slots' items with their tokens"] = lambda i: page_items(
+            None, slots, visitor=refs[i]
+        )
+        cases["slot_html() x3: the three slots' markup"] = lambda i: [
+            slot_html(spec.slot, spec.slot, items, True)
+            for spec, items in zip(slots, rendered[i], strict=True)
+        ]
     if hmget is not None:
         cases["one bare HMGET round trip to Redis (the lookup's I/O)"] = lambda i: hmget(keys[i], ("ver",))
     if pages is not None:

@@ -83,6 +83,13 @@ Renderer = Callable[[Sequence[SlotSpec], list[list[Row]]], str]
 RENDERERS: dict[str, Renderer] = {"rows": lambda specs, rows: encode(rows)}
 
 
+@lru_cache(maxsize=2048)
+def decoded(payload: str) -> tuple[tuple[Row, ...], ...]:
+    """:func:`decode`, kept for the payloads read again and again (a cache hit returns the same
+    string, whose hash Python keeps): the rows are immutable, so every reader may share them."""
+    return tuple(tuple(slot) for slot in decode(payload))
+
+
 def decode(payload: str) -> list[list[Row]]:
     return [
         [
@@ -163,7 +170,7 @@ def page_payload(visitor: Subject | None, specs: Sequence[SlotSpec], kind: str =
 
 def page_rows(visitor: Subject | None, specs: Sequence[SlotSpec]) -> list[list[Row]]:
     """The rows of every slot in ``specs`` for ``visitor`` (see :func:`page_payload`)."""
-    return decode(page_payload(visitor, specs, "rows"))
+    return [list(rows) for rows in decoded(page_payload(visitor, specs, "rows"))]
 
 
 def refresh(subject_key: str) -> int:

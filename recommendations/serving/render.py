@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from urllib.parse import quote_plus
 
 from recommendations import attribution
 from recommendations.catalogue.products import get_adapter, get_product_model
-from recommendations.serving.page import Row, SlotSpec, page_rows
+from recommendations.serving.page import Row, SlotSpec, decoded, page_payload
 from recommendations.subjects import Subject
 from recommendations.tracking.middleware import TOKEN_PARAM
 from recommendations.tracking.visitors import get_visitor, subject_of_request
@@ -86,12 +87,21 @@ def _visitor_of(request: Any, visitor: Subject | None) -> Subject | None:
     return visitor
 
 
-def items_of(slot: str, rows: list[Row], request_id: str) -> list[SlotItem]:
-    """A slot's rows as rendered items, each with a freshly signed token."""
-    products = _SlotProducts([row.product_id for row in rows])
-    tokens = attribution.sign_all(
+def sign_rows(slot: str, rows: Sequence[Row], request_id: str) -> list[str]:
+    """The signed token of each row at its position, for one render (``request_id``)."""
+    return attribution.sign_all(
         [attribution.Token(slot, row.source, n, row.product_id, request_id) for n, row in enumerate(rows)]
     )
+
+
+def items_of(
+    slot: str, rows: Sequence[Row], request_id: str, tokens: Sequence[str] | None = None
+) -> list[SlotItem]:
+    """A slot's rows as rendered items, each with a freshly signed token (``tokens``, when the
+    render already signed them)."""
+    products = _SlotProducts([row.product_id for row in rows])
+    if tokens is None:
+        tokens = sign_rows(slot, rows, request_id)
     items: list[SlotItem] = []
     for position, row in enumerate(rows):
         token = tokens[position]
@@ -116,17 +126,51 @@ def items_of(slot: str, rows: list[Row], request_id: str) -> list[SlotItem]:
     return items
 
 
-def page_items(
-    request: Any, specs: list[SlotSpec], *, visitor: Subject | None = None
-) -> list[list[SlotItem]]:
+class PageSlot:
+    """One slot of a page render: its rows (shared with the slot cache's other readers), their
+    tokens signed once for this render, and the items made from them only when something reads
+    them (a project template, ``as``); the app's own markup is written from the rows."""
+
+    __slots__ = ("_items", "_tokens", "request_id", "rows", "slot")
+
+    def __init__(self, slot: str, rows: Sequence[Row], request_id: str) -> None:
+        self.slot, self.rows, self.request_id = slot, rows, request_id
+        self._tokens: list[str] | None = None
+        self._items: list[SlotItem] | None = None
+
+    @property
+    def product_ids(self) -> list[str]:
+        return [row.product_id for row in self.rows]
+
+    @property
+    def tokens(self) -> list[str]:
+        if self._tokens is None:
+            self._tokens = sign_rows(self.slot, self.rows, self.request_id)
+        return self._tokens
+
+    @property
+    def items(self) -> list[SlotItem]:
+        if self._items is None:
+            self._items = items_of(self.slot, self.rows, self.request_id, self.tokens)
+        return self._items
+
+
+def page_slots(request: Any, specs: list[SlotSpec], *, visitor: Subject | None = None) -> list[PageSlot]:
     """Every slot of a page for the visitor behind ``request`` (or the explicit ``visitor``;
     neither, or a visitor who opted out: non-personal), computed together: a product shown by an
     earlier slot is not repeated by a later one. Served from the slot cache while the visitor's
-    live state and the model are unchanged; reading an item's ``product`` costs one query for the
-    whole slot."""
-    rows = page_rows(_visitor_of(request, visitor), specs)
+    live state and the model are unchanged."""
+    rows = decoded(page_payload(_visitor_of(request, visitor), specs, "rows"))
     request_id = attribution.new_request_id()
-    return [items_of(spec.slot, slot_rows, request_id) for spec, slot_rows in zip(specs, rows, strict=True)]
+    return [PageSlot(spec.slot, slot_rows, request_id) for spec, slot_rows in zip(specs, rows, strict=True)]
+
+
+def page_items(
+    request: Any, specs: list[SlotSpec], *, visitor: Subject | None = None
+) -> list[list[SlotItem]]:
+    """The items of every slot of a page (see :func:`page_slots`); reading an item's ``product``
+    costs one query for the whole slot."""
+    return [slot.items for slot in page_slots(request, specs, visitor=visitor)]
 
 
 def slot_items(

@@ -21,8 +21,12 @@ from django.utils.safestring import SafeString, mark_safe
 
 from recommendations.serving import slots
 from recommendations.serving.page import SlotSpec
-from recommendations.serving.render import SlotItem, page_items
-from recommendations.templatetags.slot_markup import DEFAULT_TEMPLATE, default_template_is_ours, slot_html
+from recommendations.serving.render import PageSlot, page_slots
+from recommendations.templatetags.slot_markup import (
+    DEFAULT_TEMPLATE,
+    default_template_is_ours,
+    page_slot_html,
+)
 
 logger = logging.getLogger(__name__)
 register = template.Library()
@@ -92,7 +96,7 @@ class _Page:
     """One page render's slots: computed together on the first slot tag, handed out per tag."""
 
     def __init__(self) -> None:
-        self.ready: dict[int, tuple[SlotSpec, list[SlotItem]]] = {}
+        self.ready: dict[int, tuple[SlotSpec, PageSlot]] = {}
         self.shown: list[str] = []
         self.started = False
 
@@ -112,8 +116,8 @@ def _joins_dedup(slot: str) -> bool:
         return False
 
 
-def _items(ctx: template.Context, node: SlotNode, spec: SlotSpec) -> list[SlotItem]:
-    """The node's items: from the page's one-pass computation when the node was part of it, else
+def _items(ctx: template.Context, node: SlotNode, spec: SlotSpec) -> PageSlot:
+    """The node's slot: from the page's one-pass computation when the node was part of it, else
     computed alone, without the products earlier slots of the page already show."""
     try:
         page = _page(ctx)
@@ -123,40 +127,41 @@ def _items(ctx: template.Context, node: SlotNode, spec: SlotSpec) -> list[SlotIt
             if node in nodes:
                 specs = [(other, other.spec(ctx) if other is not node else spec) for other in nodes]
                 specs = [(other, s) for other, s in specs if s is not None]
-                pages = page_items(ctx.get("request"), [s for _, s in specs])
-                page.ready = {id(other): (s, items) for (other, s), items in zip(specs, pages, strict=True)}
+                pages = page_slots(ctx.get("request"), [s for _, s in specs])
+                page.ready = {id(other): (s, found) for (other, s), found in zip(specs, pages, strict=True)}
         ready = page.ready.pop(id(node), None)
         if ready is not None and ready[0] == spec:
-            items = ready[1]
+            found = ready[1]
         else:
             joins = _joins_dedup(spec.slot)
             if page.shown and joins:
                 exclude = [*spec.context.get("exclude", []), *page.shown]
                 spec = SlotSpec(spec.slot, {**spec.context, "exclude": exclude}, spec.limit)
-            items = page_items(ctx.get("request"), [spec])[0]
+            found = page_slots(ctx.get("request"), [spec])[0]
         if _joins_dedup(spec.slot):
-            page.shown += [item.product_id for item in items]
-        return items
+            page.shown += found.product_ids
+        found.tokens  # noqa: B018 - signed here, where a failure leaves the slot empty, not the page broken
+        return found
     except Exception:  # a slot must never break the page it sits on
         logger.exception("Recommendation slot %r failed to render", spec.slot)
-        return []
+        return PageSlot(spec.slot, (), "")
 
 
-def _render(ctx: template.Context, slot: str, items: list[SlotItem], options: dict[str, Any]) -> SafeString:
-    if not items:
+def _render(ctx: template.Context, slot: str, found: PageSlot, options: dict[str, Any]) -> SafeString:
+    if not found.rows:
         return mark_safe("")
     try:
         title = options.get("title") or TITLES.get(slot, "")
         show_reason = options.get("show_reason", True)
         if not options.get("template") and default_template_is_ours():
-            return mark_safe(slot_html(slot, title, items, show_reason))  # noqa: S308 - every value escaped
+            return mark_safe(page_slot_html(found, title, show_reason))  # noqa: S308 - every value escaped
         return mark_safe(  # noqa: S308 - output of the template engine, autoescaped
             render_to_string(
                 options.get("template") or DEFAULT_TEMPLATE,
                 {
                     "slot": slot,
                     "title": title,
-                    "items": items,
+                    "items": found.items,
                     "show_reason": show_reason,
                 },
                 request=ctx.get("request"),
@@ -216,11 +221,11 @@ class SlotNode(template.Node):
 
     def render(self, context: template.Context) -> str:
         spec, options = self._resolve(context)
-        items = _items(context, self, spec)
+        found = _items(context, self, spec)
         if self.as_var:
-            context[self.as_var] = items
+            context[self.as_var] = found.items
             return ""
-        return _render(context, spec.slot, items, options)
+        return _render(context, spec.slot, found, options)
 
 
 def _parse(parser: template.base.Parser, token: template.base.Token) -> tuple[list, dict, str | None]:

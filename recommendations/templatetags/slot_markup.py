@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from django.utils.formats import localize
 from django.utils.html import conditional_escape
 
 from recommendations.catalogue.money import money
-from recommendations.serving.render import SlotItem
+from recommendations.serving.page import Row
+from recommendations.serving.render import PageSlot, SlotItem, with_token
 
 DEFAULT_TEMPLATE = "recommendations/slot.html"
 _OWN_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / DEFAULT_TEMPLATE
@@ -40,6 +42,7 @@ def _forget_template_choice(*, setting: str, **kwargs: Any) -> None:
     if setting in ("TEMPLATES", "INSTALLED_APPS"):
         default_template_is_ours.cache_clear()
     _item_parts.cache_clear()  # the currency, number formats: any setting may change the markup
+    _link_head.cache_clear()
 
 
 setting_changed.connect(_forget_template_choice)
@@ -120,6 +123,58 @@ def slot_html(slot: str, title: Any, items: list[SlotItem], show_reason: Any) ->
             _v(item.position),
             parts[1],
             _v(item.url),
+            parts[2],
+        ]
+    out.append("\n  </ul>\n</section>\n")
+    return "".join(out)
+
+
+_PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_.~:-]*")  # nothing in it to escape, in HTML or (but ":") in a URL
+
+
+@functools.lru_cache(maxsize=8192)
+def _link_head(url: str) -> str:
+    """``_v(with_token(url, token))`` up to the token's value (a plain token follows as is)."""
+    return _v(with_token(url, "x"))[:-1]
+
+
+def _plain_row(row: Row) -> bool:
+    return (
+        type(row.product_id) is str
+        and type(row.title) is str
+        and type(row.reason) is str
+        and type(row.source) is str
+        and (row.image_url is None or type(row.image_url) is str)
+        and (row.price is None or type(row.price) is Decimal)
+    )
+
+
+def page_slot_html(page_slot: PageSlot, title: Any, show_reason: Any) -> str:
+    """``slot_html(slot, title, page_slot.items, show_reason)``, written from the rows and the
+    render's tokens without making the items (``test_page_slot_html_matches_slot_html``)."""
+    slot, rows, tokens = page_slot.slot, page_slot.rows, page_slot.tokens
+    out = [f'<section class="rec-slot rec-slot--{_v(slot)}" data-rec-slot="{_v(slot)}">\n  ']
+    if title:
+        out.append(f'<h2 class="rec-slot__title">{_v(title)}</h2>')
+    out.append('\n  <ul class="rec-slot__items">\n    ')
+    plain_slot, reasons = type(slot) is str, bool(show_reason)
+    for position, (row, token) in enumerate(zip(rows, tokens, strict=True)):
+        fields = (slot, row.product_id, row.source, row.reason, reasons, row.image_url, row.title, row.price)
+        parts = _item_parts(*fields) if plain_slot and _plain_row(row) else _item_parts.__wrapped__(*fields)
+        plain = _PLAIN_TOKEN.fullmatch(token) is not None
+        if not row.url:
+            link = ""
+        elif plain:
+            link = _link_head(row.url) + token.replace(":", "%3A")
+        else:
+            link = _v(with_token(row.url, token))
+        out += [
+            '<li class="rec-item" data-rec-token="',
+            token if plain else _v(token),
+            parts[0],
+            _v(position),
+            parts[1],
+            link,
             parts[2],
         ]
     out.append("\n  </ul>\n</section>\n")

@@ -77,3 +77,56 @@ def test_slot_html_matches_the_template_with_grouped_numbers(settings):
 
 def test_the_app_template_is_recognised_as_its_own():
     assert tags.default_template_is_ours()
+
+
+def _row(n: int, **fields):
+    from recommendations.serving.page import Row
+
+    item = _item(n, **fields)
+    return Row(
+        item.product_id, item.title, fields.get("url", f"/p/{n}/"), item.image_url, item.price, item.score,
+        item.reason, item.reason_code, item.source,
+    )  # fmt: skip
+
+
+ROW_CASES = {
+    "plain": ("for_you", [_row(0), _row(1, url="/p/1/?colour=red&size=9")], "Recommended for you", True),
+    "no URL, no image, no price, no reasons": (
+        "for_you",
+        [_row(0, url="", image_url=None, price=None), _row(1, image_url="")],
+        "",
+        False,
+    ),
+    "hostile text is escaped": (
+        "for_you",
+        [_row(0, title='<script>alert("x")</script> & co', reason='It\'s "great" <b>', url="/p/?a=1&b=2")],
+        "Tom & Jerry's <picks>",
+        True,
+    ),
+    # tokens that are not plain: their product id (and a source name) need escaping in both places
+    "odd product ids and sources": (
+        "for_you",
+        [_row(0, product_id="a b&c<d>é/?#", source="src&<x>"), _row(1, product_id="p:1+2")],
+        "T",
+        True,
+    ),
+    "a slot name with a tilde (the older token format)": ("odd~slot", [_row(0), _row(1)], "T", True),
+    "values that are not plain strings": ("for_you", [_row(0, title=Decimal("7"), reason=3)], "T", True),
+    "a large position": ("trending", [_row(n) for n in range(1, 13)], "Trending", True),
+}
+
+
+@pytest.mark.parametrize("case", ROW_CASES)
+def test_page_slot_html_matches_slot_html(case, settings):
+    """The tags write a slot from its cached rows and the render's tokens without making the
+    items: byte for byte what slot_html writes from the items (and so what the template does)."""
+    from recommendations.serving.render import PageSlot
+
+    slot, rows, title, show_reason = ROW_CASES[case]
+    for currency, grouped in (("", False), ("EUR", True)):
+        settings.RECOMMENDATIONS_CURRENCY = currency
+        settings.USE_THOUSAND_SEPARATOR = grouped
+        page_slot = PageSlot(slot, rows, "0123456789abcdef")
+        expected = tags.slot_html(slot, title, page_slot.items, show_reason)
+        assert tags.page_slot_html(page_slot, title, show_reason) == expected
+        assert page_slot.items[1 if len(rows) > 1 else 0].token in expected
