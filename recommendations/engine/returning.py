@@ -92,17 +92,18 @@ def choose_reshow(
             ev.splits.pop(key), ev.history.pop(key), ev.seen.pop(key)
     repeat = rs.purchases_model(ev.train)
     by_user = rs.rows_by_user(ev.train)  # once for every split (one training log)
+    comebacks = rs.shop_comebacks(ev.train)
     base, sources, targets = {}, {}, {}
     for name in names:
         q = ev.splits[name].queries
         lists = {m: [parts[m][name]] for m in models}
-        found = [rs.seen_lists(ev.train, ev.splits[name], repeat, by_user)]
+        found = [rs.seen_lists(ev.train, ev.splits[name], repeat, by_user, comebacks)]
         again = q.again or [np.empty(0, np.int64)] * len(q)
         wanted = [np.union1d(t, a) for t, a in zip(q.targets, again, strict=True)]
         if name == "recent" and len(returning.queries):  # the next visits: new items or old ones
             for m in models:
                 lists[m].append(parts[m]["returning"])
-            found.append(rs.seen_lists(ev.train, returning, repeat, by_user))
+            found.append(rs.seen_lists(ev.train, returning, repeat, by_user, comebacks))
             wanted += list(returning.queries.targets)
         base[name] = [(sp.vstack(lists[m], format="csr"), choice.weights[m]) for m in models]
         sources[name] = {n: sp.vstack([f[n] for f in found], format="csr") for n in rs.SEEN_SOURCES}
@@ -114,8 +115,11 @@ def choose_reshow(
         lambda lists, t: blend_ndcg(lists, t, ev.settings.k),
         margin=ev.settings.margin,
         tolerance=ev.settings.reshow_tolerance,
+        cost_se=ev.settings.reshow_cost_se,
     )
     choice.reshow = {n: w for n, w in found.weights.items() if w}
+    if choice.reshow:
+        choice.comebacks = comebacks.as_dict()
     choice.metrics["without_reshow"] = found.before
     choice.metrics["with_reshow"] = found.after
     choice.n_queries["returning"] = len(returning.queries)

@@ -100,7 +100,10 @@ class Settings:
     # what the baselines cost, in a cost-aware round robin (cost.Budget); None: a count only
     search_cost: float | None = None
     reshow: bool = True  # let the holdout decide whether a known user's list re-shows their items
-    reshow_tolerance: float = 0.01  # what re-showing may cost the random split (relative)
+    # what re-showing may cost the random split: at most this share (relative), and no more than
+    # this many standard errors of the paired NDCG difference (the bar a gain must pass)
+    reshow_tolerance: float = 0.01
+    reshow_cost_se: float = 2.0
 
 
 @dataclass
@@ -113,6 +116,9 @@ class ContextChoice:
     reason: str
     # the seen sources (buy_again, browsed) the known user's list adds, chosen on the holdout
     reshow: dict[str, float] = field(default_factory=dict)
+    # per shopper, the re-show weights are scaled by how much they come back (engine.comebacks):
+    # the shop's rate and the prior's strength it was chosen with (empty: not scaled)
+    comebacks: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
