@@ -338,16 +338,6 @@ def _geomean(values: list[float]) -> float:
     return float(np.exp(np.mean(np.log(np.maximum(values, 1e-9))))) if values else 0.0
 
 
-def _costs(trial: np.ndarray, never: np.ndarray, cost_se: float) -> bool:
-    """Whether ``trial`` loses against ``never`` (paired per-query NDCG) by more than ``cost_se``
-    standard errors of the paired difference."""
-    diff = trial - never
-    if not len(diff) or not diff.any():
-        return False
-    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
-    return bool(-diff.mean() > cost_se * se)
-
-
 def choose_reshow(
     base: Mapping[str, list[tuple[sp.csr_matrix, float]]],
     sources: Mapping[str, Mapping[str, sp.csr_matrix]],
@@ -357,7 +347,6 @@ def choose_reshow(
     grid: Sequence[float] = RESHOW_GRID,
     margin: float = 0.01,
     tolerance: float = 0.01,
-    cost_se: float = 2.0,
 ) -> Reshow:
     """How much the seen sources may take of the chosen blend's lists (see :func:`merge`).
 
@@ -368,8 +357,7 @@ def choose_reshow(
     current choice when it raises the objective by more than ``margin`` (relative), its
     per-query gain on the ``future`` split (the shop's next visits) is more than two standard
     errors of the paired difference, and it costs no other split more than ``tolerance``
-    (relative to never re-showing) nor more than ``cost_se`` standard errors of the paired
-    difference (a cost counts when it is as clear as a gain must be). A random holdout can never reward re-showing (an item held out there is
+    (relative to never re-showing). A random holdout can never reward re-showing (an item held out there is
     gone from the history), so it only bounds the price: a few held-out items pushed down the
     list. The seen sources come already scaled per shopper (:func:`comeback_factor`), so the
     shoppers who do not come back keep the lists they had and pay (almost) none of it.
@@ -405,12 +393,8 @@ def choose_reshow(
         trial = summary(trial_q)
         if trial["objective"] <= best["objective"] * (1 + margin):
             continue
-        if any(
-            trial[s] < never[s] * (1 - tolerance) or _costs(trial_q[s], start[s], cost_se)
-            for s in splits
-            if s != future
-        ):
-            continue  # re-showing costs the random holdout more than noise (against never)
+        if any(trial[s] < never[s] * (1 - tolerance) for s in splits if s != future):
+            continue  # re-showing costs the random holdout more than it may (against never)
         if future in trial_q:
             diff = trial_q[future] - best_q[future]
             se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.inf

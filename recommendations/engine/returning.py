@@ -115,7 +115,6 @@ def choose_reshow(
         lambda lists, t: blend_ndcg(lists, t, ev.settings.k),
         margin=ev.settings.margin,
         tolerance=ev.settings.reshow_tolerance,
-        cost_se=ev.settings.reshow_cost_se,
     )
     choice.reshow = {n: w for n, w in found.weights.items() if w}
     if choice.reshow:

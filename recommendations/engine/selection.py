@@ -100,10 +100,7 @@ class Settings:
     # what the baselines cost, in a cost-aware round robin (cost.Budget); None: a count only
     search_cost: float | None = None
     reshow: bool = True  # let the holdout decide whether a known user's list re-shows their items
-    # what re-showing may cost the random split: at most this share (relative), and no more than
-    # this many standard errors of the paired NDCG difference (the bar a gain must pass)
-    reshow_tolerance: float = 0.01
-    reshow_cost_se: float = 2.0
+    reshow_tolerance: float = 0.01  # what re-showing may cost the random split (relative)
 
 
 @dataclass
