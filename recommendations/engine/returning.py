@@ -76,7 +76,9 @@ def choose_reshow(
 ) -> None:
     """How much the chosen known-user blend (``choice``, of :func:`.selection.select`'s evaluator
     ``ev``) re-shows touched items (:mod:`.reshow`), on the user splits ``names``: the next visits
-    are ``recent`` (re-touched items now targets too) plus :func:`returning_split`."""
+    are ``recent`` (re-touched items now targets too) plus :func:`returning_split`. Each query's
+    seen sources are scaled by how often that user's visits came back (:mod:`.comebacks`, the
+    shop's rate from ``ev.train``), and the rate goes with the choice for serving."""
     models = [m for m, w in choice.weights.items() if w and m in choice.params]
     parts = {m: next(r.lists for p, r in scored[m] if p == choice.params[m]) for m in models}
     used = {int(u) for split in ev.splits.values() for u in split.queries.users.tolist() if u >= 0}
@@ -122,4 +124,7 @@ def choose_reshow(
     choice.metrics["without_reshow"] = found.before
     choice.metrics["with_reshow"] = found.after
     choice.n_queries["returning"] = len(returning.queries)
-    choice.reason = f"{choice.reason}; {found.reason}"
+    why = found.reason
+    if comebacks.rate <= 0:
+        why = "no visit of a known user came back to an item an earlier visit touched: nothing re-shown"
+    choice.reason = f"{choice.reason}; {why}"
