@@ -34,7 +34,7 @@ class Rows:
 
 
 @dataclass(frozen=True)
-class Comebacks:
+class ComebackCounts:
     """Per user row, at most one entry: their visits that came back to an item, and their chances
     (visits after the first), as the rebuild counted them (:func:`recommendations.engine.reshow.comeback_counts`)."""
 
@@ -55,7 +55,7 @@ class Shoppers:
     bought: Rows
     browsed: Rows
     browse_kinds: tuple[str, ...]
-    comebacks: Comebacks | None = None  # None: a version built before re-showing was personal
+    comebacks: ComebackCounts | None = None  # None: a version built before re-showing was personal
 
 
 def _shoppers(users: dict[str, np.ndarray]) -> Shoppers | None:
@@ -69,7 +69,7 @@ def _shoppers(users: dict[str, np.ndarray]) -> Shoppers | None:
         users["browsed_kinds"],
     )
     comebacks = (
-        Comebacks(users["comebacks_indptr"], users["comebacks_returns"], users["comebacks_chances"])
+        ComebackCounts(users["comebacks_indptr"], users["comebacks_returns"], users["comebacks_chances"])
         if "comebacks_indptr" in users
         else None
     )

@@ -158,7 +158,7 @@ def test_a_known_users_chosen_sequence_models_see_the_chosen_window():
 def _reshow_bundle(comebacks):
     from types import SimpleNamespace
 
-    from recommendations.serving.bundle import Comebacks as Counts
+    from recommendations.serving.bundle import ComebackCounts as Counts
     from recommendations.serving.bundle import Rows, Shoppers
     from recommendations.serving.chosen import Chosen
 
@@ -192,7 +192,7 @@ def test_for_you_scales_the_chosen_re_show_weights_by_how_often_the_shopper_come
 
 def test_erasure_drops_a_shoppers_comeback_counts_with_the_rest_of_the_row():
     from recommendations.privacy.service import _drop_rows
-    from recommendations.serving.bundle import Comebacks as Counts
+    from recommendations.serving.bundle import ComebackCounts as Counts
 
     arrays = {
         "comebacks_indptr": np.arange(4, dtype=np.int64),
