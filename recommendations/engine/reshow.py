@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .base import EventLog, top_k
+from .comebacks import Comebacks, visits
 from .repeat import RepeatModel
 from .validation import Split
 
@@ -243,6 +244,42 @@ def seen_scores(
     return found
 
 
+#: the event kinds that tell whether a shopper comes back (serving keeps these per shopper)
+TOUCH_KINDS: tuple[str, ...] = (*DEFAULT_INTENT, "purchase")
+
+
+def comeback_factor(log: EventLog, events: np.ndarray, comebacks: Comebacks | None) -> float:
+    """The multiplier of one shopper's re-show weights from their event rows ``events`` of
+    ``log`` (:meth:`.comebacks.Comebacks.of_events` of their views, cart changes and purchases);
+    1 without ``comebacks`` (a choice stored before re-showing was personal)."""
+    if comebacks is None:
+        return 1.0
+    touched = events[_touching(log, events)]
+    return comebacks.of_events(log.items[touched], log.timestamps[touched], log.sessions[touched])
+
+
+def _touching(log: EventLog, rows: np.ndarray | slice) -> np.ndarray:
+    codes = [i for i, name in enumerate(log.kind_names) if name in TOUCH_KINDS]
+    return np.isin(log.kinds[rows], codes)
+
+
+def shop_comebacks(log: EventLog) -> Comebacks:
+    """The shop's :class:`.comebacks.Comebacks` from its known users' touching events."""
+    rows = np.flatnonzero(_touching(log, slice(None)))
+    return Comebacks.of(log.users[rows], log.items[rows], log.timestamps[rows], log.sessions[rows])
+
+
+def comeback_counts(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
+    """Per user row of ``log`` (``n_users``): the visits that came back, and the chances to
+    (:func:`.comebacks.visits` of their touching events), what a rebuild stores for serving."""
+    rows = np.flatnonzero(_touching(log, slice(None)) & (log.users >= 0))
+    ids, returns, chances = visits(log.users[rows], log.items[rows], log.timestamps[rows], log.sessions[rows])
+    out_returns = np.zeros(log.n_users, np.int64)
+    out_chances = np.zeros(log.n_users, np.int64)
+    out_returns[ids], out_chances[ids] = returns, chances
+    return out_returns, out_chances
+
+
 def purchases_model(log: EventLog) -> RepeatModel:
     """The repeat-purchase model of ``log``'s purchase events (no categories: shop-level prior)."""
     bought = log.kinds == (log.kind_names.index("purchase") if "purchase" in log.kind_names else -1)
@@ -250,12 +287,17 @@ def purchases_model(log: EventLog) -> RepeatModel:
 
 
 def seen_lists(
-    train: EventLog, split: Split, repeat: RepeatModel, by_user: dict[int, np.ndarray] | None = None
+    train: EventLog,
+    split: Split,
+    repeat: RepeatModel,
+    by_user: dict[int, np.ndarray] | None = None,
+    comebacks: Comebacks | None = None,
 ) -> dict[str, sp.csr_matrix]:
     """Per query of ``split`` (a known user's), each seen source's scores (max-normalised but the
     :data:`ABSOLUTE` ones), from the user's training events at the query's time
-    (``queries.at``, else their last event). ``by_user``: :func:`rows_by_user` of ``train``, when
-    the caller has it already (several splits, one training log)."""
+    (``queries.at``, else their last event), times the user's :func:`comeback_factor` (from
+    the same events). ``by_user``: :func:`rows_by_user` of ``train``, when the caller has it
+    already (several splits, one training log)."""
     q = split.queries
     by_user = rows_by_user(train) if by_user is None else by_user
     rows: dict[str, list[np.ndarray]] = {n: [] for n in SEEN_SOURCES}
@@ -270,13 +312,16 @@ def seen_lists(
         events = events[stamps < now] if q.at is not None and len(q.at) > i else events  # the past only
         if not len(events):
             continue
+        factor = comeback_factor(train, events, comebacks)
+        if factor <= 0:
+            continue  # a shopper who never comes back: nothing re-shown
         found = seen_scores(train, events, now, repeat)
         for name, (idx, score) in found.items():
             if len(idx):
                 rows[name].append(np.full(len(idx), i))
                 cols[name].append(np.asarray(idx, dtype=np.int64))
                 score = np.asarray(score, dtype=np.float64)
-                vals[name].append(score if name in ABSOLUTE else score / float(np.max(score)))
+                vals[name].append(factor * (score if name in ABSOLUTE else score / float(np.max(score))))
     shape = (len(q), train.n_items)
     return {
         name: sp.csr_matrix(
@@ -312,8 +357,10 @@ def choose_reshow(
     current choice when it raises the objective by more than ``margin`` (relative), its
     per-query gain on the ``future`` split (the shop's next visits) is more than two standard
     errors of the paired difference, and it costs no other split more than ``tolerance``
-    (relative to never re-showing). A random holdout can never reward re-showing (an item held out there is gone
-    from the history), so it only bounds the price: a few held-out items pushed down the list.
+    (relative to never re-showing). A random holdout can never reward re-showing (an item held out there is
+    gone from the history), so it only bounds the price: a few held-out items pushed down the
+    list. The seen sources come already scaled per shopper (:func:`comeback_factor`), so the
+    shoppers who do not come back keep the lists they had and pay (almost) none of it.
     Nothing to re-show, or no combination good enough: all 0.
     """
     zero = dict.fromkeys(SEEN_SOURCES, 0.0)

@@ -76,7 +76,9 @@ def choose_reshow(
 ) -> None:
     """How much the chosen known-user blend (``choice``, of :func:`.selection.select`'s evaluator
     ``ev``) re-shows touched items (:mod:`.reshow`), on the user splits ``names``: the next visits
-    are ``recent`` (re-touched items now targets too) plus :func:`returning_split`."""
+    are ``recent`` (re-touched items now targets too) plus :func:`returning_split`. Each query's
+    seen sources are scaled by how often that user's visits came back (:mod:`.comebacks`, the
+    shop's rate from ``ev.train``), and the rate goes with the choice for serving."""
     models = [m for m, w in choice.weights.items() if w and m in choice.params]
     parts = {m: next(r.lists for p, r in scored[m] if p == choice.params[m]) for m in models}
     used = {int(u) for split in ev.splits.values() for u in split.queries.users.tolist() if u >= 0}
@@ -92,17 +94,18 @@ def choose_reshow(
             ev.splits.pop(key), ev.history.pop(key), ev.seen.pop(key)
     repeat = rs.purchases_model(ev.train)
     by_user = rs.rows_by_user(ev.train)  # once for every split (one training log)
+    comebacks = rs.shop_comebacks(ev.train)
     base, sources, targets = {}, {}, {}
     for name in names:
         q = ev.splits[name].queries
         lists = {m: [parts[m][name]] for m in models}
-        found = [rs.seen_lists(ev.train, ev.splits[name], repeat, by_user)]
+        found = [rs.seen_lists(ev.train, ev.splits[name], repeat, by_user, comebacks)]
         again = q.again or [np.empty(0, np.int64)] * len(q)
         wanted = [np.union1d(t, a) for t, a in zip(q.targets, again, strict=True)]
         if name == "recent" and len(returning.queries):  # the next visits: new items or old ones
             for m in models:
                 lists[m].append(parts[m]["returning"])
-            found.append(rs.seen_lists(ev.train, returning, repeat, by_user))
+            found.append(rs.seen_lists(ev.train, returning, repeat, by_user, comebacks))
             wanted += list(returning.queries.targets)
         base[name] = [(sp.vstack(lists[m], format="csr"), choice.weights[m]) for m in models]
         sources[name] = {n: sp.vstack([f[n] for f in found], format="csr") for n in rs.SEEN_SOURCES}
@@ -116,7 +119,12 @@ def choose_reshow(
         tolerance=ev.settings.reshow_tolerance,
     )
     choice.reshow = {n: w for n, w in found.weights.items() if w}
+    if choice.reshow:
+        choice.comebacks = comebacks.as_dict()
     choice.metrics["without_reshow"] = found.before
     choice.metrics["with_reshow"] = found.after
     choice.n_queries["returning"] = len(returning.queries)
-    choice.reason = f"{choice.reason}; {found.reason}"
+    why = found.reason
+    if comebacks.rate <= 0:
+        why = "no visit of a known user came back to an item an earlier visit touched: nothing re-shown"
+    choice.reason = f"{choice.reason}; {why}"

@@ -113,6 +113,9 @@ class ContextChoice:
     reason: str
     # the seen sources (buy_again, browsed) the known user's list adds, chosen on the holdout
     reshow: dict[str, float] = field(default_factory=dict)
+    # per shopper, the re-show weights are scaled by how much they come back (engine.comebacks):
+    # the shop's rate and the prior's strength it was chosen with (empty: not scaled)
+    comebacks: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -4,7 +4,8 @@ user / new visitor), then recommends with it through the production blend.
 
 As at a rebuild, the holdout also decides two things for known users: whether their list
 re-shows items they touched (consumables due again, items browsed and not bought, with the chosen
-weights; :func:`recommendations.engine.reshow.merge`), in which case the offline runner leaves
+weights scaled by how much each user comes back to items, :mod:`recommendations.engine.comebacks`;
+:func:`recommendations.engine.reshow.merge`), in which case the offline runner leaves
 their training items in the ranking; and how many of their newest events the sequence models
 are queried with (``Selection.query_window``)."""
 
@@ -17,6 +18,7 @@ import numpy as np
 from recommendations.engine import reshow
 from recommendations.engine.base import top_k
 from recommendations.engine.candidates import Candidate, candidates
+from recommendations.engine.comebacks import Comebacks
 from recommendations.engine.hybrid import normalise
 from recommendations.engine.interactions import build_matrix
 from recommendations.engine.selection import Selection, Settings, select
@@ -89,6 +91,7 @@ class AutoScorer(HybridScorer):
                 part.known_window = self.selection.query_window
         user = self.selection.contexts.get("user")
         self.reshow = {n: w for n, w in (user.reshow if user else {}).items() if w}
+        self.comebacks = Comebacks(**user.comebacks) if user and user.comebacks else None
         if self.reshow:
             self.log = train.log
             self.rows = reshow.rows_by_user(train.log)
@@ -97,7 +100,13 @@ class AutoScorer(HybridScorer):
         return self
 
     def excludes_seen(self, query: Query) -> bool:
-        return not (self.reshow and query.row >= 0)
+        return not (self.reshow and query.row >= 0 and self._factor(query) > 0)
+
+    def _factor(self, query: Query) -> float:
+        """How much this user comes back (:func:`recommendations.engine.reshow.comeback_factor`):
+        the multiplier of their re-show weights, 0 for a user who never does."""
+        events = self.rows.get(query.row, np.empty(0, np.int64))
+        return reshow.comeback_factor(self.log, events, self.comebacks)
 
     def recommend(
         self, query: Query, k: int, exclude: np.ndarray | None = None
@@ -124,8 +133,10 @@ class AutoScorer(HybridScorer):
         for name, (items, scores) in found.items():
             dense[name] = np.zeros(self.n_items)
             dense[name][items] = scores
+        factor = self._factor(query)
+        scaled = {n: w * factor for n, w in self.reshow.items()}
         merged = reshow.merge(
-            np.where(base > 0, base, -np.inf), seen, dense, self.reshow, exclude, reshow.ABSOLUTE
+            np.where(base > 0, base, -np.inf), seen, dense, scaled, exclude, reshow.ABSOLUTE
         )
         items = top_k(merged, k)
         if len(items) < k:  # topped up with trending new items, as the blend's fallback does
@@ -158,6 +169,11 @@ class AutoScorer(HybridScorer):
             if choice.reshow:
                 seen = ", ".join(f"{k} {w:g}" for k, w in choice.reshow.items())
                 lines.append(f"auto/{context}: re-shows the shopper's own items: {seen}")
+                if choice.comebacks:
+                    lines.append(
+                        f"auto/{context}: ... scaled per shopper by how often they come back "
+                        f"(shop rate {choice.comebacks['rate']:.3f} of later visits)"
+                    )
         if self.selection.query_window < SEQUENCE_WINDOW:
             lines.append(f"auto/user: sequence models see the newest {self.selection.query_window} events")
         return "\n".join(lines)

@@ -34,10 +34,28 @@ class Rows:
 
 
 @dataclass(frozen=True)
+class ComebackCounts:
+    """Per user row, at most one entry: their visits that came back to an item, and their chances
+    (visits after the first), as the rebuild counted them (:func:`recommendations.engine.reshow.comeback_counts`)."""
+
+    indptr: np.ndarray
+    returns: np.ndarray
+    chances: np.ndarray
+
+    def of(self, r: int) -> tuple[int, int]:
+        """Row ``r``'s counts; (0, 0) for a row without them (erased, or not trained)."""
+        if not 0 <= r < len(self.indptr) - 1 or self.indptr[r] == self.indptr[r + 1]:
+            return 0, 0
+        at = int(self.indptr[r])
+        return int(self.returns[at]), int(self.chances[at])
+
+
+@dataclass(frozen=True)
 class Shoppers:
     bought: Rows
     browsed: Rows
     browse_kinds: tuple[str, ...]
+    comebacks: ComebackCounts | None = None  # None: a version built before re-showing was personal
 
 
 def _shoppers(users: dict[str, np.ndarray]) -> Shoppers | None:
@@ -50,7 +68,12 @@ def _shoppers(users: dict[str, np.ndarray]) -> Shoppers | None:
         users["browsed_data"],
         users["browsed_kinds"],
     )
-    return Shoppers(bought, browsed, tuple(users["browse_kind_names"].tolist()))
+    comebacks = (
+        ComebackCounts(users["comebacks_indptr"], users["comebacks_returns"], users["comebacks_chances"])
+        if "comebacks_indptr" in users
+        else None
+    )
+    return Shoppers(bought, browsed, tuple(users["browse_kind_names"].tolist()), comebacks)
 
 
 @dataclass

@@ -16,7 +16,10 @@ against the training users' rows (the users part), fitted here, and only when a 
 Where the holdout chose to re-show what a known shopper touched (``reshow``: the weights of the
 ``buy_again`` and ``browsed`` sources), "for you" adds those sources and lets them, and only them,
 place the shopper's own items (:func:`recommendations.engine.reshow.merge`); purchased durables,
-which ``buy_again`` never scores, stay out.
+which ``buy_again`` never scores, stay out. Each shopper's weights are scaled by how often their
+visits came back to an item (``comebacks``: the shop's rate the choice was made with, and the
+shopper's counts of the rebuild, :mod:`recommendations.engine.comebacks`); a shopper whose factor
+is 0 is served as where nothing is re-shown.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommendations import modelstore as storage
+from recommendations.engine.comebacks import Comebacks
 from recommendations.engine.hybrid import SourceScores
 from recommendations.engine.reshow import SEEN_SOURCES
 from recommendations.engine.session import MAX_QUERY, Sessions, Transitions, stan
@@ -54,6 +58,9 @@ class Chosen:
     # context -> the seen sources ("buy_again", "browsed") its list adds, and with what weight:
     # the holdout's choice of re-showing what the shopper touched (none: never re-shown)
     reshow: dict[str, dict[str, float]] = field(default_factory=dict)
+    # context -> the shop's rate of visits that come back, which scales each shopper's re-show
+    # weights (engine.comebacks; absent: a choice made before re-showing was personal, unscaled)
+    comebacks: dict[str, Comebacks] = field(default_factory=dict)
     window: int = MAX_QUERY  # a known user's sequence query: their newest N events
 
 
@@ -118,6 +125,8 @@ def load(version_id: int, parts: dict[str, dict[str, np.ndarray]], n_items: int)
             reshow = {n: float(w) for n, w in (choice.get("reshow") or {}).items() if n in SEEN_SOURCES and w}
             if reshow:
                 out.reshow[context] = reshow
+                if choice.get("comebacks"):
+                    out.comebacks[context] = Comebacks(**choice["comebacks"])
     out.window = int(selection.get("query_window") or MAX_QUERY)
     return out if out.weights else None
 

@@ -113,13 +113,19 @@ def _chosen_recipe(recipe: SlotRecipe, bundle: Bundle, slot: str, facts: Facts) 
 
 
 def _reshow(bundle: Bundle | None, slot: str, facts: Facts) -> dict[str, float]:
-    """The seen sources the holdout chose for the slot's context (none: never re-show)."""
+    """The seen sources the holdout chose for the slot's context, their weights scaled by how
+    often this shopper comes back (:func:`.seen.comeback_factor`; none: never re-show)."""
     if bundle is None or bundle.chosen is None or slots.sources_customised(slot):
         return {}
     context = chosen_blends.context_for(slot, facts.known) or ""
     if context not in bundle.chosen.weights:
         return {}
-    return bundle.chosen.reshow.get(context, {})
+    weights = bundle.chosen.reshow.get(context, {})
+    comebacks = bundle.chosen.comebacks.get(context)
+    if not weights or comebacks is None:
+        return weights
+    factor = seen.comeback_factor(bundle, facts, comebacks)
+    return {n: w * factor for n, w in weights.items()} if factor > 0 else {}
 
 
 def _seen(bundle: Bundle, facts: Facts) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from recommendations.engine.comebacks import Comebacks
 from recommendations.engine.hybrid import SourceScores
 from recommendations.engine.repeat import reason as repeat_reason
 from recommendations.engine.reshow import DEFAULT_INTENT, browsed, browsed_probability
@@ -130,3 +131,12 @@ def browsed_not_bought(bundle: Bundle, facts: Facts, now: float) -> Seen:
     texts = {item: BROWSE_TEXT.get(kind, VIEWED_TEXT) for item, kind in result.strongest.items()}
     evidence = {item: (item,) for item in result.strongest}
     return Seen(SourceScores(result.scores, kind="browsed", evidence=evidence), texts)
+
+
+def comeback_factor(bundle: Bundle, facts: Facts, comebacks: Comebacks) -> float:
+    """The multiplier of the shopper's re-show weights: :meth:`Comebacks.factor` of the visits
+    that came back and the chances the rebuild counted for their row (none: the shop's weights)."""
+    shoppers = bundle.shoppers
+    if shoppers is None or shoppers.comebacks is None or facts.row is None:
+        return comebacks.factor(0, 0)
+    return comebacks.factor(*shoppers.comebacks.of(facts.row))

@@ -5,7 +5,8 @@ each shopper's own purchases and browsing, stored with the model version.
   own purchase events (per item and category: is it bought again, after how long);
 * :func:`shopper_arrays`: per shopper (a row of the ``users`` part, so erasure redacts it with
   the rest of the row) their last purchases (item, time) and their last views, clicks and cart
-  changes (item, kind, time), what ``buy_again`` and ``browsed_not_bought`` read at serving time.
+  changes (item, kind, time), what ``buy_again`` and ``browsed_not_bought`` read at serving time,
+  and how often their visits came back to an item (``comebacks_*``, one entry per shopper).
 
 Rows are stored CSR-shaped (``<prefix>indptr``, ``<prefix>indices``, ``<prefix>data`` = unix
 seconds, ``<prefix>shape``) but entries repeat: one per event, oldest first within a row.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from recommendations.engine.repeat import RepeatModel
-from recommendations.engine.reshow import DEFAULT_INTENT
+from recommendations.engine.reshow import DEFAULT_INTENT, comeback_counts
 from recommendations.training.eventlog import TrainingLog
 
 Arrays = dict[str, np.ndarray]
@@ -85,5 +86,13 @@ def shopper_arrays(data: TrainingLog) -> Arrays:
         browsed_kinds=kind_code[browse[rows]].astype(np.int8),
         browsed_shape=np.asarray([n_users, log.n_items], dtype=np.int64),
         browse_kind_names=np.asarray(BROWSE_KINDS, dtype=str),
+    )
+    # one entry per shopper: their visits that came back to an item, and their visits after the
+    # first (engine.comebacks), what scales their re-show weights where the holdout chose re-showing
+    returns, chances = comeback_counts(log)
+    out.update(
+        comebacks_indptr=np.arange(n_users + 1, dtype=np.int64),
+        comebacks_returns=returns.astype(np.int32),
+        comebacks_chances=chances.astype(np.int32),
     )
     return out

@@ -92,6 +92,8 @@ def test_where_shoppers_come_back_the_rebuild_chooses_re_showing_and_for_you_fol
     user = _user_choice()
     assert user["reshow"], user["reason"]
     assert user["metrics"]["with_reshow"]["objective"] > user["metrics"]["without_reshow"]["objective"]
+    assert user["comebacks"]["rate"] > 0  # scaled per shopper by how often their visits come back
+    assert bundles.current().shoppers.comebacks.of(0)[1] > 0  # the rebuild counted their visits
     durable = {str(item.pk) for item in shop.items[30:]}
     shown_again, reasons = 0, set()
     for u in range(20):
@@ -151,3 +153,52 @@ def test_a_known_users_chosen_sequence_models_see_the_chosen_window():
     chosen_scores(bundle, "auto.user.stan", facts, anchors)
     chosen_scores(bundle, "auto.session.stan", facts, anchors)
     assert model.lengths == [4, 30]
+
+
+def _reshow_bundle(comebacks):
+    from types import SimpleNamespace
+
+    from recommendations.serving.bundle import ComebackCounts as Counts
+    from recommendations.serving.bundle import Rows, Shoppers
+    from recommendations.serving.chosen import Chosen
+
+    chosen = Chosen(
+        weights={"user": {"auto.user.itemknn": 1.0}},
+        reshow={"user": {"browsed": 2.0}},
+        comebacks={} if comebacks is None else {"user": comebacks},
+    )
+    empty = Rows(np.zeros(4, np.int64), np.empty(0, np.int64), np.empty(0))
+    # row 0 came back on 4 of 4 later visits, row 1 on none of 18, row 2 has no counts (erased)
+    counts = Counts(np.array([0, 1, 2, 2]), np.array([4, 0], np.int32), np.array([4, 18], np.int32))
+    return SimpleNamespace(chosen=chosen, shoppers=Shoppers(empty, empty, (), counts))
+
+
+def test_for_you_scales_the_chosen_re_show_weights_by_how_often_the_shopper_comes_back():
+    from recommendations.engine.comebacks import Comebacks
+    from recommendations.live.base import VisitorState
+    from recommendations.serving.core import _reshow
+    from recommendations.serving.visitor import Facts
+
+    def weights(bundle, row):
+        return _reshow(bundle, "for_you", Facts(state=VisitorState(), recent_ids=[], known=True, row=row))
+
+    shop = _reshow_bundle(Comebacks(rate=0.5, prior=2.0))
+    assert weights(shop, 0) == {"browsed": 2.0}  # comes back: the chosen weight (capped at 1x)
+    assert weights(shop, 1) == pytest.approx({"browsed": 2.0 * (1.0 / 20) / 0.5})  # never: a tenth
+    assert weights(shop, 2) == {"browsed": 2.0}  # nothing known: the shop's weights
+    assert weights(_reshow_bundle(Comebacks(rate=0.0)), 0) == {}  # visits never come back: as before
+    assert weights(_reshow_bundle(None), 1) == {"browsed": 2.0}  # a choice made before: unscaled
+
+
+def test_erasure_drops_a_shoppers_comeback_counts_with_the_rest_of_the_row():
+    from recommendations.privacy.service import _drop_rows
+    from recommendations.serving.bundle import ComebackCounts as Counts
+
+    arrays = {
+        "comebacks_indptr": np.arange(4, dtype=np.int64),
+        "comebacks_returns": np.array([1, 2, 3], np.int32),
+        "comebacks_chances": np.array([4, 5, 6], np.int32),
+    }
+    _drop_rows(arrays, [1])
+    counts = Counts(arrays["comebacks_indptr"], arrays["comebacks_returns"], arrays["comebacks_chances"])
+    assert [counts.of(r) for r in range(4)] == [(1, 4), (0, 0), (3, 6), (0, 0)]
