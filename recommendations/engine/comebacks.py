@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .base import EventLog
+
 #: without session ids, a new visit starts after this long without an event
 VISIT_GAP_SECONDS = 30 * 60.0
 #: the shop's rate counts as this many visits of a shopper's own evidence
@@ -116,3 +118,40 @@ class Comebacks:
 
     def as_dict(self) -> dict[str, float]:
         return {"rate": self.rate, "prior": self.prior, "cap": self.cap}
+
+
+#: the event kinds that tell whether a shopper comes back (serving keeps these per shopper): the
+#: browsing kinds of :data:`.reshow.DEFAULT_INTENT` and purchases
+TOUCH_KINDS: tuple[str, ...] = ("view", "click", "add_to_cart", "remove_from_cart", "purchase")
+
+
+def comeback_factor(log: EventLog, events: np.ndarray, comebacks: Comebacks | None) -> float:
+    """The multiplier of one shopper's re-show weights from their event rows ``events`` of
+    ``log`` (:meth:`Comebacks.of_events` of their views, cart changes and purchases);
+    1 without ``comebacks`` (a choice stored before re-showing was personal)."""
+    if comebacks is None:
+        return 1.0
+    touched = events[_touching(log, events)]
+    return comebacks.of_events(log.items[touched], log.timestamps[touched], log.sessions[touched])
+
+
+def _touching(log: EventLog, rows: np.ndarray | slice) -> np.ndarray:
+    codes = [i for i, name in enumerate(log.kind_names) if name in TOUCH_KINDS]
+    return np.isin(log.kinds[rows], codes)
+
+
+def shop_comebacks(log: EventLog) -> Comebacks:
+    """The shop's :class:`Comebacks` from its known users' touching events."""
+    rows = np.flatnonzero(_touching(log, slice(None)))
+    return Comebacks.of(log.users[rows], log.items[rows], log.timestamps[rows], log.sessions[rows])
+
+
+def comeback_counts(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
+    """Per user row of ``log`` (``n_users``): the visits that came back, and the chances to
+    (:func:`visits` of their touching events), what a rebuild stores for serving."""
+    rows = np.flatnonzero(_touching(log, slice(None)) & (log.users >= 0))
+    ids, returns, chances = visits(log.users[rows], log.items[rows], log.timestamps[rows], log.sessions[rows])
+    out_returns = np.zeros(log.n_users, np.int64)
+    out_chances = np.zeros(log.n_users, np.int64)
+    out_returns[ids], out_chances[ids] = returns, chances
+    return out_returns, out_chances

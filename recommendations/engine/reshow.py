@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .base import EventLog, top_k
-from .comebacks import Comebacks, visits
+from .comebacks import Comebacks, comeback_factor
 from .repeat import RepeatModel
 from .validation import Split
 
@@ -242,42 +242,6 @@ def seen_scores(
     hit = np.flatnonzero(b > 0)
     found["browsed"] = (hit, b[hit])
     return found
-
-
-#: the event kinds that tell whether a shopper comes back (serving keeps these per shopper)
-TOUCH_KINDS: tuple[str, ...] = (*DEFAULT_INTENT, "purchase")
-
-
-def comeback_factor(log: EventLog, events: np.ndarray, comebacks: Comebacks | None) -> float:
-    """The multiplier of one shopper's re-show weights from their event rows ``events`` of
-    ``log`` (:meth:`.comebacks.Comebacks.of_events` of their views, cart changes and purchases);
-    1 without ``comebacks`` (a choice stored before re-showing was personal)."""
-    if comebacks is None:
-        return 1.0
-    touched = events[_touching(log, events)]
-    return comebacks.of_events(log.items[touched], log.timestamps[touched], log.sessions[touched])
-
-
-def _touching(log: EventLog, rows: np.ndarray | slice) -> np.ndarray:
-    codes = [i for i, name in enumerate(log.kind_names) if name in TOUCH_KINDS]
-    return np.isin(log.kinds[rows], codes)
-
-
-def shop_comebacks(log: EventLog) -> Comebacks:
-    """The shop's :class:`.comebacks.Comebacks` from its known users' touching events."""
-    rows = np.flatnonzero(_touching(log, slice(None)))
-    return Comebacks.of(log.users[rows], log.items[rows], log.timestamps[rows], log.sessions[rows])
-
-
-def comeback_counts(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
-    """Per user row of ``log`` (``n_users``): the visits that came back, and the chances to
-    (:func:`.comebacks.visits` of their touching events), what a rebuild stores for serving."""
-    rows = np.flatnonzero(_touching(log, slice(None)) & (log.users >= 0))
-    ids, returns, chances = visits(log.users[rows], log.items[rows], log.timestamps[rows], log.sessions[rows])
-    out_returns = np.zeros(log.n_users, np.int64)
-    out_chances = np.zeros(log.n_users, np.int64)
-    out_returns[ids], out_chances[ids] = returns, chances
-    return out_returns, out_chances
 
 
 def purchases_model(log: EventLog) -> RepeatModel:

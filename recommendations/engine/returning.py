@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from . import reshow as rs
 from . import validation as v
 from .base import EventLog, in_sorted, unique
+from .comebacks import shop_comebacks
 from .scoring import blend_ndcg
 from .validation import Queries, Split, _by_user, _sequence
 
@@ -94,7 +95,7 @@ def choose_reshow(
             ev.splits.pop(key), ev.history.pop(key), ev.seen.pop(key)
     repeat = rs.purchases_model(ev.train)
     by_user = rs.rows_by_user(ev.train)  # once for every split (one training log)
-    comebacks = rs.shop_comebacks(ev.train)
+    comebacks = shop_comebacks(ev.train)
     base, sources, targets = {}, {}, {}
     for name in names:
         q = ev.splits[name].queries

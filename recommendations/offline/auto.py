@@ -18,7 +18,7 @@ import numpy as np
 from recommendations.engine import reshow
 from recommendations.engine.base import top_k
 from recommendations.engine.candidates import Candidate, candidates
-from recommendations.engine.comebacks import Comebacks
+from recommendations.engine.comebacks import Comebacks, comeback_factor
 from recommendations.engine.hybrid import normalise
 from recommendations.engine.interactions import build_matrix
 from recommendations.engine.selection import Selection, Settings, select
@@ -103,10 +103,10 @@ class AutoScorer(HybridScorer):
         return not (self.reshow and query.row >= 0 and self._factor(query) > 0)
 
     def _factor(self, query: Query) -> float:
-        """How much this user comes back (:func:`recommendations.engine.reshow.comeback_factor`):
+        """How much this user comes back (:func:`recommendations.engine.comebacks.comeback_factor`):
         the multiplier of their re-show weights, 0 for a user who never does."""
         events = self.rows.get(query.row, np.empty(0, np.int64))
-        return reshow.comeback_factor(self.log, events, self.comebacks)
+        return comeback_factor(self.log, events, self.comebacks)
 
     def recommend(
         self, query: Query, k: int, exclude: np.ndarray | None = None

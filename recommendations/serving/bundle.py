@@ -36,7 +36,7 @@ class Rows:
 @dataclass(frozen=True)
 class ComebackCounts:
     """Per user row, at most one entry: their visits that came back to an item, and their chances
-    (visits after the first), as the rebuild counted them (:func:`recommendations.engine.reshow.comeback_counts`)."""
+    (visits after the first), as the rebuild counted them (:func:`recommendations.engine.comebacks.comeback_counts`)."""
 
     indptr: np.ndarray
     returns: np.ndarray

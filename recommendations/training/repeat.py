@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from recommendations.engine.comebacks import comeback_counts
 from recommendations.engine.repeat import RepeatModel
-from recommendations.engine.reshow import DEFAULT_INTENT, comeback_counts
+from recommendations.engine.reshow import DEFAULT_INTENT
 from recommendations.training.eventlog import TrainingLog
 
 Arrays = dict[str, np.ndarray]

@@ -55,3 +55,10 @@ def test_the_shops_rate_counts_known_users_only():
     assert found.rate == 1.0
     assert found.of_events(np.array([1, 2]), np.array([0.0, 2 * HOUR])) == pytest.approx(2 / 3)
     assert Comebacks.of(users[2:], items[2:], stamps[2:]).rate == 0.0
+
+
+def test_the_touching_kinds_are_the_browsing_intent_and_purchases():
+    from recommendations.engine.comebacks import TOUCH_KINDS
+    from recommendations.engine.reshow import DEFAULT_INTENT
+
+    assert set(TOUCH_KINDS) == {*DEFAULT_INTENT, "purchase"}
