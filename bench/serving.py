@@ -396,6 +396,48 @@ sample, not a result.
 """
 
 
+# The third pass (the per-process copy, slots written from the rows), kept when the section is rewritten.
+ROUND3 = """### Third pass on issue 12: no round trip on a hit, slots written from the rows
+
+What was left after the second pass, and what this pass did (main at 1cc370f before, the commits
+named after):
+
+* **No Redis round trip on a hit** (8c01317, `recommendations/serving/near.py`,
+  `SLOT_NEAR_CACHE_ENTRIES`): each process keeps a copy of the slot-cache entries it read. One
+  connection per process asks Redis for every change under the visitor keys' prefix (`CLIENT
+  TRACKING ON REDIRECT <itself> BCAST PREFIX <prefix>v:`, RESP2 `SUBSCRIBE
+  __redis__:invalidate`), and every read first takes the invalidations already waiting on that
+  socket (a non-blocking `recv`, no round trip). Redis queues a broadcast invalidation before its
+  reply to the writer, so on one host the next request of the shopper who just sent an event finds
+  it waiting, whichever worker it lands on; the process's own writes drop their keys directly. A
+  value read while its key changed is not kept; a lost connection, a fork or a `FLUSHDB` drops
+  every copy. `tests/serving/test_near_cache.py` checks each of these against the real Redis (a
+  write from another connection seen by the very next read, 200 times over; a change racing with
+  the read; a killed invalidation connection; a fork; a server without tracking).
+* **The page's slots written from the cached rows** (fe23978): the rows of a cached payload are
+  decoded once per payload (`page.decoded`, shared by every reader), the tokens are signed once per
+  render, and the app's markup is written from the rows (`slot_markup.page_slot_html`, byte for
+  byte `slot_html`'s, `tests/serving/test_slot_html.py`); the `SlotItem`s are made only when a
+  project template or `{% ... as items %}` reads them. In process (one thread, loaded machine):
+  the page with three slots went from 3.12 to 2.97 ms of CPU against 1.47 / 2.16 ms without
+  slots, the runs are too noisy to read more into it than "about half the slots' cost".
+* **The bench warms every load visitor's page** (bc5344e) before the page phases, as it warms
+  for-you: the 2 s warm-up reached about a third of the 1,024 visitors' pages, so the saturated
+  page phase computed the others' slots (a miss each) and compared a partly cold page.
+
+Runs of this script during the pass, 2026-12-02, on the 2-core machine shared with two other
+sessions' jobs (load average 3-5 during all but the first), same command (`--seconds 8`):
+
+| run | commit | load at start | for-you sat. req/s / p50 ratio | for-you paced p50 ratio | page sat. / paced p50 ratio |
+| --- | --- | --- | --- | --- | --- |
+| before | 1cc370f | 0.9 (rising to ~4) | 0.65 / 1.44 | 4.61 (532 req/s) | 2.02 / 1.23 |
+| copy | 8c01317 | 3.0 | 0.79 / 0.87 | 2.55 (547 req/s) | 2.18 / 1.24 |
+| copy + warm pages | bc5344e | 3.9 | 0.92 / 1.34 | 0.95 (694 req/s) | 1.87 / 1.29 |
+
+The tables at the top of this section come from the run named in its header.
+"""
+
+
 # --- report ---------------------------------------------------------------------------------------
 
 
@@ -647,7 +689,8 @@ Target p50 <= {TARGET_PAGE_RATIO:g}x the page without slots: saturated {page_sat
 Added time per page: **{added_ms:.1f} ms** at p50 when paced (what a shopper waits), and
 {added_cpu_ms:.1f} ms of server capacity per page at saturation (difference of 1 / rate).
 
-{ROUND2}"""
+{ROUND2}
+{ROUND3}"""
 
 
 def source_commit() -> str:
