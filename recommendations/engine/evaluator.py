@@ -121,6 +121,15 @@ class _Evaluator:
                 scores = model.score_sparse(self.history[name][idx])
                 blocks.append(_sparse_top_lists(scores, exclude, self.settings.top_n))
                 continue
+            if cand.kind == "sequence" and hasattr(model, "score_sequences"):
+                # the batch's queries scored at once, only the items some neighbour or rule reaches
+                n = self.window if self.splits[name].context == "user" else MAX_QUERY
+                picked = idx.tolist()
+                scores = model.score_sequences(
+                    [q.sequences[i][-n:] for i in picked], [q.times[i][-n:] for i in picked]
+                )
+                blocks.append(_sparse_top_lists(scores, exclude, self.settings.top_n))
+                continue
             block = self._block(cand, model, name, idx)
             blocks.append(_top_lists(block, exclude, self.settings.top_n))
         lists = sp.vstack(blocks, format="csr")
