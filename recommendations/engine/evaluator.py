@@ -16,6 +16,7 @@ from .base import EventLog
 from .candidates import Candidate, Params
 from .scoring import blend_ndcg, param_key
 from .scoring import objective as _objective
+from .scoring import shared_top_lists as _shared_top_lists
 from .scoring import sparse_top_lists as _sparse_top_lists
 from .scoring import top_lists as _top_lists
 from .session import MAX_QUERY, Sessions
@@ -120,6 +121,11 @@ class _Evaluator:
                 # a neighbourhood model's row scores a few thousand items: rank those only
                 scores = model.score_sparse(self.history[name][idx])
                 blocks.append(_sparse_top_lists(scores, exclude, self.settings.top_n))
+                continue
+            if cand.kind == "matrix" and hasattr(model, "shared_scores"):
+                # every query gets the same row (popularity): its best items only, ranked sparsely
+                row = np.asarray(model.shared_scores(), dtype=np.float64)
+                blocks.append(_shared_top_lists(row, len(idx), exclude, self.settings.top_n))
                 continue
             if cand.kind == "sequence" and hasattr(model, "score_sequences"):
                 # the batch's queries scored at once, only the items some neighbour or rule reaches

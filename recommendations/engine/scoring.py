@@ -4,6 +4,8 @@ the paired standard errors that decide whether a richer choice really wins."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -31,12 +33,18 @@ def top_lists(block: np.ndarray, exclude: sp.csr_matrix | None, top_n: int) -> s
     return sp.csr_matrix((vals, (rows[ok], cols[ok])), shape=block.shape)
 
 
-def sparse_top_lists(scores: sp.csr_matrix, exclude: sp.csr_matrix | None, top_n: int) -> sp.csr_matrix:
+def sparse_top_lists(
+    scores: sp.csr_matrix,
+    exclude: sp.csr_matrix | None,
+    top_n: int,
+    dense: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> sp.csr_matrix:
     """:func:`top_lists` of ``scores.toarray()`` (float64), without the dense rows: each row's
     stored scores are sorted instead of partitioning every item. The same lists, entries in the same
     order: the best score first, ties to the lower item. A row whose ``top_n``-th and next scores tie
     is ranked densely by :func:`top_lists` (:func:`.validation.ranked`'s partition picks among such
-    ties its own way), so every list is the dense one."""
+    ties its own way), so every list is the dense one. ``dense(rows)``: those rows' whole scores
+    when ``scores`` holds only each row's best ones (:func:`shared_top_lists`)."""
     scores = sp.csr_matrix(scores)
     n, n_items = scores.shape
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(scores.indptr))
@@ -71,15 +79,36 @@ def sparse_top_lists(scores: sp.csr_matrix, exclude: sp.csr_matrix | None, top_n
     np.maximum.at(best, rows, vals)
     vals = vals / best[rows]
     if len(tied):
-        part = top_lists(
-            scores[tied].toarray().astype(np.float64), None if exclude is None else exclude[tied], top_n
-        )
+        rows_of_tied = scores[tied].toarray().astype(np.float64) if dense is None else dense(tied)
+        part = top_lists(rows_of_tied, None if exclude is None else exclude[tied], top_n)
         part = part.tocoo()
         rows = np.concatenate([rows, tied[part.row]])
         cols = np.concatenate([cols, part.col.astype(np.int64)])
         vals = np.concatenate([vals, part.data])
     # built as top_lists builds it (the constructor sorts each row's items)
     return sp.csr_matrix((vals, (rows, cols)), shape=(n, n_items))
+
+
+def shared_top_lists(
+    row: np.ndarray, n_queries: int, exclude: sp.csr_matrix | None, top_n: int
+) -> sp.csr_matrix:
+    """:func:`top_lists` of ``row`` repeated for ``n_queries`` queries (a model that scores every
+    query the same: popularity), without the dense block. A query can lose at most its excluded
+    items from the best ones, so only the ``top_n + 1`` best rankable items plus as many as the most
+    excluded query has (and whatever ties the last of them) can be among its first ``top_n + 1``:
+    :func:`sparse_top_lists` ranks those, and the whole row where a tie crosses the cut."""
+    row = np.asarray(row, dtype=np.float64)
+    rankable = np.flatnonzero((row > 0) & np.isfinite(row))
+    best = rankable[np.lexsort((rankable, -row[rankable]))]  # best first, ties to the lower item
+    wanted = top_n + 1 + (int(np.diff(exclude.indptr).max()) if exclude is not None and n_queries else 0)
+    if wanted < len(best):
+        best = best[row[best] >= row[best[wanted - 1]]]
+    items = np.sort(best)
+    scores = sp.csr_matrix(
+        (np.tile(row[items], n_queries), np.tile(items, n_queries), np.arange(n_queries + 1) * len(items)),
+        shape=(n_queries, len(row)),
+    )
+    return sparse_top_lists(scores, exclude, top_n, dense=lambda rows: np.tile(row, (len(rows), 1)))
 
 
 def blend_ndcg(lists: list[tuple[sp.csr_matrix, float]], targets: list[np.ndarray], k: int) -> np.ndarray:
