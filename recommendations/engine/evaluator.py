@@ -57,8 +57,23 @@ class _Evaluator:
         # found (the window choice's, the re-show choice's), for the full score to take as they are
         self.partial: dict[tuple[str, str, str, int], tuple[sp.csr_matrix, np.ndarray]] = {}
         self.cost: dict[str, float] = {}
+        # the training log's rows by user (validation.by_user_order), as the splits derived it
+        self.train_order = next(
+            (
+                sp_.train_order
+                for sp_ in splits.values()
+                if sp_.train is train and sp_.train_order is not None
+            ),
+            None,
+        )
         # the splits that count in an objective: enough queries for a mean to mean something
         self.used = {n for n, sp_ in self.splits.items() if len(sp_.queries) >= s.min_split_queries}
+
+    def by_user_order(self) -> np.ndarray:
+        """:func:`.validation.by_user_order` of the training log (sorted once, then kept)."""
+        if self.train_order is None:
+            self.train_order = v.by_user_order(self.train)
+        return self.train_order
 
     def names(self, context: str) -> tuple[str, ...]:
         return tuple(n for n in CONTEXT_SPLITS[context] if n in self.used)
