@@ -142,7 +142,9 @@ class SessionKNN:
         rows = np.repeat(np.arange(n), lengths)
         pos = np.arange(len(s.items)) - np.repeat(s.indptr[:-1], lengths) + 1
         # Duplicates keep their last (largest) position: the max survives sum_duplicates via sort.
-        order = np.lexsort((pos, s.items, rows))
+        # Rows and positions ascend already, so a stable sort by (row, item) is the lexsort by
+        # (row, item, position), and runs of a million mostly sorted keys in milliseconds
+        order = np.argsort(rows * np.int64(max(s.n_items, 1)) + s.items, kind="stable")
         rows, cols, pos = rows[order], s.items[order], pos[order]
         last = np.r_[(rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1]), True]
         rows, cols, pos = rows[last], cols[last], pos[last]

@@ -122,11 +122,30 @@ def item_sessions_before(model, sessions):
     return out
 
 
+def positions_before(sessions):
+    """SessionKNN.fit's sessions x items last positions as the three-key lexsort built them."""
+    n = sessions.n_sessions
+    lengths = np.diff(sessions.indptr)
+    rows = np.repeat(np.arange(n), lengths)
+    pos = np.arange(len(sessions.items)) - np.repeat(sessions.indptr[:-1], lengths) + 1
+    order = np.lexsort((pos, sessions.items, rows))
+    rows, cols, pos = rows[order], sessions.items[order], pos[order]
+    last = np.r_[(rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1]), True]
+    out = sp.csr_matrix((pos[last].astype(np.float64), (rows[last], cols[last])), shape=(n, sessions.n_items))
+    out.sort_indices()
+    return out, cols[last]
+
+
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("sample_size", [1, 3, 10, 1000])
 def test_fit_keeps_the_same_recent_sessions_per_item(seed, sample_size):
     sessions = tied_sessions(seed)
     model = SessionKNN(sample_size=sample_size).fit(sessions)
+    pos, cols = positions_before(sessions)
+    assert_same_csr(model._pos, pos)
+    assert model._pos.indices.dtype == pos.indices.dtype
+    df = np.bincount(cols, minlength=N_ITEMS).astype(np.float64)
+    np.testing.assert_array_equal(model._idf, np.log((sessions.n_sessions + 1) / (df + 1)) + 1.0)
     before = item_sessions_before(model, sessions)
     assert len(model._item_sessions) == len(before)
     for new, old in zip(model._item_sessions, before, strict=True):
