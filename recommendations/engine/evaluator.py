@@ -15,6 +15,7 @@ from . import validation as v
 from .base import EventLog
 from .candidates import Candidate, Params
 from .scoring import blend_ndcg, param_key
+from .scoring import dense_top_lists as _dense_top_lists
 from .scoring import objective as _objective
 from .scoring import shared_top_lists as _shared_top_lists
 from .scoring import sparse_top_lists as _sparse_top_lists
@@ -150,6 +151,11 @@ class _Evaluator:
                     [q.sequences[i][-n:] for i in picked], [q.times[i][-n:] for i in picked]
                 )
                 blocks.append(_sparse_top_lists(scores, exclude, self.settings.top_n))
+                continue
+            if cand.kind == "matrix":
+                # a dense model (iALS): each row's best found by a value-only partition of its scores
+                block = np.asarray(model.score(self.history[name][idx]))
+                blocks.append(_dense_top_lists(block, exclude, self.settings.top_n))
                 continue
             block = self._block(cand, model, name, idx)
             blocks.append(_top_lists(block, exclude, self.settings.top_n))
