@@ -133,3 +133,45 @@ def test_the_choice_is_the_same(monkeypatch, name):
         assert choice.metrics == old.contexts[key].metrics
         assert choice.reshow == old.contexts[key].reshow
         assert choice.n_queries == old.contexts[key].n_queries
+
+
+def history_rows_before(split, matrix, weights=None):
+    """validation.history_rows as it was: one row per query, stacked."""
+    import scipy.sparse as sp
+
+    q = split.queries
+    rows = []
+    for user, seq in zip(q.users.tolist(), q.sequences, strict=True):
+        if user >= 0:
+            rows.append(matrix[user])
+        else:
+            w = np.ones(len(seq)) if weights is None else weights
+            values = np.bincount(seq, weights=w, minlength=matrix.shape[1])
+            rows.append(sp.csr_matrix(values.reshape(1, -1)))
+    return sp.vstack(rows, format="csr") if rows else sp.csr_matrix((0, matrix.shape[1]))
+
+
+@pytest.mark.parametrize("name", LOGS)
+def test_history_rows_are_what_they_were(name):
+    log = LOGS[name]()
+    train, splits = selection.make_splits(log, selection.Settings(max_queries=60, min_queries=20))
+    matrix = build_matrix(train, {"view": 1.0, "add_to_cart": 2.0, "purchase": 3.0})
+    visitors = replace(
+        splits["recent"],
+        queries=replace(splits["recent"].queries, users=splits["recent"].queries.users * 0 - 1),
+    )
+    empty = replace(splits["recent"], queries=v.Queries(np.empty(0, np.int64), [], [], [], True))
+    half = splits["recent"].queries.users.copy()
+    half[::2] = -1
+    cases = [
+        *splits.values(),
+        visitors,
+        replace(visitors, queries=replace(visitors.queries, users=half)),
+        empty,
+    ]
+    for split in cases:
+        new, old = v.history_rows(split, matrix), history_rows_before(split, matrix)
+        assert new.dtype == old.dtype and new.shape == old.shape
+        for part in ("indptr", "indices", "data"):
+            assert getattr(new, part).dtype == getattr(old, part).dtype
+            np.testing.assert_array_equal(getattr(new, part), getattr(old, part))
