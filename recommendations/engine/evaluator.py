@@ -15,7 +15,9 @@ from . import validation as v
 from .base import EventLog
 from .candidates import Candidate, Params
 from .scoring import blend_ndcg, param_key
+from .scoring import dense_top_lists as _dense_top_lists
 from .scoring import objective as _objective
+from .scoring import shared_top_lists as _shared_top_lists
 from .scoring import sparse_top_lists as _sparse_top_lists
 from .scoring import top_lists as _top_lists
 from .session import MAX_QUERY, Sessions
@@ -56,8 +58,23 @@ class _Evaluator:
         # found (the window choice's, the re-show choice's), for the full score to take as they are
         self.partial: dict[tuple[str, str, str, int], tuple[sp.csr_matrix, np.ndarray]] = {}
         self.cost: dict[str, float] = {}
+        # the training log's rows by user (validation.by_user_order), as the splits derived it
+        self.train_order = next(
+            (
+                sp_.train_order
+                for sp_ in splits.values()
+                if sp_.train is train and sp_.train_order is not None
+            ),
+            None,
+        )
         # the splits that count in an objective: enough queries for a mean to mean something
         self.used = {n for n, sp_ in self.splits.items() if len(sp_.queries) >= s.min_split_queries}
+
+    def by_user_order(self) -> np.ndarray:
+        """:func:`.validation.by_user_order` of the training log (sorted once, then kept)."""
+        if self.train_order is None:
+            self.train_order = v.by_user_order(self.train)
+        return self.train_order
 
     def names(self, context: str) -> tuple[str, ...]:
         return tuple(n for n in CONTEXT_SPLITS[context] if n in self.used)
@@ -120,6 +137,25 @@ class _Evaluator:
                 # a neighbourhood model's row scores a few thousand items: rank those only
                 scores = model.score_sparse(self.history[name][idx])
                 blocks.append(_sparse_top_lists(scores, exclude, self.settings.top_n))
+                continue
+            if cand.kind == "matrix" and hasattr(model, "shared_scores"):
+                # every query gets the same row (popularity): its best items only, ranked sparsely
+                row = np.asarray(model.shared_scores(), dtype=np.float64)
+                blocks.append(_shared_top_lists(row, len(idx), exclude, self.settings.top_n))
+                continue
+            if cand.kind == "sequence" and hasattr(model, "score_sequences"):
+                # the batch's queries scored at once, only the items some neighbour or rule reaches
+                n = self.window if self.splits[name].context == "user" else MAX_QUERY
+                picked = idx.tolist()
+                scores = model.score_sequences(
+                    [q.sequences[i][-n:] for i in picked], [q.times[i][-n:] for i in picked]
+                )
+                blocks.append(_sparse_top_lists(scores, exclude, self.settings.top_n))
+                continue
+            if cand.kind == "matrix":
+                # a dense model (iALS): each row's best found by a value-only partition of its scores
+                block = np.asarray(model.score(self.history[name][idx]))
+                blocks.append(_dense_top_lists(block, exclude, self.settings.top_n))
                 continue
             block = self._block(cand, model, name, idx)
             blocks.append(_top_lists(block, exclude, self.settings.top_n))

@@ -48,6 +48,12 @@ class Popularity:
             raise RuntimeError("call fit() first")
         return np.tile(self.item_scores, (history.shape[0], 1))
 
+    def shared_scores(self) -> np.ndarray:
+        """The one row :meth:`score` gives every history (the evaluator ranks it once)."""
+        if self.item_scores is None:
+            raise RuntimeError("call fit() first")
+        return self.item_scores
+
 
 @dataclass
 class Trending:

@@ -212,10 +212,12 @@ class Reshow:
     reason: str
 
 
-def rows_by_user(log: EventLog) -> dict[int, np.ndarray]:
-    """Each known user's event rows of ``log``, oldest first."""
-    known = np.flatnonzero(log.users >= 0)
-    order = known[np.lexsort((known, log.timestamps[known], log.users[known]))]
+def rows_by_user(log: EventLog, order: np.ndarray | None = None) -> dict[int, np.ndarray]:
+    """Each known user's event rows of ``log``, oldest first (``order``:
+    :func:`.validation.by_user_order` of ``log``, when the caller has it)."""
+    if order is None:
+        known = np.flatnonzero(log.users >= 0)
+        order = known[np.lexsort((known, log.timestamps[known], log.users[known]))]
     users = log.users[order]
     cuts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(order) else np.empty(0, np.int64)
     return {

@@ -23,6 +23,7 @@ def returning_split(
     seed: int = 0,
     min_history: int = 2,
     skip: set[int] | frozenset[int] = frozenset(),
+    order: np.ndarray | None = None,
 ) -> Split:
     """Users whose newest events only come back to items they had touched (context ``"user"``):
     one query each, their history before those events, the re-touched items the targets.
@@ -31,9 +32,10 @@ def returning_split(
     a query's history is cut at ``at``, the newest events' time, and whatever scores it must see
     only events before then. Beside ``n_new`` queries of :func:`recent_split`, as many of these
     are sampled as the shop has returning users for each user with a new item (at most
-    ``max_queries``), so both together look like the shop's next visits."""
+    ``max_queries``), so both together look like the shop's next visits. ``order``:
+    :func:`.validation.by_user_order` of ``log``, when the caller has it."""
     rng = np.random.default_rng(seed)
-    order, starts, stops = _by_user(log)
+    order, starts, stops = _by_user(log, order=order)
     # every user at once: the newest events (at the user's last timestamp) are "held"; a user is
     # returning when each held item is in the history before them, fresh otherwise
     group = np.repeat(np.arange(len(starts)), stops - starts)
@@ -84,7 +86,10 @@ def choose_reshow(
     parts = {m: next(r.lists for p, r in scored[m] if p == choice.params[m]) for m in models}
     used = {int(u) for split in ev.splits.values() for u in split.queries.users.tolist() if u >= 0}
     n_new = len(ev.splits["recent"].queries) if "recent" in ev.splits else 0
-    returning = returning_split(ev.train, n_new, ev.settings.max_queries, ev.settings.seed + 5, skip=used)
+    order = ev.by_user_order()  # one order of the training log for both below
+    returning = returning_split(
+        ev.train, n_new, ev.settings.max_queries, ev.settings.seed + 5, skip=used, order=order
+    )
     if len(returning.queries):
         ev.splits["returning"] = returning
         ev.history["returning"] = v.history_rows(returning, ev.matrix)
@@ -94,7 +99,7 @@ def choose_reshow(
         for key in ("returning",):
             ev.splits.pop(key), ev.history.pop(key), ev.seen.pop(key)
     repeat = rs.purchases_model(ev.train)
-    by_user = rs.rows_by_user(ev.train)  # once for every split (one training log)
+    by_user = rs.rows_by_user(ev.train, order)  # once for every split (one training log)
     comebacks = shop_comebacks(ev.train)
     base, sources, targets = {}, {}, {}
     for name in names:

@@ -4,6 +4,8 @@ the paired standard errors that decide whether a richer choice really wins."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -31,12 +33,18 @@ def top_lists(block: np.ndarray, exclude: sp.csr_matrix | None, top_n: int) -> s
     return sp.csr_matrix((vals, (rows[ok], cols[ok])), shape=block.shape)
 
 
-def sparse_top_lists(scores: sp.csr_matrix, exclude: sp.csr_matrix | None, top_n: int) -> sp.csr_matrix:
+def sparse_top_lists(
+    scores: sp.csr_matrix,
+    exclude: sp.csr_matrix | None,
+    top_n: int,
+    dense: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> sp.csr_matrix:
     """:func:`top_lists` of ``scores.toarray()`` (float64), without the dense rows: each row's
     stored scores are sorted instead of partitioning every item. The same lists, entries in the same
     order: the best score first, ties to the lower item. A row whose ``top_n``-th and next scores tie
     is ranked densely by :func:`top_lists` (:func:`.validation.ranked`'s partition picks among such
-    ties its own way), so every list is the dense one."""
+    ties its own way), so every list is the dense one. ``dense(rows)``: those rows' whole scores
+    when ``scores`` holds only each row's best ones (:func:`shared_top_lists`)."""
     scores = sp.csr_matrix(scores)
     n, n_items = scores.shape
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(scores.indptr))
@@ -71,15 +79,66 @@ def sparse_top_lists(scores: sp.csr_matrix, exclude: sp.csr_matrix | None, top_n
     np.maximum.at(best, rows, vals)
     vals = vals / best[rows]
     if len(tied):
-        part = top_lists(
-            scores[tied].toarray().astype(np.float64), None if exclude is None else exclude[tied], top_n
-        )
+        rows_of_tied = scores[tied].toarray().astype(np.float64) if dense is None else dense(tied)
+        part = top_lists(rows_of_tied, None if exclude is None else exclude[tied], top_n)
         part = part.tocoo()
         rows = np.concatenate([rows, tied[part.row]])
         cols = np.concatenate([cols, part.col.astype(np.int64)])
         vals = np.concatenate([vals, part.data])
     # built as top_lists builds it (the constructor sorts each row's items)
     return sp.csr_matrix((vals, (rows, cols)), shape=(n, n_items))
+
+
+def dense_top_lists(block: np.ndarray, exclude: sp.csr_matrix | None, top_n: int) -> sp.csr_matrix:
+    """:func:`top_lists` of ``block`` as float64 (a model's dense queries x items scores, any float
+    type) by a value-only partition in the block's own precision (a float32 score converts to
+    float64 exactly, in the same order): only each row's rankable scores at or above its
+    ``top_n + 1``-th go to :func:`sparse_top_lists`, which ranks the whole row where a tie crosses
+    the cut. ``np.partition`` of float32 values takes 0.6 of ``argpartition`` of the float64 copy
+    that :func:`.validation.ranked` partitions."""
+    block = np.asarray(block)
+    if not np.issubdtype(block.dtype, np.floating):
+        block = block.astype(np.float64)
+    n, n_items = block.shape
+    if top_n + 1 >= n_items:
+        return top_lists(block.astype(np.float64), exclude, top_n)
+    # as validation.ranked: the unrankable (non-positive, non-finite, excluded) set to +inf
+    neg = np.negative(block)
+    rankable = neg < 0
+    rankable &= neg > -np.inf
+    np.copyto(neg, np.inf, where=~rankable)
+    if exclude is not None and exclude.nnz:
+        coo = exclude.tocoo()
+        neg[coo.row, coo.col] = np.inf
+    kth = np.partition(neg, top_n, axis=1)[:, top_n : top_n + 1]
+    near = neg <= kth
+    near &= rankable  # (excluded entries are +inf: above any finite kth, and never kept)
+    rows, cols = np.nonzero(near)  # row by row, items ascending
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n))]
+    scores = sp.csr_matrix((block[rows, cols].astype(np.float64), cols, indptr), shape=(n, n_items))
+    return sparse_top_lists(scores, exclude, top_n, dense=lambda tied: block[tied].astype(np.float64))
+
+
+def shared_top_lists(
+    row: np.ndarray, n_queries: int, exclude: sp.csr_matrix | None, top_n: int
+) -> sp.csr_matrix:
+    """:func:`top_lists` of ``row`` repeated for ``n_queries`` queries (a model that scores every
+    query the same: popularity), without the dense block. A query can lose at most its excluded
+    items from the best ones, so only the ``top_n + 1`` best rankable items plus as many as the most
+    excluded query has (and whatever ties the last of them) can be among its first ``top_n + 1``:
+    :func:`sparse_top_lists` ranks those, and the whole row where a tie crosses the cut."""
+    row = np.asarray(row, dtype=np.float64)
+    rankable = np.flatnonzero((row > 0) & np.isfinite(row))
+    best = rankable[np.lexsort((rankable, -row[rankable]))]  # best first, ties to the lower item
+    wanted = top_n + 1 + (int(np.diff(exclude.indptr).max()) if exclude is not None and n_queries else 0)
+    if wanted < len(best):
+        best = best[row[best] >= row[best[wanted - 1]]]
+    items = np.sort(best)
+    scores = sp.csr_matrix(
+        (np.tile(row[items], n_queries), np.tile(items, n_queries), np.arange(n_queries + 1) * len(items)),
+        shape=(n_queries, len(row)),
+    )
+    return sparse_top_lists(scores, exclude, top_n, dense=lambda rows: np.tile(row, (len(rows), 1)))
 
 
 def blend_ndcg(lists: list[tuple[sp.csr_matrix, float]], targets: list[np.ndarray], k: int) -> np.ndarray:

@@ -144,23 +144,30 @@ class Selection:
 def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, v.Split]]:
     """Disjoint validation groups cut one after the other from ``log``; all share one training log."""
     n, seed = settings.max_queries, settings.seed
+    # the log is sorted by user once: each split cut from the last one's training log derives its
+    # order from the last one's (v.kept_order); the session splits share one sort by session
     recent = v.recent_split(log, max_queries=n, seed=seed)
     used = set(recent.queries.users.tolist())
-    rand = v.random_split(recent.train, max_queries=n, seed=seed + 1, skip=used)
+    rand = v.random_split(recent.train, max_queries=n, seed=seed + 1, skip=used, order=recent.train_order)
     used |= set(rand.queries.users.tolist())
-    nxt = v.session_split(rand.train, max_queries=n, seed=seed + 2, skip_users=used)
+    by_session = v.by_user_order(rand.train, rand.train.sessions)
+    nxt = v.session_split(rand.train, max_queries=n, seed=seed + 2, skip_users=used, order=by_session)
     # from the same newest sessions (some may also be next_click's); every queried session leaves
     coview, basket = v.session_item_splits(
-        rand.train, max_queries=n, seed=seed + 4, skip_users=used, cart_kinds=settings.cart_kinds
+        rand.train,
+        max_queries=n,
+        seed=seed + 4,
+        skip_users=used,
+        cart_kinds=settings.cart_kinds,
+        order=by_session,
     )
     held = np.union1d(nxt.held_sessions, coview.held_sessions)
-    train = v.without_sessions(rand.train, held)
+    keep = ~np.isin(rand.train.sessions, held)
+    train = v.without_sessions(rand.train, held, keep)
+    order = None if rand.train_order is None else v.kept_order(rand.train_order, keep)
     splits = {
-        "recent": replace(recent, train=train),
-        "random": replace(rand, train=train),
-        "next_click": replace(nxt, train=train),
-        "coview": replace(coview, train=train),
-        "basket": replace(basket, train=train),
+        split.name: replace(split, train=train, train_order=order)
+        for split in (recent, rand, nxt, coview, basket)
     }
     wanted = {name for c in settings.contexts for name in CONTEXT_SPLITS[c]}
     return train, {name: split for name, split in splits.items() if name in wanted}

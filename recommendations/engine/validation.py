@@ -58,6 +58,9 @@ class Split:
     train: EventLog
     queries: Queries
     held_sessions: np.ndarray | None = None  # the sessions held out whole (session splits)
+    #: ``train``'s rows grouped by user, oldest first (:func:`by_user_order`), where the split
+    #: derived it without a sort: the next split cut from ``train`` need not sort it again
+    train_order: np.ndarray | None = None
 
 
 def _take(log: EventLog, keep: np.ndarray) -> EventLog:
@@ -71,16 +74,33 @@ def _take(log: EventLog, keep: np.ndarray) -> EventLog:
     )
 
 
-def without_sessions(log: EventLog, sessions: np.ndarray) -> EventLog:
-    """``log`` without the events of ``sessions``."""
-    return _take(log, ~np.isin(log.sessions, sessions))
+def without_sessions(log: EventLog, sessions: np.ndarray, keep: np.ndarray | None = None) -> EventLog:
+    """``log`` without the events of ``sessions`` (``keep``: the rows not in them, when the
+    caller has them)."""
+    return _take(log, ~np.isin(log.sessions, sessions) if keep is None else keep)
 
 
-def _by_user(log: EventLog, keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Event order grouped by user (or ``keys``) then time, and each group's (starts, stops)."""
+def by_user_order(log: EventLog, keys: np.ndarray | None = None) -> np.ndarray:
+    """The rows of ``log`` with a user (or ``keys`` >= 0), grouped by user then time then row."""
     keys = log.users if keys is None else keys
     known = np.flatnonzero(keys >= 0)
-    order = known[np.lexsort((known, log.timestamps[known], keys[known]))]
+    return known[np.lexsort((known, log.timestamps[known], keys[known]))]
+
+
+def kept_order(order: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """:func:`by_user_order` of ``_take(log, keep)`` from ``order``, that of ``log``, without a sort
+    (the kept rows keep their order, and their new row numbers keep the old ones' order)."""
+    renumbered = np.cumsum(keep) - 1
+    return renumbered[order[keep[order]]]
+
+
+def _by_user(
+    log: EventLog, keys: np.ndarray | None = None, order: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event order grouped by user (or ``keys``) then time, and each group's (starts, stops).
+    ``order``: :func:`by_user_order` of ``log`` (and ``keys``), when the caller has it."""
+    keys = log.users if keys is None else keys
+    order = by_user_order(log, keys) if order is None else order
     users = keys[order]
     starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(order) else np.empty(0, np.int64)
     stops = np.r_[starts[1:], len(order)].astype(np.int64)
@@ -91,11 +111,18 @@ def _sequence(log: EventLog, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return log.items[rows].astype(np.int64), log.timestamps[rows].astype(np.float64)
 
 
-def recent_split(log: EventLog, max_queries: int = 2000, seed: int = 0, min_history: int = 2) -> Split:
+def recent_split(
+    log: EventLog,
+    max_queries: int = 2000,
+    seed: int = 0,
+    min_history: int = 2,
+    order: np.ndarray | None = None,
+) -> Split:
     """Each sampled user's newest events held out (see the module docstring); each query also
-    knows the held-out items the user had touched before (``again``) and when (``at``)."""
+    knows the held-out items the user had touched before (``again``) and when (``at``).
+    ``order``: :func:`by_user_order` of ``log``, when the caller has it."""
     rng = np.random.default_rng(seed)
-    order, starts, stops = _by_user(log)
+    order, starts, stops = _by_user(log, order=order)
     keep = np.ones(len(log.items), dtype=bool)
     users, sequences, times, targets, again, at = [], [], [], [], [], []
     for slot in rng.permutation(len(starts)).tolist():
@@ -123,7 +150,7 @@ def recent_split(log: EventLog, max_queries: int = 2000, seed: int = 0, min_hist
     queries = Queries(
         np.asarray(users, np.int64), sequences, times, targets, True, again, np.asarray(at, np.float64)
     )
-    return Split("recent", "user", _take(log, keep), queries)
+    return Split("recent", "user", _take(log, keep), queries, train_order=kept_order(order, keep))
 
 
 def random_split(
@@ -134,13 +161,15 @@ def random_split(
     min_items: int = 3,
     skip: set[int] | frozenset[int] = frozenset(),
     by_session: bool = False,
+    order: np.ndarray | None = None,
 ) -> Split:
     """A random ``fraction`` of each sampled user's distinct items held out (seeded); users in
     ``skip`` are left alone. ``by_session``: sessions instead of users, each queried as a new
     visitor (its remaining clicks are the context, nothing is excluded), sessions with an event of
-    a ``skip`` user left alone."""
+    a ``skip`` user left alone. ``order``: :func:`by_user_order` of ``log`` (by session with
+    ``by_session``), when the caller has it."""
     rng = np.random.default_rng(seed)
-    order, starts, stops = _by_user(log, log.sessions if by_session else None)
+    order, starts, stops = _by_user(log, log.sessions if by_session else None, order)
     keep = np.ones(len(log.items), dtype=bool)
     users, sequences, times, targets = [], [], [], []
     for slot in rng.permutation(len(starts)).tolist():
@@ -168,6 +197,7 @@ def random_split(
         "user",
         _take(log, keep),
         Queries(np.asarray(users, np.int64), sequences, times, targets, True),
+        train_order=None if by_session else kept_order(order, keep),
     )
 
 
@@ -177,16 +207,14 @@ def session_split(
     max_queries: int = 2000,
     seed: int = 0,
     skip_users: set[int] | frozenset[int] = frozenset(),
+    order: np.ndarray | None = None,
 ) -> Split:
     """Up to ``max_queries`` sessions starting in the newest ``newest_share`` of the time range are
     held out (only those); one next-click query each (the position drawn at random, seeded). Sessions with an event of a
-    ``skip_users`` user stay in training."""
+    ``skip_users`` user stay in training. ``order``: ``by_user_order(log, log.sessions)``, when
+    the caller has it."""
     rng = np.random.default_rng(seed)
-    has = np.flatnonzero(log.sessions >= 0)
-    order = has[np.lexsort((has, log.timestamps[has], log.sessions[has]))]
-    keys = log.sessions[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(order) else np.empty(0, np.int64)
-    stops = np.r_[starts[1:], len(order)].astype(np.int64)
+    order, starts, stops = _by_user(log, log.sessions, order)
     keep = np.ones(len(log.items), dtype=bool)
     sequences, times, targets = [], [], []
     if len(order):
@@ -264,6 +292,22 @@ def history_rows(split: Split, matrix: sp.csr_matrix, weights: np.ndarray | None
     """The confidence row of every query: the user's training row, or for a new visitor the
     bincount of its items (``weights`` per position, 1 by default)."""
     q = split.queries
+    if len(q) and (q.users >= 0).all():
+        return sp.csr_matrix(matrix[q.users])  # the users' rows, one gather (vstack gave the same)
+    if len(q) and weights is None and (q.users < 0).all():
+        # each visitor's item counts (whole numbers: the same sums in any order), sorted by item
+        counts = sp.csr_matrix(
+            (
+                np.ones(sum(len(seq) for seq in q.sequences)),
+                (
+                    np.repeat(np.arange(len(q)), [len(seq) for seq in q.sequences]),
+                    np.concatenate(q.sequences),
+                ),
+            ),
+            shape=(len(q), matrix.shape[1]),
+        )
+        counts.sum_duplicates()
+        return counts
     rows = []
     for user, seq in zip(q.users.tolist(), q.sequences, strict=True):
         if user >= 0:
@@ -330,6 +374,7 @@ def session_item_splits(
     seed: int = 0,
     skip_users: set[int] | frozenset[int] = frozenset(),
     cart_kinds: tuple[str, ...] = ("add_to_cart", "cart", "purchase"),
+    order: np.ndarray | None = None,
 ) -> tuple[Split, Split]:
     """The item-page and cart contexts, from sessions that start in the newest ``newest_share``
     (only the sessions that yield a query are held out; with :func:`session_split` on the same log,
@@ -340,13 +385,10 @@ def session_item_splits(
     * ``"basket"`` (context ``"cart"``): a session's distinct carted/purchased items (``cart_kinds``)
       but the last added are the cart; the last added one is the target.
 
-    The query item(s) are never ranked (as serving never recommends the page's own product)."""
+    The query item(s) are never ranked (as serving never recommends the page's own product).
+    ``order``: ``by_user_order(log, log.sessions)``, when the caller has it."""
     rng = np.random.default_rng(seed)
-    has = np.flatnonzero(log.sessions >= 0)
-    order = has[np.lexsort((has, log.timestamps[has], log.sessions[has]))]
-    keys = log.sessions[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(order) else np.empty(0, np.int64)
-    stops = np.r_[starts[1:], len(order)].astype(np.int64)
+    order, starts, stops = _by_user(log, log.sessions, order)
     keep = np.ones(len(log.items), dtype=bool)
     carted = np.isin(log.kinds, [i for i, n in enumerate(log.kind_names) if n in cart_kinds])
     out: dict[str, tuple[list, list, list]] = {"coview": ([], [], []), "basket": ([], [], [])}
