@@ -55,6 +55,7 @@ from .base import EventLog
 from .candidates import Candidate, Params, candidates
 from .cost import Budget
 from .evaluator import CONTEXT_SPLITS, _Evaluator, _Scored
+from .item_splits import session_item_splits
 from .returning import choose_reshow
 from .scoring import blend_ndcg, paired_gain, param_key
 from .scoring import objective as _objective
@@ -153,7 +154,7 @@ def make_splits(log: EventLog, settings: Settings) -> tuple[EventLog, dict[str, 
     by_session = v.by_user_order(rand.train, rand.train.sessions)
     nxt = v.session_split(rand.train, max_queries=n, seed=seed + 2, skip_users=used, order=by_session)
     # from the same newest sessions (some may also be next_click's); every queried session leaves
-    coview, basket = v.session_item_splits(
+    coview, basket = session_item_splits(
         rand.train,
         max_queries=n,
         seed=seed + 4,

@@ -12,6 +12,7 @@ from recommendations.engine import reshow, returning, selection
 from recommendations.engine import validation as v
 from recommendations.engine.base import EventLog
 from recommendations.engine.interactions import build_matrix
+from recommendations.engine.item_splits import session_item_splits
 from tests.engine.test_query_window import shop
 from tests.engine.test_selection_cost import taste_shop
 
@@ -57,7 +58,7 @@ def make_splits_before(log, settings):
     rand = v.random_split(recent.train, max_queries=n, seed=seed + 1, skip=used)
     used |= set(rand.queries.users.tolist())
     nxt = v.session_split(rand.train, max_queries=n, seed=seed + 2, skip_users=used)
-    coview, basket = v.session_item_splits(
+    coview, basket = session_item_splits(
         rand.train, max_queries=n, seed=seed + 4, skip_users=used, cart_kinds=settings.cart_kinds
     )
     held = np.union1d(nxt.held_sessions, coview.held_sessions)

@@ -6,6 +6,7 @@ from recommendations.engine import metrics, validation
 from recommendations.engine.base import EventLog, top_k
 from recommendations.engine.ease import EASE, l2_grid
 from recommendations.engine.interactions import build_matrix
+from recommendations.engine.item_splits import session_item_splits
 
 
 def shop(seed=0, n_users=300, n_items=60, groups=4, per_user=12, session_len=4):
@@ -158,7 +159,7 @@ def test_coview_and_basket_splits_hold_out_only_the_sessions_they_query():
         n_users=100,
         n_items=50,
     )
-    coview, basket = validation.session_item_splits(log, max_queries=10, skip_users={99})
+    coview, basket = session_item_splits(log, max_queries=10, skip_users={99})
     assert coview.train is basket.train
     assert len(coview.queries) == 10 and len(basket.queries) == 10
     # each held-out session yields both a co-view and a basket query: 10 sessions leave, no more
