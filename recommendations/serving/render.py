@@ -131,10 +131,15 @@ class PageSlot:
     tokens signed once for this render, and the items made from them only when something reads
     them (a project template, ``as``); the app's own markup is written from the rows."""
 
-    __slots__ = ("_items", "_tokens", "request_id", "rows", "slot")
+    __slots__ = ("_items", "_tokens", "request_id", "rows", "slot", "source")
 
-    def __init__(self, slot: str, rows: Sequence[Row], request_id: str) -> None:
+    def __init__(
+        self, slot: str, rows: Sequence[Row], request_id: str, source: tuple[str, int] | None = None
+    ) -> None:
         self.slot, self.rows, self.request_id = slot, rows, request_id
+        # (the cached payload, this slot's index in it): what the rows were decoded from, so that
+        # work that depends only on them can be kept per payload (the markup around the tokens)
+        self.source = source
         self._tokens: list[str] | None = None
         self._items: list[SlotItem] | None = None
 
@@ -160,9 +165,12 @@ def page_slots(request: Any, specs: list[SlotSpec], *, visitor: Subject | None =
     neither, or a visitor who opted out: non-personal), computed together: a product shown by an
     earlier slot is not repeated by a later one. Served from the slot cache while the visitor's
     live state and the model are unchanged."""
-    rows = decoded(page_payload(_visitor_of(request, visitor), specs, "rows"))
+    payload = page_payload(_visitor_of(request, visitor), specs, "rows")
     request_id = attribution.new_request_id()
-    return [PageSlot(spec.slot, slot_rows, request_id) for spec, slot_rows in zip(specs, rows, strict=True)]
+    return [
+        PageSlot(spec.slot, slot_rows, request_id, (payload, index))
+        for index, (spec, slot_rows) in enumerate(zip(specs, decoded(payload), strict=True))
+    ]
 
 
 def page_items(

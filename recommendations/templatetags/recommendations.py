@@ -140,7 +140,6 @@ def _items(ctx: template.Context, node: SlotNode, spec: SlotSpec) -> PageSlot:
             found = page_slots(ctx.get("request"), [spec])[0]
         if _joins_dedup(spec.slot):
             page.shown += found.product_ids
-        found.tokens  # noqa: B018 - signed here, where a failure leaves the slot empty, not the page broken
         return found
     except Exception:  # a slot must never break the page it sits on
         logger.exception("Recommendation slot %r failed to render", spec.slot)
@@ -223,7 +222,11 @@ class SlotNode(template.Node):
         spec, options = self._resolve(context)
         found = _items(context, self, spec)
         if self.as_var:
-            context[self.as_var] = found.items
+            try:
+                context[self.as_var] = found.items
+            except Exception:  # a slot must never break the page it sits on
+                logger.exception("Recommendation slot %r failed to render", spec.slot)
+                context[self.as_var] = []
             return ""
         return _render(context, spec.slot, found, options)
 

@@ -18,8 +18,9 @@ from django.template.loader import get_template
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 
+from recommendations import attribution
 from recommendations.catalogue.money import money
-from recommendations.serving.page import Row
+from recommendations.serving.page import Row, decoded
 from recommendations.serving.render import PageSlot, SlotItem, with_token
 
 DEFAULT_TEMPLATE = "recommendations/slot.html"
@@ -43,6 +44,7 @@ def _forget_template_choice(*, setting: str, **kwargs: Any) -> None:
         default_template_is_ours.cache_clear()
     _item_parts.cache_clear()  # the currency, number formats: any setting may change the markup
     _link_head.cache_clear()
+    _compiled.cache_clear()
 
 
 setting_changed.connect(_forget_template_choice)
@@ -149,15 +151,62 @@ def _plain_row(row: Row) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(payload: str, index: int, slot: str, show_reason: bool) -> tuple[tuple[str, ...], ...] | None:
+    """Per row of slot ``index`` of a cached ``payload``: its token frame and the markup around the
+    token, worked out once per payload (None when a token would need escaping or the older format:
+    those are written item by item)."""
+    out = []
+    for position, row in enumerate(decoded(payload)[index]):
+        frame = attribution.token_frame(slot, row.source, position, row.product_id)
+        if frame is None or not _PLAIN_TOKEN.fullmatch(frame[0] + frame[1]) or not _plain_row(row):
+            return None
+        fields = (
+            slot,
+            row.product_id,
+            row.source,
+            row.reason,
+            show_reason,
+            row.image_url,
+            row.title,
+            row.price,
+        )
+        after_token, after_position, tail = _item_parts(*fields)
+        out.append(
+            (
+                *frame,
+                after_token + _v(position) + after_position,
+                _link_head(row.url) if row.url else "",
+                tail,
+            )
+        )
+    return tuple(out)
+
+
 def page_slot_html(page_slot: PageSlot, title: Any, show_reason: Any) -> str:
     """``slot_html(slot, title, page_slot.items, show_reason)``, written from the rows and the
     render's tokens without making the items (``test_page_slot_html_matches_slot_html``)."""
-    slot, rows, tokens = page_slot.slot, page_slot.rows, page_slot.tokens
+    slot, rows = page_slot.slot, page_slot.rows
     out = [f'<section class="rec-slot rec-slot--{_v(slot)}" data-rec-slot="{_v(slot)}">\n  ']
     if title:
         out.append(f'<h2 class="rec-slot__title">{_v(title)}</h2>')
     out.append('\n  <ul class="rec-slot__items">\n    ')
-    plain_slot, reasons = type(slot) is str, bool(show_reason)
+    reasons = bool(show_reason)
+    compiled = None
+    if page_slot.source is not None and type(slot) is str and attribution.SEP not in page_slot.request_id:
+        compiled = _compiled(*page_slot.source, slot, reasons)
+    if compiled is not None and page_slot._tokens is None:  # sign from the frames: the same tokens
+        page_slot._tokens = attribution.sign_frames(
+            [(head, tail) for head, tail, *_ in compiled], page_slot.request_id
+        )
+    tokens = page_slot.tokens
+    if compiled is not None and _PLAIN_TOKEN.fullmatch(page_slot.request_id):
+        for (_head, _tail, around, link_head, rest), token in zip(compiled, tokens, strict=True):
+            link = link_head + token.replace(":", "%3A") if link_head else ""
+            out += ['<li class="rec-item" data-rec-token="', token, around, link, rest]
+        out.append("\n  </ul>\n</section>\n")
+        return "".join(out)
+    plain_slot = type(slot) is str
     for position, (row, token) in enumerate(zip(rows, tokens, strict=True)):
         fields = (slot, row.product_id, row.source, row.reason, reasons, row.image_url, row.title, row.price)
         parts = _item_parts(*fields) if plain_slot and _plain_row(row) else _item_parts.__wrapped__(*fields)

@@ -130,3 +130,28 @@ def test_page_slot_html_matches_slot_html(case, settings):
         expected = tags.slot_html(slot, title, page_slot.items, show_reason)
         assert tags.page_slot_html(page_slot, title, show_reason) == expected
         assert page_slot.items[1 if len(rows) > 1 else 0].token in expected
+
+
+def test_a_cached_slot_is_written_from_its_compiled_rows(settings):
+    """A slot read from a cached payload is written from markup kept per payload, its tokens signed
+    from their frames: the same bytes as slot_html of its items, and the same tokens as sign_all."""
+    from recommendations import attribution
+    from recommendations.serving import page
+    from recommendations.serving.render import PageSlot, sign_rows
+
+    rows = [_row(0), _row(1, url="/p/1/?colour=red&size=9"), _row(2, url="", image_url=None, price=None)]
+    odd = [_row(0, product_id="a b&c"), _row(1)]
+    payload = page.encode([rows, odd])
+    decoded = page.decoded(payload)
+    for index, show_reason in ((0, True), (0, False), (1, True)):
+        for grouped in (False, True):
+            settings.USE_THOUSAND_SEPARATOR = grouped
+            fast = PageSlot("for_you", decoded[index], "0123456789abcdef", (payload, index))
+            html = tags.page_slot_html(fast, "T", show_reason)
+            slow = sign_rows("for_you", decoded[index], "0123456789abcdef")
+            # the same signed text (the stamp and signature may fall in another second)
+            assert [t.rsplit(":", 2)[0] for t in fast.tokens] == [t.rsplit(":", 2)[0] for t in slow]
+            assert [attribution.unsign(t) for t in fast.tokens] == [attribution.unsign(t) for t in slow]
+            assert html == tags.slot_html("for_you", "T", fast.items, show_reason)
+    assert tags._compiled(payload, 0, "for_you", True) is not None
+    assert tags._compiled(payload, 1, "for_you", True) is None  # a token that needs escaping
