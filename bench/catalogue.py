@@ -5,9 +5,9 @@ catalogue, measured through gunicorn (cached reads and misses) and in process (t
     REDIS_URL=redis://127.0.0.1:6379/5 \\
     nice -n 19 .venv/bin/python bench/catalogue.py --products 20000,1000000 --port 8765 [--write-docs]
 
-Each catalogue size runs in a fresh child process (its peak memory is its own), one after the
-other, against bench/serving.py's database and Redis key prefix (``bench/catalogue_settings.py``).
-Per size:
+Each catalogue size is seeded and rebuilt in a fresh child process (its peak memory is its own),
+one after the other, into a database and Redis key prefix of its own (``bench/catalogue_settings.py``:
+BENCH_SERVING_DATABASE_URL's name + ``_<products>``, prefix ``reccat<products>:``). Per size:
 
 * **seed** (bench/serving_seed.py's catalogue and history): ``products`` items in 30 leaf
   categories, then the same ``visitors`` with the same sessions (the history has its own random
@@ -18,17 +18,20 @@ Per size:
   resident memory per step (the kernel's high-water mark, reset before each step);
 * **miss path in process**: the model bundle's load time and the process RSS with it loaded, then
   ``recommend(subject, "for_you")`` (the serving core, never cached) for the load visitors, warm:
-  median and p99 wall and CPU time;
-* **HTTP** (gunicorn with docs/gunicorn.conf.py, 2 gthread workers x 4 threads, loopback,
-  bench/loadgen.py): every load visitor's for-you read once (fills the Redis slot hash and each
-  worker's near cache), then for-you and the floor (a trivial DRF GET) alternating, saturated and
-  paced at ``--rate`` requests/s in total (the same rate for every size; latency counted from the
-  scheduled send). Then the same on a server with the slot cache off
-  (``RECOMMENDATIONS_SLOT_CACHE = False``): every read a miss, as after an event or a model swap.
+  median and p99 wall and CPU time.
+
+Then **HTTP**, all sizes side by side: one gunicorn per size (docs/gunicorn.conf.py, 2 gthread
+workers x 4 threads, ports ``--port``, ``--port`` + 1, ...), every load visitor's for-you read once
+(fills the Redis slot hash and each worker's near cache), then for-you and the floor (a trivial DRF
+GET) of every size in turn, ``--rounds`` alternating rounds, saturated and paced at ``--rate``
+requests/s in total (the same rate for every size; latency counted from the scheduled send), with
+bench/loadgen.py on loopback. Then the same with the slot cache off (``RECOMMENDATIONS_SLOT_CACHE =
+False``, paced at ``--miss-rate``): every read a miss, as after an event or a model swap.
 
 The parent prints the table and the ratios (biggest size / smallest) and with ``--write-docs``
 replaces the "### for-you against catalogue size" subsection of "## Scale" in docs/benchmarks.md.
-Raw results: bench/out/catalogue-<products>.json (``--report-only`` re-reads them).
+Raw results: bench/out/catalogue-<products>.json and catalogue-http.json (``--report-only``
+re-reads them; ``--skip-seed`` reruns only the HTTP part on the seeded databases).
 """
 
 from __future__ import annotations
@@ -226,6 +229,17 @@ def run_one(args) -> dict:
     result["seed"] = {"seconds": steps.seconds, "peak": steps.peak}
     print(f"  {seeded['events']:,} events in {steps.seconds}; rebuilding...", file=sys.stderr, flush=True)
     rebuild_steps = scale.Steps()
+    from recommendations import modelstore
+
+    original_save = modelstore.save_part
+
+    def save_part(version_id, name, arrays):  # which part is how big: PostgreSQL caps a value at 1 GB
+        size = sum(np.asarray(a).nbytes for a in arrays.values())
+        result.setdefault("part_array_bytes", {})[name] = size
+        print(f"  storing {name}: {size / 2**20:,.0f} MiB of arrays", file=sys.stderr, flush=True)
+        return original_save(version_id, name, arrays)
+
+    modelstore.save_part = save_part
     scale.rss_peak_reset()
     started = time.perf_counter()
     try:

@@ -16,3 +16,8 @@ if _products:
 
 if os.environ.get("CATALOGUE_SLOT_CACHE", "1") == "0":
     RECOMMENDATIONS_SLOT_CACHE = False
+
+# At 1M products the full rebuild (self-evaluation on) fails storing a part (see docs/benchmarks.md,
+# "### for-you against catalogue size"); CATALOGUE_SELF_EVALUATION=0 rebuilds without it.
+if os.environ.get("CATALOGUE_SELF_EVALUATION", "1") == "0":
+    RECOMMENDATIONS_SELF_EVALUATION = False
