@@ -153,6 +153,13 @@ class PageSlot:
             self._tokens = sign_rows(self.slot, self.rows, self.request_id)
         return self._tokens
 
+    def tokens_from(self, frames: Sequence[tuple[str, str]]) -> list[str]:
+        """:attr:`tokens`, signed from the rows' token frames (:func:`attribution.token_frame`,
+        worked out beforehand) when this render has not signed them yet: the same strings."""
+        if self._tokens is None:
+            self._tokens = attribution.sign_frames(frames, self.request_id)
+        return self._tokens
+
     @property
     def items(self) -> list[SlotItem]:
         if self._items is None:

@@ -195,11 +195,10 @@ def page_slot_html(page_slot: PageSlot, title: Any, show_reason: Any) -> str:
     compiled = None
     if page_slot.source is not None and type(slot) is str and attribution.SEP not in page_slot.request_id:
         compiled = _compiled(*page_slot.source, slot, reasons)
-    if compiled is not None and page_slot._tokens is None:  # sign from the frames: the same tokens
-        page_slot._tokens = attribution.sign_frames(
-            [(head, tail) for head, tail, *_ in compiled], page_slot.request_id
-        )
-    tokens = page_slot.tokens
+    if compiled is not None:  # signed from the frames kept with the markup: the same tokens
+        tokens = page_slot.tokens_from([(head, tail) for head, tail, *_ in compiled])
+    else:
+        tokens = page_slot.tokens
     if compiled is not None and _PLAIN_TOKEN.fullmatch(page_slot.request_id):
         for (_head, _tail, around, link_head, rest), token in zip(compiled, tokens, strict=True):
             link = link_head + token.replace(":", "%3A") if link_head else ""
