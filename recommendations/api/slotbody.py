@@ -27,7 +27,7 @@ from rest_framework.permissions import AllowAny
 from recommendations import attribution
 from recommendations.serving import page
 from recommendations.serving.page import Row, SlotSpec
-from recommendations.serving.render import with_token
+from recommendations.serving.render import PLAIN_TOKEN, with_token
 from recommendations.tracking.visitors import get_visitor
 
 # The kind names the entry's layout: a new layout takes a new name, so an entry another version of
@@ -35,7 +35,6 @@ from recommendations.tracking.visitors import get_visitor
 KIND = "api2"
 _SEP = "\x1e"  # never in JSON text: control characters are escaped there
 _MARK = f"rt{secrets.token_hex(12)}"  # placeholder: letters and digits pass JSON and URL escaping as is
-_PLAIN = re.compile(r"[A-Za-z0-9_.~:-]*")
 _JSON_ACCEPT = re.compile(r"^\s*(application/json|\*/\*)\s*(;.*)?$")
 
 
@@ -53,7 +52,7 @@ def template(specs: Sequence[SlotSpec], rows: Sequence[Sequence[Row]]) -> str:
     meta = []
     for position, row in enumerate(slot_rows):
         frame = attribution.token_frame(spec.slot, row.source, position, row.product_id)
-        plain = frame is not None and _PLAIN.fullmatch(frame[0] + frame[1]) is not None
+        plain = frame is not None and PLAIN_TOKEN.fullmatch(frame[0] + frame[1]) is not None
         meta.append([row.source, row.product_id, int(bool(row.url)), frame, int(plain)])
     return _SEP.join([json.dumps(meta), *body.split(_MARK)])
 
@@ -86,13 +85,13 @@ def fill(payload: str, slot: str, request_id: str) -> bytes:
         tokens = attribution.sign_frames(frames, request_id)
         # stamp and signature are plain (base 62, URL-safe base 64): a token is plain when the
         # text around its request id was (known when the body was written) and the id is
-        plain_id = _PLAIN.fullmatch(request_id) is not None
+        plain_id = PLAIN_TOKEN.fullmatch(request_id) is not None
         plains = [bool(plain) and plain_id for *_rest, plain in meta]
     else:
         tokens = attribution.sign_all(
             [attribution.Token(slot, entry[0], n, entry[1], request_id) for n, entry in enumerate(meta)]
         )
-        plains = [_PLAIN.fullmatch(token) is not None for token in tokens]
+        plains = [PLAIN_TOKEN.fullmatch(token) is not None for token in tokens]
     out, k = [parts[0]], 1
     for (_source, _pid, has_url, _frame, _plain), token, plain in zip(meta, tokens, plains, strict=True):
         if has_url:  # inside the product URL: URL-escaped (what with_token gives), then JSON

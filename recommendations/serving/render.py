@@ -22,7 +22,8 @@ from recommendations.tracking.middleware import TOKEN_PARAM
 from recommendations.tracking.visitors import get_visitor, subject_of_request
 
 logger = logging.getLogger(__name__)
-_PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_.~:-]*")
+#: a token (or a token's text) with nothing to escape in HTML, nor in a URL but its ":"
+PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_.~:-]*")
 
 
 class _SlotProducts:
@@ -77,7 +78,7 @@ def with_token(url: str, token: str) -> str:
         return url
     separator = "&" if "?" in url else "?"
     # what urlencode({TOKEN_PARAM: token}) gives; a usual token only needs its ":" escaped
-    value = token.replace(":", "%3A") if _PLAIN_TOKEN.fullmatch(token) else quote_plus(token)
+    value = token.replace(":", "%3A") if PLAIN_TOKEN.fullmatch(token) else quote_plus(token)
     return f"{url}{separator}{TOKEN_PARAM}={value}"
 
 

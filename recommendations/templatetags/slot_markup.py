@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import html
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from django.utils.html import conditional_escape
 from recommendations import attribution
 from recommendations.catalogue.money import money
 from recommendations.serving.page import Row, decoded
-from recommendations.serving.render import PageSlot, SlotItem, with_token
+from recommendations.serving.render import PLAIN_TOKEN, PageSlot, SlotItem, with_token
 
 DEFAULT_TEMPLATE = "recommendations/slot.html"
 _OWN_TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / DEFAULT_TEMPLATE
@@ -92,32 +91,41 @@ def _item_parts(
     return after_token, after_position + '>\n      <a href="', "".join(tail)
 
 
-def _plain(item: SlotItem) -> bool:
+def _plain(values: SlotItem | Row) -> bool:
     """Plain values only (as the cached rows hold): a lazy translation or a model instance is
     written afresh every time."""
     return (
-        type(item.product_id) is str
-        and type(item.title) is str
-        and type(item.reason) is str
-        and type(item.source) is str
-        and type(item.slot) is str
-        and (item.image_url is None or type(item.image_url) is str)
-        and (item.price is None or type(item.price) is Decimal)
+        type(values.product_id) is str
+        and type(values.title) is str
+        and type(values.reason) is str
+        and type(values.source) is str
+        and (values.image_url is None or type(values.image_url) is str)
+        and (values.price is None or type(values.price) is Decimal)
     )
+
+
+def _opening(slot: str, title: Any) -> list[str]:
+    """The slot's markup before its first item."""
+    out = [f'<section class="rec-slot rec-slot--{_v(slot)}" data-rec-slot="{_v(slot)}">\n  ']
+    if title:
+        out.append(f'<h2 class="rec-slot__title">{_v(title)}</h2>')
+    out.append('\n  <ul class="rec-slot__items">\n    ')
+    return out
 
 
 def slot_html(slot: str, title: Any, items: list[SlotItem], show_reason: Any) -> str:
     """Exactly what ``recommendations/slot.html`` renders, written directly: the template engine
     spends ~0.1 ms per item on this, which made three slots cost more than the page around them.
     ``test_slot_html_matches_the_template`` keeps the two identical."""
-    out = [f'<section class="rec-slot rec-slot--{_v(slot)}" data-rec-slot="{_v(slot)}">\n  ']
-    if title:
-        out.append(f'<h2 class="rec-slot__title">{_v(title)}</h2>')
-    out.append('\n  <ul class="rec-slot__items">\n    ')
+    out = _opening(slot, title)
     for item in items:
         fields = (item.slot, item.product_id, item.source, item.reason, bool(show_reason))
         fields += (item.image_url, item.title, item.price)
-        parts = _item_parts(*fields) if _plain(item) else _item_parts.__wrapped__(*fields)
+        parts = (
+            _item_parts(*fields)
+            if type(item.slot) is str and _plain(item)
+            else _item_parts.__wrapped__(*fields)
+        )
         out += [
             '<li class="rec-item" data-rec-token="',
             _v(item.token),
@@ -131,24 +139,10 @@ def slot_html(slot: str, title: Any, items: list[SlotItem], show_reason: Any) ->
     return "".join(out)
 
 
-_PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_.~:-]*")  # nothing in it to escape, in HTML or (but ":") in a URL
-
-
 @functools.lru_cache(maxsize=8192)
 def _link_head(url: str) -> str:
     """``_v(with_token(url, token))`` up to the token's value (a plain token follows as is)."""
     return _v(with_token(url, "x"))[:-1]
-
-
-def _plain_row(row: Row) -> bool:
-    return (
-        type(row.product_id) is str
-        and type(row.title) is str
-        and type(row.reason) is str
-        and type(row.source) is str
-        and (row.image_url is None or type(row.image_url) is str)
-        and (row.price is None or type(row.price) is Decimal)
-    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -159,7 +153,7 @@ def _compiled(payload: str, index: int, slot: str, show_reason: bool) -> tuple[t
     out = []
     for position, row in enumerate(decoded(payload)[index]):
         frame = attribution.token_frame(slot, row.source, position, row.product_id)
-        if frame is None or not _PLAIN_TOKEN.fullmatch(frame[0] + frame[1]) or not _plain_row(row):
+        if frame is None or not PLAIN_TOKEN.fullmatch(frame[0] + frame[1]) or not _plain(row):
             return None
         fields = (
             slot,
@@ -184,46 +178,21 @@ def _compiled(payload: str, index: int, slot: str, show_reason: bool) -> tuple[t
 
 
 def page_slot_html(page_slot: PageSlot, title: Any, show_reason: Any) -> str:
-    """``slot_html(slot, title, page_slot.items, show_reason)``, written from the rows and the
-    render's tokens without making the items (``test_page_slot_html_matches_slot_html``)."""
-    slot, rows = page_slot.slot, page_slot.rows
-    out = [f'<section class="rec-slot rec-slot--{_v(slot)}" data-rec-slot="{_v(slot)}">\n  ']
-    if title:
-        out.append(f'<h2 class="rec-slot__title">{_v(title)}</h2>')
-    out.append('\n  <ul class="rec-slot__items">\n    ')
-    reasons = bool(show_reason)
+    """``slot_html(slot, title, page_slot.items, show_reason)``, written from the markup kept per
+    cached payload and the render's tokens, without making the items
+    (``test_page_slot_html_matches_slot_html``); a slot whose tokens or values need escaping is
+    written from its items."""
+    slot, request_id, reasons = page_slot.slot, page_slot.request_id, bool(show_reason)
     compiled = None
-    if page_slot.source is not None and type(slot) is str and attribution.SEP not in page_slot.request_id:
+    plain_id = attribution.SEP not in request_id and PLAIN_TOKEN.fullmatch(request_id) is not None
+    if page_slot.source is not None and type(slot) is str and plain_id:
         compiled = _compiled(*page_slot.source, slot, reasons)
-    if compiled is not None:  # signed from the frames kept with the markup: the same tokens
-        tokens = page_slot.tokens_from([(head, tail) for head, tail, *_ in compiled])
-    else:
-        tokens = page_slot.tokens
-    if compiled is not None and _PLAIN_TOKEN.fullmatch(page_slot.request_id):
-        for (_head, _tail, around, link_head, rest), token in zip(compiled, tokens, strict=True):
-            link = link_head + token.replace(":", "%3A") if link_head else ""
-            out += ['<li class="rec-item" data-rec-token="', token, around, link, rest]
-        out.append("\n  </ul>\n</section>\n")
-        return "".join(out)
-    plain_slot = type(slot) is str
-    for position, (row, token) in enumerate(zip(rows, tokens, strict=True)):
-        fields = (slot, row.product_id, row.source, row.reason, reasons, row.image_url, row.title, row.price)
-        parts = _item_parts(*fields) if plain_slot and _plain_row(row) else _item_parts.__wrapped__(*fields)
-        plain = _PLAIN_TOKEN.fullmatch(token) is not None
-        if not row.url:
-            link = ""
-        elif plain:
-            link = _link_head(row.url) + token.replace(":", "%3A")
-        else:
-            link = _v(with_token(row.url, token))
-        out += [
-            '<li class="rec-item" data-rec-token="',
-            token if plain else _v(token),
-            parts[0],
-            _v(position),
-            parts[1],
-            link,
-            parts[2],
-        ]
+    if compiled is None:
+        return slot_html(slot, title, page_slot.items, show_reason)
+    tokens = page_slot.tokens_from([(head, tail) for head, tail, *_ in compiled])
+    out = _opening(slot, title)
+    for (_head, _tail, around, link_head, rest), token in zip(compiled, tokens, strict=True):
+        link = link_head + token.replace(":", "%3A") if link_head else ""
+        out += ['<li class="rec-item" data-rec-token="', token, around, link, rest]
     out.append("\n  </ul>\n</section>\n")
     return "".join(out)
