@@ -199,6 +199,10 @@ DEFAULTS: dict[str, Any] = {
     "KEEP_MODEL_VERSIONS": 2,
     # A version still "building" after this many seconds is marked failed (a dead worker).
     "BUILD_TIMEOUT_SECONDS": 6 * 3600,
+    # A model part's bytes are stored in rows of at most this many bytes (recommendations.modelstore),
+    # so a part of any size fits what a database accepts in one value (PostgreSQL: 1 GB, sent
+    # escaped at twice its size) and storing holds one chunk in memory, not the whole part.
+    "MODEL_PART_CHUNK_BYTES": 16 * 2**20,
     # Celery beat: rebuild every model this often (seconds; see recommendations.schedules).
     "REBUILD_SCHEDULE": 6 * 3600.0,
     # --- serving (recommendations.serving) -----------------------------------------------------

@@ -1,8 +1,12 @@
 """Versioned model storage: write parts while building, swap the active pointer atomically.
 
-Parts are dictionaries of numpy arrays stored as ``numpy.savez`` bytes (no pickle). The active
-version of a kind is cached per process for ``MODEL_CHECK_SECONDS``; with ``REDIS_URL`` set the
-number is also published in Redis, so other processes notice a swap with one cheap GET.
+Parts are dictionaries of numpy arrays stored as ``numpy.savez`` bytes (no pickle), split over
+:class:`~recommendations.models.ModelPartChunk` rows of at most ``MODEL_PART_CHUNK_BYTES``: a part
+of any size fits what the database accepts in one value, storing streams (``numpy.savez`` writes
+16 MiB at a time into the chunk being filled, so a part is never held as one ``bytes``) and loading
+reads the chunks in place (no joined copy). The active version of a kind is cached per process for
+``MODEL_CHECK_SECONDS``; with ``REDIS_URL`` set the number is also published in Redis, so other
+processes notice a swap with one cheap GET.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 
 import numpy as np
@@ -20,7 +24,7 @@ from django.utils import timezone
 
 from recommendations.conf import app_settings
 from recommendations.connections import read_database, redis_client
-from recommendations.models import ActiveModel, ModelPart, ModelVersion
+from recommendations.models import ActiveModel, ModelPart, ModelPartChunk, ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -46,24 +50,150 @@ def create_version(kind: str = MAIN) -> ModelVersion:
     return ModelVersion.objects.create(kind=kind)
 
 
+class _ChunkWriter(io.RawIOBase):
+    """A write-only stream into one part's chunk rows: every ``size`` bytes become a row.
+
+    Not seekable, so ``zipfile`` (under ``numpy.savez``) writes each member's sizes after its data
+    instead of seeking back, and the bytes go out in one pass."""
+
+    def __init__(self, part_id: int, size: int, using: str) -> None:
+        super().__init__()
+        self.part_id, self.size, self.using = part_id, max(int(size), 1), using
+        self.buffer = bytearray()
+        self.written = 0
+        self.chunks = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.written
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        self.buffer += view
+        self.written += len(view)
+        while len(self.buffer) >= self.size:
+            self._flush(self.size)
+        return len(view)
+
+    def _flush(self, n: int) -> None:
+        chunk = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        ModelPartChunk.objects.using(self.using).create(part_id=self.part_id, index=self.chunks, data=chunk)
+        self.chunks += 1
+
+    def finish(self) -> int:
+        if self.buffer:
+            self._flush(len(self.buffer))
+        return self.written
+
+
+class _ChunkReader(io.RawIOBase):
+    """A seekable read-only stream over a part's chunks, as they came from the database."""
+
+    def __init__(self, chunks: list[bytes | memoryview]) -> None:
+        super().__init__()
+        self.chunks = [memoryview(c).cast("B") for c in chunks]
+        self.starts = np.cumsum([0] + [len(c) for c in self.chunks]).tolist()
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.starts[-1]}[whence]
+        self.position = max(base + offset, 0)
+        return self.position
+
+    def readinto(self, buffer) -> int:
+        out = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(out) and self.position < self.starts[-1]:
+            k = int(np.searchsorted(self.starts, self.position, side="right")) - 1
+            at = self.position - self.starts[k]
+            n = min(len(out) - done, len(self.chunks[k]) - at)
+            out[done : done + n] = self.chunks[k][at : at + n]
+            done += n
+            self.position += n
+        return done
+
+
+def _read(chunks: list[bytes | memoryview]) -> Arrays:
+    with np.load(_ChunkReader(chunks), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
 def save_part(version_id: int, name: str, arrays: Mapping[str, np.ndarray]) -> int:
-    """Store (or replace: chunk tasks may be retried) one part; returns its size in bytes."""
-    data = pack(arrays)
-    ModelPart.objects.update_or_create(
-        version_id=version_id, name=name, defaults={"data": data, "size_bytes": len(data)}
-    )
-    return len(data)
+    """Store (or replace: chunk tasks may be retried) one part; returns its size in bytes.
+
+    One transaction: a reader sees the old part or the whole new one, and a failure leaves none."""
+    using = DEFAULT_DB_ALIAS
+    with transaction.atomic(using=using):
+        part, _ = ModelPart.objects.using(using).update_or_create(
+            version_id=version_id, name=name, defaults={"data": b"", "size_bytes": 0}
+        )
+        ModelPartChunk.objects.using(using).filter(part=part).delete()
+        writer = _ChunkWriter(part.pk, app_settings.MODEL_PART_CHUNK_BYTES, using)
+        np.savez(writer, allow_pickle=False, **{key: np.asarray(value) for key, value in arrays.items()})
+        size = writer.finish()
+        ModelPart.objects.using(using).filter(pk=part.pk).update(size_bytes=size)
+    return size
 
 
 def load_parts(
     version_id: int, names: list[str] | None = None, prefix: str | None = None, *, using: str | None = None
 ) -> dict[str, Arrays]:
-    qs = ModelPart.objects.using(using or DEFAULT_DB_ALIAS).filter(version_id=version_id)
+    """The parts of a version (``names``, or those starting with ``prefix``; all by default),
+    read one at a time from ``using`` (default: the default database)."""
+    return dict(iter_parts(version_id, names, prefix, using=using))
+
+
+def iter_parts(
+    version_id: int | None,
+    names: list[str] | None = None,
+    prefix: str | None = None,
+    *,
+    using: str | None = None,
+) -> Iterator[tuple[str, Arrays]]:
+    """:func:`load_parts` one part at a time (``version_id`` None: every version's, for a
+    maintenance pass such as :mod:`recommendations.privacy`; see :func:`part_rows`)."""
+    for _pk, _version, name, arrays in part_rows(version_id, names, prefix, using=using):
+        yield name, arrays
+
+
+def part_rows(
+    version_id: int | None,
+    names: list[str] | None = None,
+    prefix: str | None = None,
+    *,
+    using: str | None = None,
+) -> Iterator[tuple[int, int, str, Arrays]]:
+    """(part pk, version id, name, arrays) of each matching part, loaded one at a time."""
+    db = using or DEFAULT_DB_ALIAS
+    qs = ModelPart.objects.using(db).all()
+    if version_id is not None:
+        qs = qs.filter(version_id=version_id)
     if names is not None:
         qs = qs.filter(name__in=names)
     if prefix is not None:
         qs = qs.filter(name__startswith=prefix)
-    return {name: unpack(data) for name, data in qs.values_list("name", "data").iterator(chunk_size=8)}
+    for pk, version, name in list(qs.order_by("pk").values_list("pk", "version_id", "name")):
+        chunks = list(
+            ModelPartChunk.objects.using(db)
+            .filter(part_id=pk)
+            .order_by("index")
+            .values_list("data", flat=True)
+        )
+        if not chunks:  # stored before chunks existed: the whole part in ModelPart.data
+            chunks = [ModelPart.objects.using(db).filter(pk=pk).values_list("data", flat=True).get()]
+        yield pk, version, name, _read(chunks)
 
 
 def serving_database(version_id: int) -> str:

@@ -5,7 +5,7 @@ from recommendations.models.events import Event
 from recommendations.models.experiments import Assignment, Experiment, Variant
 from recommendations.models.portraits import AnalyticsDashboard, Portrait
 from recommendations.models.quality import ModelQuality
-from recommendations.models.trained import ActiveModel, ModelPart, ModelVersion
+from recommendations.models.trained import ActiveModel, ModelPart, ModelPartChunk, ModelVersion
 from recommendations.models.visitors import VisitorLink
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Event",
     "Experiment",
     "ModelPart",
+    "ModelPartChunk",
     "ModelQuality",
     "ModelVersion",
     "Portrait",

@@ -43,11 +43,12 @@ class ModelVersion(models.Model):
 
 
 class ModelPart(models.Model):
-    """One named array bundle of a version (``numpy.savez`` bytes)."""
+    """One named array bundle of a version (``numpy.savez`` bytes), its bytes in
+    :class:`ModelPartChunk` rows; ``data`` holds them only for parts stored before chunks existed."""
 
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="parts")
     name = models.CharField(_("name"), max_length=64)
-    data = models.BinaryField(_("data"))
+    data = models.BinaryField(_("data"), blank=True, default=b"")
     size_bytes = models.BigIntegerField(_("size in bytes"), default=0)
 
     class Meta:
@@ -57,6 +58,23 @@ class ModelPart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version_id}:{self.name}"
+
+
+class ModelPartChunk(models.Model):
+    """Bytes ``index * chunk .. (index + 1) * chunk`` of a part: a value of bounded size, whatever
+    the part's (``RECOMMENDATIONS_MODEL_PART_CHUNK_BYTES``)."""
+
+    part = models.ForeignKey(ModelPart, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField(_("index"))
+    data = models.BinaryField(_("data"))
+
+    class Meta:
+        verbose_name = _("model part chunk")
+        verbose_name_plural = _("model part chunks")
+        constraints = [models.UniqueConstraint(fields=["part", "index"], name="rec_modelpartchunk_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.part_id}[{self.index}]"
 
 
 class ActiveModel(models.Model):

@@ -29,7 +29,7 @@ from recommendations.conf import app_settings
 from recommendations.connections import redis_client
 from recommendations.experiments import assignment, registry
 from recommendations.live import get_live_store
-from recommendations.models import DailyEventCount, Event, ModelPart, TrackingPreference, VisitorLink
+from recommendations.models import DailyEventCount, Event, TrackingPreference, VisitorLink
 from recommendations.schema import subject_key
 
 logger = logging.getLogger(__name__)
@@ -113,11 +113,11 @@ def _portrait_module() -> Any:
 
 
 def _model_rows(subjects: list[str]) -> list[dict[str, Any]]:
-    from recommendations.modelstore import unpack
+    from recommendations.modelstore import part_rows
 
     found = []
-    for version_id, data in ModelPart.objects.filter(name="users").values_list("version_id", "data"):
-        keys = unpack(data)["keys"].tolist()
+    for _pk, version_id, _name, arrays in part_rows(None, ["users"]):
+        keys = arrays["keys"].tolist()
         found += [{"model_version": version_id, "row": keys.index(s)} for s in subjects if s in keys]
     return found
 
@@ -174,11 +174,10 @@ def _drop_rows(arrays: dict[str, np.ndarray], rows: list[int]) -> None:
 
 def _redact_models(subjects: set[str]) -> int:
     """Blank the user's rows (id and history) in every stored model version; returns rows redacted."""
-    from recommendations.modelstore import pack, unpack
+    from recommendations.modelstore import part_rows, save_part
 
     redacted = 0
-    for part in ModelPart.objects.filter(name="users").only("pk", "data"):
-        arrays = unpack(part.data)
+    for _pk, version_id, name, arrays in part_rows(None, ["users"]):
         keys = arrays["keys"].tolist()
         rows = [i for i, key in enumerate(keys) if key in subjects]
         if not rows:
@@ -187,9 +186,7 @@ def _redact_models(subjects: set[str]) -> int:
             keys[row] = ""
         arrays["keys"] = np.asarray(keys, dtype=str)
         _drop_rows(arrays, rows)
-        part.data = pack(arrays)
-        part.size_bytes = len(part.data)
-        part.save(update_fields=["data", "size_bytes"])
+        save_part(version_id, name, arrays)
         redacted += len(rows)
     if redacted:
         from recommendations.serving import bundle

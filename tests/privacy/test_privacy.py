@@ -12,17 +12,15 @@ from django.apps import apps
 from django.core import serializers
 from django.utils import timezone
 
-from recommendations import runtime, signals
+from recommendations import modelstore, runtime, signals
 from recommendations.live import visitor_state
 from recommendations.models import (
     AdFrequency,
     Assignment,
     DailyEventCount,
     Event,
-    ModelPart,
     VisitorLink,
 )
-from recommendations.modelstore import unpack
 from recommendations.privacy import service as privacy
 from recommendations.schema import EventIn
 from recommendations.tracking.bulk import import_events
@@ -74,8 +72,8 @@ def _everything_in_the_database() -> str:
     config = apps.get_app_config("recommendations")
     text = [serializers.serialize("json", model._default_manager.all()) for model in config.get_models()]
     text.extend(
-        json.dumps({k: v.tolist() for k, v in unpack(data).items()}, default=str)
-        for data in ModelPart.objects.values_list("data", flat=True)
+        json.dumps({k: v.tolist() for k, v in arrays.items()}, default=str)
+        for _name, arrays in modelstore.iter_parts(None)
     )
     return "\n".join(text)
 

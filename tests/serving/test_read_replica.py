@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from recommendations import modelstore as storage
 from recommendations.checks import check_values
-from recommendations.models import ModelPart, ModelVersion, Portrait
+from recommendations.models import ModelPart, ModelPartChunk, ModelVersion, Portrait
 from recommendations.portraits import get_portrait
 from recommendations.serving import bundle as bundles
 from recommendations.serving import recommend
@@ -22,7 +22,7 @@ from recommendations.training import pipeline as training
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 
-MODEL_TABLES = (ModelPart._meta.db_table, ModelVersion._meta.db_table)
+MODEL_TABLES = (ModelPart._meta.db_table, ModelPartChunk._meta.db_table, ModelVersion._meta.db_table)
 
 
 def queries_on(captured: CaptureQueriesContext, tables: tuple[str, ...]) -> list[str]:
@@ -55,6 +55,7 @@ def test_serving_loads_the_model_from_the_replica_and_training_writes_to_default
         recs = recommend(Subject(None, visitors[0]), "for_you", limit=4)
     assert recs and bundles.current().version == version
     assert any(ModelPart._meta.db_table in sql for sql in queries_on(on_replica, MODEL_TABLES))
+    assert any(ModelPartChunk._meta.db_table in sql for sql in queries_on(on_replica, MODEL_TABLES))
     assert queries_on(on_default, MODEL_TABLES) == []
 
 
