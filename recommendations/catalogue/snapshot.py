@@ -1,6 +1,9 @@
 """A snapshot of the catalogue for training and serving: ids, titles, categories, prices, stock.
 
-The snapshot fixes the item numbering of a model version (catalogue order by primary key), and
+Text columns (``ids``, ``titles``, ``texts``, ``brands``, ``category_ids``, ``category_labels``) are
+stored as UTF-8 bytes + offsets (:mod:`recommendations.engine.strings`; read them with
+:func:`~recommendations.engine.strings.column`): at 1M products the fixed-width ``<U`` arrays were
+~400 bytes an item. The snapshot fixes the item numbering of a model version (catalogue order by primary key), and
 carries what explanations and filters need at serving time without a query per request.
 Category labels are read best-effort from ``product.category`` (and its ``parent`` chain) when the
 chain matches the adapter's category path; otherwise the category id is the label.
@@ -8,11 +11,13 @@ chain matches the adapter's category path; otherwise the category id is the labe
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 import numpy as np
 
 from recommendations.catalogue.products import get_adapter
+from recommendations.engine import strings
 from recommendations.engine.interactions import IdIndex
 
 
@@ -29,11 +34,12 @@ def category_labels(product: Any, path: list[str]) -> list[str]:
 def snapshot() -> dict[str, np.ndarray]:
     """Catalogue arrays (one row per product) plus the category table (one row per category)."""
     adapter = get_adapter()
-    ids, titles, texts, brands, prices, available, leaf = [], [], [], [], [], [], []
+    ids, titles, texts, brands = (strings.StringColumn() for _ in range(4))
+    prices, available, leaf = array("d"), array("b"), array("q")
     cat_codes: dict[str, int] = {}
     cat_labels: list[str] = []
     cat_parent: list[int] = []
-    paths: list[list[int]] = []
+    path_lengths, path_codes = array("q"), array("q")
     for product in adapter.queryset().order_by("pk").iterator(chunk_size=2000):
         title = adapter.title(product)
         path = [str(c) for c in adapter.categories(product)]
@@ -55,22 +61,23 @@ def snapshot() -> dict[str, np.ndarray]:
         prices.append(np.nan if price is None else float(price))
         available.append(bool(adapter.is_available(product)))
         leaf.append(codes[-1] if codes else -1)
-        paths.append(codes)
+        path_lengths.append(len(codes))
+        path_codes.extend(codes)
     return {
-        "ids": np.asarray(ids, dtype=str),
-        "titles": np.asarray(titles, dtype=str),
-        "texts": np.asarray(texts, dtype=str),
-        "brands": np.asarray(brands, dtype=str),
+        **ids.arrays("ids"),
+        **titles.arrays("titles"),
+        **texts.arrays("texts"),
+        **brands.arrays("brands"),
         "price": np.asarray(prices, dtype=np.float64),
         "available": np.asarray(available, dtype=bool),
         "category": np.asarray(leaf, dtype=np.int64),
-        "category_ids": np.asarray(list(cat_codes), dtype=str),
-        "category_labels": np.asarray(cat_labels, dtype=str),
+        **strings.encode("category_ids", cat_codes),
+        **strings.encode("category_labels", cat_labels),
         "category_parent": np.asarray(cat_parent, dtype=np.int64),
-        "path_indptr": np.r_[0, np.cumsum([len(p) for p in paths])].astype(np.int64),
-        "path_codes": np.asarray([c for p in paths for c in p], dtype=np.int64),
+        "path_indptr": np.r_[0, np.cumsum(np.asarray(path_lengths, dtype=np.int64))].astype(np.int64),
+        "path_codes": np.asarray(path_codes, dtype=np.int64),
     }
 
 
 def item_index(catalogue: dict[str, np.ndarray]) -> IdIndex:
-    return IdIndex(catalogue["ids"].tolist())
+    return IdIndex(strings.column(catalogue, "ids"))

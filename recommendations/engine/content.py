@@ -17,6 +17,7 @@ weight and the concatenation L2-normalised again, so cosine similarity is a dot 
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Sequence
 from itertools import chain
 from typing import Self
@@ -62,17 +63,30 @@ class ContentModel:
     def _text(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Sublinear-tf x smoothed-idf matrix; counting is vectorised (no per-term Python loop).
 
-        Every token of the corpus gets a term id from one ``np.unique`` (ids in alphabetical
-        order), every (document, term) pair a count from a second one; the vocabulary keeps
-        the highest document frequencies, ties alphabetical (a stable sort of the ids).
+        Every token of the corpus gets a term id (ids in alphabetical order), every (document,
+        term) pair a count from one ``np.unique``; the vocabulary keeps the highest document
+        frequencies, ties alphabetical (a stable sort of the ids).
         """
-        per_doc = [tokenize(t or "") for t in texts]
-        n = len(per_doc)
-        n_tokens = np.fromiter(map(len, per_doc), dtype=np.int64, count=n)
-        if not n_tokens.sum():
+        # term ids by first appearance, one document at a time (no list of every token string and
+        # no fixed-width array of them: ~100 bytes a token at 1M products), then renumbered in
+        # alphabetical (code point) order, as np.unique of the token strings numbered them
+        seen: dict[str, int] = {}
+        first_ids, lengths = array("q"), array("q")
+        for text in texts:
+            tokens = tokenize(text or "")
+            lengths.append(len(tokens))
+            first_ids.extend([seen.setdefault(token, len(seen)) for token in tokens])
+        n = len(lengths)
+        n_tokens = np.frombuffer(lengths, dtype=np.int64) if n else np.zeros(0, np.int64)
+        if not len(first_ids):
             self.vocabulary = {}
             return sp.csr_matrix((n, 0), dtype=np.float64)
-        terms, term_ids = np.unique(np.array(list(chain.from_iterable(per_doc))), return_inverse=True)
+        by_first = list(seen)
+        alphabetical = sorted(range(len(by_first)), key=by_first.__getitem__)
+        rank = np.empty(len(by_first), dtype=np.int64)
+        rank[alphabetical] = np.arange(len(by_first))
+        terms = [by_first[i] for i in alphabetical]
+        term_ids = rank[np.frombuffer(first_ids, dtype=np.int64)]
         docs = np.repeat(np.arange(n, dtype=np.int64), n_tokens)
         pairs, counts = np.unique(docs * len(terms) + term_ids, return_counts=True)
         pair_docs, pair_terms = np.divmod(pairs, len(terms))
@@ -81,7 +95,7 @@ class ContentModel:
         chosen = eligible[np.argsort(-df[eligible], kind="stable")][: self.max_features]
         column = np.full(len(terms), -1, dtype=np.int64)
         column[chosen] = np.arange(len(chosen))
-        self.vocabulary = {str(term): i for i, term in enumerate(terms[chosen])}
+        self.vocabulary = {terms[t]: i for i, t in enumerate(chosen.tolist())}
         keep = column[pair_terms] >= 0
         tf = sp.csr_matrix(
             (1.0 + np.log(counts[keep]), (pair_docs[keep], column[pair_terms[keep]])),

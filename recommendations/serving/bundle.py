@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommendations import modelstore as storage
+from recommendations.engine import strings
 from recommendations.engine.repeat import RepeatModel
 from recommendations.engine.session import SequenceBlend, Sessions, Transitions, stan
 from recommendations.engine.similarity import csr_from
@@ -140,7 +141,7 @@ def load(version_id: int) -> Bundle:
     using = storage.serving_database(version_id)
     parts = storage.load_parts(version_id, using=using)
     cat = parts["catalogue"]
-    ids = cat["ids"].tolist()
+    ids = strings.column(cat, "ids")
     n = len(ids)
     users = parts["users"]
     trend = parts["trending"]
@@ -153,8 +154,8 @@ def load(version_id: int) -> Bundle:
     if "als" in parts:
         als = (parts["als"]["item_factors"], parts["als"]["gram"], float(parts["als"]["alpha"]))
     codes, indptr = trend["cat_codes"], trend["cat_indptr"]
-    titles = cat["titles"].tolist()
-    category_ids = cat["category_ids"].tolist()
+    titles = strings.column(cat, "titles")
+    category_ids = strings.column(cat, "category_ids")
     return Bundle(
         version=version_id,
         ids=ids,
@@ -162,7 +163,7 @@ def load(version_id: int) -> Bundle:
         titles=titles,
         category=cat["category"],
         category_ids=category_ids,
-        category_labels=cat["category_labels"].tolist(),
+        category_labels=strings.column(cat, "category_labels"),
         category_code={c: i for i, c in enumerate(category_ids)},
         descendants=_descendants(cat["category_parent"]),
         price=cat["price"],

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommendations.conf import app_settings
-from recommendations.engine import backends
+from recommendations.engine import backends, strings
 from recommendations.engine.als import ALS
 from recommendations.engine.bought_together import BoughtTogether
 from recommendations.engine.content import ContentModel
@@ -36,7 +36,7 @@ Arrays = dict[str, np.ndarray]
 def category_membership(catalogue: Arrays) -> sp.csr_matrix:
     """items x categories, 1 for the item's category and all its parents."""
     indptr, codes = catalogue["path_indptr"], catalogue["path_codes"]
-    n_items, n_cats = len(catalogue["ids"]), max(len(catalogue["category_ids"]), 1)
+    n_items, n_cats = len(catalogue["category"]), max(len(catalogue["category_parent"]), 1)
     return sp.csr_matrix((np.ones(len(codes)), codes, indptr), shape=(n_items, n_cats))
 
 
@@ -135,14 +135,15 @@ def ease_part(matrix: sp.csr_matrix) -> Arrays | None:
 
 
 def content_part(catalogue: Arrays) -> Arrays:
-    n = len(catalogue["ids"])
+    n = len(catalogue["category"])
     if n < 2:
         return csr_arrays(sp.csr_matrix((n, n), dtype=np.float32))
-    indptr, codes, cat_ids = catalogue["path_indptr"], catalogue["path_codes"], catalogue["category_ids"]
-    paths = [[str(cat_ids[c]) for c in codes[indptr[i] : indptr[i + 1]]] for i in range(n)]
-    prices = [None if np.isnan(p) else float(p) for p in catalogue["price"]]
-    brands = [b or None for b in catalogue["brands"].tolist()]
-    model = ContentModel().fit(catalogue["texts"].tolist(), paths, brands, prices)
+    indptr, codes = catalogue["path_indptr"].tolist(), catalogue["path_codes"].tolist()
+    cat_ids = strings.column(catalogue, "category_ids")
+    paths = [[cat_ids[c] for c in codes[indptr[i] : indptr[i + 1]]] for i in range(n)]
+    prices = [None if np.isnan(p) else p for p in catalogue["price"].tolist()]
+    brands = [b or None for b in strings.column(catalogue, "brands")]
+    model = ContentModel().fit(strings.column(catalogue, "texts"), paths, brands, prices)
     assert model.vectors is not None
     return csr_arrays(content_neighbours(model.vectors, app_settings.NEIGHBOURS))
 

@@ -9,6 +9,7 @@ import pytest
 from django.db.models.functions import Length
 
 from recommendations import modelstore as storage
+from recommendations.engine import strings
 from recommendations.models import ModelPart, ModelPartChunk, ModelVersion
 from recommendations.serving import bundle as bundles
 from recommendations.serving import recommend
@@ -106,3 +107,35 @@ def test_a_rebuild_in_small_chunks_serves_and_prune_deletes_every_chunk(shop, se
     assert ModelPartChunk.objects.filter(part__version_id=second).exists()
     bundles.clear()
     assert bundles.current().version == second
+
+
+def _legacy_catalogue(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The catalogue part as versions before the UTF-8 columns stored it (fixed-width ``<U``)."""
+    out = {k: v for k, v in arrays.items() if not k.endswith(("_utf8", "_offsets"))}
+    for name in ("ids", "titles", "texts", "brands", "category_ids", "category_labels"):
+        out[name] = np.asarray(strings.column(arrays, name), dtype=str)
+    return out
+
+
+def test_the_catalogue_is_stored_compact_and_serves_as_the_fixed_width_one_did(shop):
+    visitors = shop.history()
+    version = training.rebuild()
+    catalogue = storage.load_parts(version, ["catalogue"])["catalogue"]
+    assert not any(v.dtype.kind in "UO" for v in catalogue.values())
+    bundles.clear()
+    subjects = [Subject(None, v) for v in visitors[:5]]
+    served = [[(r.product_id, r.reason_code) for r in recommend(s, "for_you", limit=6)] for s in subjects]
+    assert all(served)
+
+    legacy = storage.create_version().pk
+    for name, arrays in storage.load_parts(version).items():
+        storage.save_part(legacy, name, _legacy_catalogue(arrays) if name == "catalogue" else arrays)
+    assert storage.load_parts(legacy, ["catalogue"])["catalogue"]["titles"].dtype.kind == "U"
+    new, old = bundles.load(version), bundles.load(legacy)
+    for field in ("ids", "titles", "category_ids", "category_labels", "index", "tokens"):
+        assert str(getattr(new, field)) == str(getattr(old, field)), field
+    assert storage.activate(legacy)
+    bundles.clear()
+    assert bundles.current().version == legacy
+    again = [[(r.product_id, r.reason_code) for r in recommend(s, "for_you", limit=6)] for s in subjects]
+    assert again == served
