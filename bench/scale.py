@@ -587,10 +587,14 @@ def write_docs(section: str) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text()
     start = text.find("\n## Scale\n")
+    kept = ""  # bench/catalogue.py's subsection of "## Scale": that script rewrites it, not this one
     if start >= 0:
         end = text.find("\n## ", start + 1)
+        at = text.find("\n### for-you against catalogue size\n", start, end if end >= 0 else len(text))
+        if at >= 0:
+            kept = "\n" + text[at : end if end >= 0 else len(text)].strip("\n") + "\n"
         text = text[:start] + text[end if end >= 0 else len(text) :]
-    text = text.rstrip("\n") + "\n\n## Scale\n\n" + section.rstrip("\n") + "\n"
+    text = text.rstrip("\n") + "\n\n## Scale\n\n" + section.rstrip("\n") + "\n" + kept
     path.write_text(text)
 
 
