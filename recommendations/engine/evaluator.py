@@ -34,6 +34,19 @@ CONTEXT_SPLITS = {
 }
 
 
+#: queries scored at once, and at most this many query x item cells in one batch: a dense model's
+#: scores (and a tie's dense rows) are a queries x items block, 2 GiB of float64 for 256 queries of
+#: a 1M-item catalogue (16 queries a batch there: 128 MiB); the cap changes nothing up to 65,536
+#: items (256 queries a batch), and each query's list is its own row's whatever the batch
+BATCH_QUERIES = 256
+DENSE_CELLS = 2**24
+
+
+def batch_size(n_items: int) -> int:
+    """Queries per scoring batch for a catalogue of ``n_items``."""
+    return max(1, min(BATCH_QUERIES, DENSE_CELLS // max(n_items, 1)))
+
+
 @dataclass
 class _Scored:
     lists: dict[str, sp.csr_matrix]  # split -> queries x items, normalised top-n scores
@@ -130,8 +143,9 @@ class _Evaluator:
         """Each query's normalised top list on split ``name``, and its NDCG@k."""
         blocks = []
         q, seen = self.splits[name].queries, self.seen[name]
-        for start in range(0, len(q), 256):
-            idx = np.arange(start, min(start + 256, len(q)))
+        step = batch_size(self.matrix.shape[1])
+        for start in range(0, len(q), step):
+            idx = np.arange(start, min(start + step, len(q)))
             exclude = None if seen is None else seen[idx]
             if cand.kind == "matrix" and hasattr(model, "score_sparse"):
                 # a neighbourhood model's row scores a few thousand items: rank those only
