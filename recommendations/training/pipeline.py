@@ -98,6 +98,8 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
             "session": build.timed("session", metrics, build.session_part, data),
             "content": build.timed("content", metrics, build.content_part, catalogue),
         }
+        _store(version.pk, parts, progress)  # stored now, so the self-evaluation runs without them
+        del catalogue  # (the content neighbours alone were ~600 MB at 1M products)
         fitted: dict = {}  # the self-evaluation's validation fits the rebuild serves as they are
         if app_settings.SELF_EVALUATION and log.users.size and len(index):
             _say(progress, f"version {version.pk}: self-evaluation")
@@ -127,9 +129,7 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
             if left is not None and right is not None:
                 knn_input.update(left=left, right=right)
             parts[KNN_INPUT] = knn_input
-        for name, arrays in parts.items():
-            _say(progress, f"version {version.pk}: storing {name}")
-            storage.save_part(version.pk, name, arrays)
+        _store(version.pk, parts, progress)
         metrics.update(n_events=len(log.items), n_users=log.n_users, n_items=len(index))
         ModelVersion.objects.filter(pk=version.pk).update(
             n_events=len(log.items), n_users=log.n_users, n_items=len(index), metrics=metrics
@@ -144,6 +144,13 @@ def start_rebuild(progress: Progress | None = None, chunk_items: int | None = No
         whole = _knn_backend() == "implicit" and left is None
         chunk = max(len(index), 1) if whole else DEFAULT_CHUNK_ITEMS
     return RebuildPlan(version.pk, tuple(chunk_bounds(len(index), chunk)))
+
+
+def _store(version_id: int, parts: dict, progress: Progress | None) -> None:
+    """Store every part of ``parts`` and drop it from the dict (its memory goes with it)."""
+    for name in list(parts):
+        _say(progress, f"version {version_id}: storing {name}")
+        storage.save_part(version_id, name, parts.pop(name))
 
 
 def _self_evaluation(data, matrix: sp.csr_matrix, metrics: dict, now: float, fitted: dict) -> dict:
