@@ -24,6 +24,17 @@ import scipy.sparse as sp
 from ._sparse import as_csr, single_threaded_blas
 
 
+def _initial(rng: np.random.Generator, n: int, factors: int, dtype: type, rows: int = 1 << 16) -> np.ndarray:
+    """``(rng.random((n, factors)) * 0.01).astype(dtype)``, the same values drawn ``rows`` rows at a
+    time (the generator's stream is the same, split or not): no float64 copy of a whole 1M-item
+    factor matrix (1 GiB at 128 factors, twice with the product) next to the result."""
+    out = np.empty((n, factors), dtype=dtype)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        out[start:stop] = rng.random((stop - start, factors), dtype=np.float64) * 0.01
+    return out
+
+
 def _cg_half_step(
     confidence: sp.csr_matrix,
     x: np.ndarray,
@@ -153,8 +164,8 @@ class ALS:
         item_users.sort_indices()
         rng = np.random.default_rng(self.seed)
         n_users, n_items = user_items.shape
-        x = (rng.random((n_users, self.factors), dtype=np.float64) * 0.01).astype(self.dtype)
-        y = (rng.random((n_items, self.factors), dtype=np.float64) * 0.01).astype(self.dtype)
+        x = _initial(rng, n_users, self.factors, self.dtype)
+        y = _initial(rng, n_items, self.factors, self.dtype)
         user_reg = item_reg = None
         if self.frequency_scaling:
             user_reg = self._scaled(np.diff(user_items.indptr), n_items)

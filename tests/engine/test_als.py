@@ -157,3 +157,16 @@ def test_user_vectors_solve_each_rows_fold_in_in_batches(frequency_scaling):
     for chunk in (None, 1, 7):  # a chunk smaller than a row holds that row alone
         np.testing.assert_allclose(model.user_vectors(history, chunk), one_by_one, rtol=1e-5, atol=1e-6)
     assert not model.user_vectors(history)[-1].any()
+
+
+def test_factors_drawn_in_row_blocks_equal_one_draw():
+    from recommendations.engine.als import _initial
+
+    for dtype in (np.float32, np.float64):
+        whole = np.random.default_rng(5)
+        expected = [(whole.random((n, 8), dtype=np.float64) * 0.01).astype(dtype) for n in (70, 33)]
+        split = np.random.default_rng(5)
+        got = [_initial(split, n, 8, dtype, rows=16) for n in (70, 33)]
+        for a, b in zip(got, expected, strict=True):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
