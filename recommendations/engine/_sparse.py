@@ -150,6 +150,35 @@ def _kth_largest(
     return np.partition(padded, width - k, axis=1)[:, width - k]
 
 
+def block_rows(
+    triples: tuple[np.ndarray, np.ndarray, np.ndarray],
+    start: int,
+    stop: int,
+    n_cols: int,
+    dtype: type = np.float32,
+) -> sp.csr_matrix:
+    """Rows ``start..stop`` of :func:`assemble` of ``triples`` (whose rows all lie there), as a
+    CSR block: ``sp.vstack`` of consecutive blocks is :func:`assemble` of their triples, holding
+    each block compact (no row array) instead of every triple until the end."""
+    rows, cols, vals = triples
+    out = sp.csr_matrix(
+        (np.asarray(vals).astype(dtype, copy=False), (rows - start, cols)),
+        shape=(stop - start, n_cols),
+        dtype=dtype,
+    )
+    out.sort_indices()
+    return out
+
+
+def stack(blocks: list[sp.csr_matrix], shape: tuple[int, int], dtype: type = np.float32) -> sp.csr_matrix:
+    """Consecutive :func:`block_rows` blocks as one matrix of ``shape``."""
+    if not blocks:
+        return sp.csr_matrix(shape, dtype=dtype)
+    out = sp.csr_matrix(sp.vstack(blocks, format="csr", dtype=dtype))
+    out.sort_indices()
+    return out
+
+
 def assemble(
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], shape: tuple[int, int], dtype: type = np.float32
 ) -> sp.csr_matrix:

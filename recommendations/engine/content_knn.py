@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._sparse import assemble, topk_per_row
+from ._sparse import block_rows as csr_block
+from ._sparse import stack, topk_per_row
 
 #: a feature held by more items than this makes no candidates by itself (it still counts in scores)
 COMMON_DF = 500
@@ -122,5 +123,6 @@ def content_neighbours_bounded(
         # ... and the common part is added pair by pair (few stored values per row)
         candidates.data = candidates.data + _row_dots(common_part, rows, cols)
         candidates.data[rows == cols] = 0.0  # the item itself
-        parts.append(topk_per_row(candidates, k, row_offset=start))
-    return assemble(parts, (n, n))
+        # each block kept as compact CSR rows (at 1M items the triples of every block were ~1 GB)
+        parts.append(csr_block(topk_per_row(candidates, k, row_offset=start), start, stop, n))
+    return stack(parts, (n, n))

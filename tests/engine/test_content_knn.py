@@ -79,3 +79,17 @@ def test_content_neighbours_switches_to_bounded_above_the_exact_limit(monkeypatc
     large = content_neighbours(vectors, 5, exact_max_items=399)
     assert calls == [5]
     assert large.shape == small.shape
+
+
+def test_blocks_kept_as_csr_rows_give_the_matrix_the_triples_gave(monkeypatch):
+    from recommendations.engine import _sparse
+
+    vectors = catalogue(900, seed=3)
+    compact = content_neighbours_bounded(vectors, 7, common_df=40, block_rows=64)
+    # the former assembly: every block's (rows, cols, values) kept, one COO -> CSR at the end
+    monkeypatch.setattr(content_knn, "csr_block", lambda triples, *_: triples)
+    monkeypatch.setattr(content_knn, "stack", lambda parts, shape: _sparse.assemble(parts, shape))
+    former = content_neighbours_bounded(vectors, 7, common_df=40, block_rows=64)
+    assert compact.shape == former.shape and compact.dtype == former.dtype == np.float32
+    for name in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(compact, name), getattr(former, name))
