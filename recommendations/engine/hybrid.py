@@ -125,11 +125,18 @@ class SlotContext:
 
 def normalise(scores: np.ndarray, method: Normalisation = "max") -> np.ndarray:
     """Scale one source's scores to [0, 1]; non-positive / non-finite scores become 0."""
-    s = np.asarray(scores, dtype=np.float64)
-    s = np.where(np.isfinite(s) & (s > 0), s, 0.0)
+    # one float64 copy changed in place (a request scores every item: 1M products made the
+    # temporaries of np.where(np.isfinite(s) & (s > 0), s, 0.0) a third of a miss's time)
+    s = np.array(scores, dtype=np.float64)
+    s[~(s > 0)] = 0.0  # non-positive and NaN
+    top = s.max() if s.size else 0.0
+    if top == np.inf:  # rare: +inf is not a score either
+        s[s == np.inf] = 0.0
+        top = s.max()
     if method == "max":
-        top = s.max() if s.size else 0.0
-        return s / top if top > 0 else s
+        if top > 0:
+            s /= top
+        return s
     if method == "rank":
         out = np.zeros_like(s)
         positive = np.flatnonzero(s > 0)

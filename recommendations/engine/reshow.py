@@ -192,7 +192,11 @@ ABSOLUTE: tuple[str, ...] = ("buy_again", "browsed")
 def browsed_probability(scores: np.ndarray) -> np.ndarray:
     """:func:`browsed` scores as a chance in [0, 1): ``1 - exp(-score)`` (a cart today 0.95, a
     view today 0.63, a view four half-lives ago 0.06), so old browsing stays low in a list."""
-    return 1.0 - np.exp(-np.maximum(np.asarray(scores, dtype=np.float64), 0.0))
+    s = np.asarray(scores, dtype=np.float64)
+    out = np.zeros(s.shape)
+    some = np.flatnonzero(~(s <= 0))  # browsed items (and NaN): a shopper browsed a few of 1M
+    out[some] = 1.0 - np.exp(-s[some])
+    return out
 
 
 RESHOW_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
