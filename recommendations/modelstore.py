@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 
 import numpy as np
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, router, transaction
 from django.utils import timezone
 
 from recommendations.conf import app_settings
@@ -134,7 +134,7 @@ def save_part(version_id: int, name: str, arrays: Mapping[str, np.ndarray]) -> i
     """Store (or replace: chunk tasks may be retried) one part; returns its size in bytes.
 
     One transaction: a reader sees the old part or the whole new one, and a failure leaves none."""
-    using = DEFAULT_DB_ALIAS
+    using = router.db_for_write(ModelPart)
     with transaction.atomic(using=using):
         part, _ = ModelPart.objects.using(using).update_or_create(
             version_id=version_id, name=name, defaults={"data": b"", "size_bytes": 0}
