@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from recommendations.conf import app_settings
 from recommendations.engine.candidates import Candidate, candidates
+from recommendations.engine.sampling import sample_users
 from recommendations.engine.selection import REUSE_HELD_OUT_SHARE, Settings, param_key, select
 from recommendations.engine.session import Sessions
 from recommendations.engine.similarity import csr_arrays, topk_dense, topk_per_row
@@ -89,12 +90,25 @@ def evaluate(
     chosen models' validation fits go there by part name, for :func:`chosen_parts` to reuse, and the
     iALS baseline fit under :data:`BUILTIN_ALS` (for the built-in ALS source) while at most
     :data:`REUSE_HELD_OUT_SHARE` of the events were held out. The search goes on from the live
-    version's choice (:func:`previous_params`)."""
+    version's choice (:func:`previous_params`). A log of more than ``SELF_EVALUATION_MAX_EVENTS``
+    events is validated on a seeded sample of its shoppers (:func:`.sampling.sample_users`; the
+    record's ``sample``), whose fits are never served."""
     settings = settings or selection_settings()
     if keep is not None:
         settings = replace(settings, keep_fitted=True, keep_baseline=(BUILTIN_ALS_FROM, "itemknn"))
-    selection = select(data.log, build, settings, previous=previous_params())
+    log, cap = data.log, app_settings.SELF_EVALUATION_MAX_EVENTS
+    if cap is not None and len(log.items) > int(cap):
+        log = sample_users(log, int(cap), settings.seed)
+    selection = select(log, build, settings, previous=previous_params())
+    if log is not data.log:
+        # the validation fitted on a sample of the shoppers: what it held out of every event,
+        # so the chosen models (and the built-in ALS, item-kNN) are fitted again on all of them
+        trained = (1.0 - selection.held_out_share) * len(log.items)
+        share = round(1.0 - trained / len(data.log.items), 4)
+        selection = replace(selection, held_out_share=share)
     out = _jsonable(selection.as_dict())
+    if log is not data.log:
+        out["sample"] = {"events": len(log.items), "of": len(data.log.items), "users": log.n_users}
     little = selection.held_out_share <= REUSE_HELD_OUT_SHARE
     for model, name in ((BUILTIN_ALS_FROM, BUILTIN_ALS), ("itemknn", BUILTIN_ITEMKNN)):
         baseline = selection.baselines.get(model)

@@ -282,3 +282,35 @@ def test_the_item_knn_baseline_gives_the_built_in_neighbours_the_chunks_would(se
     assert selfeval.builtin_itemknn({selfeval.BUILTIN_ITEMKNN: fit}, 5) is None
     settings.RECOMMENDATIONS_ITEMKNN_SHRINK = 0.0
     assert selfeval.builtin_itemknn({selfeval.BUILTIN_ITEMKNN: fit}, 101) is None
+
+
+@pytest.mark.django_db
+def test_a_shop_over_the_event_cap_is_validated_on_a_sample_and_served_fits_on_every_event(
+    settings, monkeypatch
+):
+    from recommendations.engine import backends
+    from recommendations.engine.candidates import Candidate
+
+    fitted_on = []
+    real_fit, real_als = Candidate.fit, backends.fit_als
+    monkeypatch.setattr(
+        Candidate,
+        "fit",
+        lambda self, p, matrix, s: fitted_on.append(matrix.nnz) or real_fit(self, p, matrix, s),
+    )
+    own = []
+    monkeypatch.setattr(backends, "fit_als", lambda model, m, *a: own.append(m.nnz) or real_als(model, m, *a))
+    events = chain_events(chain_items(), n_sessions=1200)
+    import_events(events)
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MAX_EVENTS = 3_500
+    training.rebuild()
+    version = active_version()
+    selection = version.metrics["selection"]
+    assert selection["sample"]["of"] == len(events) and 3_000 < selection["sample"]["events"] <= 3_500
+    assert selection["held_out_share"] > 0.5  # of every event: nothing validated is served
+    assert version.metrics["als_from"] == "settings" and own  # the built-in ALS on every event
+    assert not selection.get("reused_fits")
+    session = selection["contexts"]["session"]
+    assert not session["default_kept"], session["reason"]
+    # the validation fitted on the sample; the chosen models again on the whole matrix
+    assert max(fitted_on) == own[0] > 2 * min(fitted_on)
