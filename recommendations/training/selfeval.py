@@ -39,6 +39,12 @@ PART_PREFIX = "choice."
 #: the iALS baseline (default, or the live choice) of the validation, while it held out little
 BUILTIN_ALS = "_builtin_als"
 BUILTIN_ALS_FROM = "ials"
+#: ... or, when the validation held out much (a sample of a big shop's shoppers), the iALS
+#: baseline's (params, validation fit) that :func:`chosen_parts` refits on every event from its
+#: item factors (:data:`WARM_ITERATIONS` alternations) as the built-in ALS, and as the chosen
+#: iALS of the same params
+WARM_ALS = "_warm_als"
+WARM_ITERATIONS = 3
 #: ... and the item-kNN baseline, which the rebuild serves (its top NEIGHBOURS per item) as the
 #: built-in item-kNN when it weighs items as the built-in does (:func:`builtin_itemknn`)
 BUILTIN_ITEMKNN = "_builtin_itemknn"
@@ -109,12 +115,14 @@ def evaluate(
     out = _jsonable(selection.as_dict())
     if log is not data.log:
         out["sample"] = {"events": len(log.items), "of": len(data.log.items), "users": log.n_users}
-    little = selection.held_out_share <= REUSE_HELD_OUT_SHARE
+    little, sampled = selection.held_out_share <= REUSE_HELD_OUT_SHARE, log is not data.log
     for model, name in ((BUILTIN_ALS_FROM, BUILTIN_ALS), ("itemknn", BUILTIN_ITEMKNN)):
         baseline = selection.baselines.get(model)
         fitted = None if baseline is None else selection.fitted.get((model, param_key(baseline)))
         if keep is not None and fitted is not None and little:
             keep[name] = fitted
+        elif keep is not None and fitted is not None and model == BUILTIN_ALS_FROM and sampled:
+            keep[WARM_ALS] = (baseline, fitted)  # where chosen_parts starts the all-events fit from
     for context, choice in selection.contexts.items():
         out["contexts"][context]["default_kept"] = not choice.params
         if keep is not None:
@@ -168,6 +176,14 @@ def chosen_parts(
     little (:data:`REUSE_HELD_OUT_SHARE`). Popularity is always counted on every event."""
     pool: dict[str, Candidate] = candidates(matrix, int(app_settings.EASE_MAX_ITEMS))
     reuse = fitted if fitted and selection.get("held_out_share", 1.0) <= REUSE_HELD_OUT_SHARE else {}
+    warm: dict[str, Any] = {}  # part name -> an iALS fitted on every event from a validation fit
+    warm_from = not reuse and bool(fitted) and WARM_ALS in fitted  # a sample's validation fits
+    if warm_from:
+        params, start = fitted[WARM_ALS]
+        warm[part_name("ials", params)] = _warm_ials(pool["ials"], params, start, matrix)
+        if isinstance(fitted, dict):  # the rebuild serves it as its built-in ALS (BUILTIN_ALS)
+            fitted[BUILTIN_ALS] = warm[part_name("ials", params)]
+            selection["warm_refits"] = [part_name("ials", params)]
     sessions: Sessions | None = None
     parts: dict[str, Arrays] = {}
     reused: list[str] = []
@@ -189,12 +205,24 @@ def chosen_parts(
                 parts[name] = _arrays(model, reuse[name])
                 reused.append(name)
                 continue
+            if model == "ials" and warm_from and name not in warm and name in fitted:
+                warm[name] = _warm_ials(pool["ials"], params, fitted[name], matrix)
+                selection.setdefault("warm_refits", []).append(name)
+            if name in warm:
+                parts[name] = _arrays(model, warm[name])
+                continue
             if pool[model].kind == "sequence":
                 sessions = sessions or Sessions.from_log(data.log)
             parts[name] = _arrays(model, pool[model].fit(params, matrix, sessions))
     if reuse:
         selection["reused_fits"] = sorted(reused)  # refitted: popularity; nothing to fit: user-kNN
     return parts
+
+
+def _warm_ials(ials: Candidate, params: Mapping[str, Any], start: Any, matrix: sp.csr_matrix) -> Any:
+    """The iALS of ``params`` fitted on every event of ``matrix``, from ``start``'s item factors
+    (its validation fit on a sample: the same items): :data:`WARM_ITERATIONS` alternations."""
+    return ials.make(**params).refit(matrix, start.item_factors, WARM_ITERATIONS)
 
 
 def _parameters(params: Mapping[str, Any]) -> Arrays:

@@ -157,3 +157,21 @@ def test_user_vectors_solve_each_rows_fold_in_in_batches(frequency_scaling):
     for chunk in (None, 1, 7):  # a chunk smaller than a row holds that row alone
         np.testing.assert_allclose(model.user_vectors(history, chunk), one_by_one, rtol=1e-5, atol=1e-6)
     assert not model.user_vectors(history)[-1].any()
+
+
+def test_a_refit_from_a_sample_fit_recovers_the_structure_in_a_few_alternations():
+    m, likes, _, _ = planted(seed=2, n_users=600)
+    sample = ALS(factors=8, iterations=12, regularization=0.1, alpha=10.0, frequency_scaling=1.0).fit(m[:150])
+    model = ALS(factors=8, regularization=0.1, alpha=10.0, frequency_scaling=1.0)
+    warm = model.refit(m, sample.item_factors, 3)
+    assert warm is model and warm.user_factors.shape == (600, 8)
+    assert not np.allclose(warm.item_factors, sample.item_factors)  # the items moved to every row
+    scores = warm.score(m)
+    hits = sum(likes[u, top_k(scores[u], 10, exclude=m[u].indices)].sum() for u in range(m.shape[0]))
+    assert hits / (10 * m.shape[0]) > 0.97
+
+
+def test_a_refit_needs_factors_of_the_same_items():
+    m, _, _, _ = planted()
+    with pytest.raises(ValueError, match="item factors"):
+        ALS(factors=8).refit(m, np.zeros((m.shape[1] - 1, 8)), 2)
