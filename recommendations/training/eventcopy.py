@@ -4,7 +4,8 @@ The per-row loop of the portable reader (:mod:`.eventlog`) costs seconds per mil
 Python alone. Here PostgreSQL does the joins and numbering: the catalogue's ids go into a
 temporary table (product key -> item index), the subjects (``u:<user>`` / ``v:<visitor>``) and
 purchases' order ids of the events read get a code each in two more, and one ``COPY (SELECT ...)
-TO STDOUT (FORMAT BINARY)`` sends six fixed-width integer columns per event, which numpy reads as
+TO STDOUT (FORMAT BINARY)`` sends six fixed-width numeric columns per event (the time as
+``date_part('epoch', ...)``: the float ``datetime.timestamp()`` gives), which numpy reads as
 one structured array. What it returns is what the portable reader returns on the same table, row
 for row (in event id order; subjects and orders numbered by first appearance).
 """
@@ -31,8 +32,8 @@ ROW = np.dtype(
         ("item", ">i4"),
         ("kind_len", ">i4"),
         ("kind", ">i2"),
-        ("micros_len", ">i4"),
-        ("micros", ">i8"),
+        ("stamp_len", ">i4"),
+        ("stamp", ">f8"),
         ("order_len", ">i4"),
         ("order", ">i4"),
         ("id_len", ">i4"),
@@ -41,13 +42,14 @@ ROW = np.dtype(
 )
 #: the same columns in native order, without the lengths (what is kept while the rest streams in)
 COMPACT = np.dtype(
-    [("subject", "i4"), ("item", "i4"), ("kind", "i2"), ("micros", "i8"), ("order", "i4"), ("id", "i8")]
+    [("subject", "i4"), ("item", "i4"), ("kind", "i2"), ("stamp", "f8"), ("order", "i4"), ("id", "i8")]
 )
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 TRAILER = b"\xff\xff"
 #: bytes of COPY data parsed at a time (bounds the raw buffer next to the parsed columns)
 PARSE_BYTES = 1 << 25
-ITEMS, SUBJECTS, ORDERS = "rec_read_items", "rec_read_subjects", "rec_read_orders"
+ITEMS, USERS, VISITORS, ORDERS = "rec_read_items", "rec_read_users", "rec_read_visitors", "rec_read_orders"
+TEMPORARY = f"{ITEMS}, {USERS}, {VISITORS}, {ORDERS}"
 
 
 @dataclass(frozen=True)
@@ -81,51 +83,54 @@ def read_columns(item_index: IdIndex, kind_names: Sequence[str], since: datetime
     qn = connection.ops.quote_name
     table = qn(Event._meta.db_table)
     col = {name: qn(Event._meta.get_field(name).column) for name in ("user", "product", "kind", "created_at")}
-    visitor, order_id = (
-        qn(Event._meta.get_field("visitor_id").column),
-        qn(Event._meta.get_field("order_id").column),
-    )
-    key = f"CASE WHEN e.{col['user']} IS NOT NULL THEN 'u:' || e.{col['user']}::text ELSE 'v:' || e.{visitor}::text END"
+    visitor = qn(Event._meta.get_field("visitor_id").column)
+    order_id, pk = qn(Event._meta.get_field("order_id").column), qn(Event._meta.pk.column)
     kinds = ", ".join(["%s"] * len(kind_names))
     where = f"e.{col['kind']} IN ({kinds})" + (
         f" AND e.{col['created_at']} >= %s" if since is not None else ""
     )
     params: list = [*kind_names, *([since] if since is not None else [])]
-    source = f"{table} e JOIN {ITEMS} i ON i.pid = e.{col['product']} WHERE {where}"
+    user, anonymous = f"e.{col['user']} IS NOT NULL", f"e.{col['user']} IS NULL"
     with connection.cursor() as cursor:
         try:
             _temp_items(cursor, table, col["product"], item_index)
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE {SUBJECTS} AS SELECT k AS key, (row_number() OVER () - 1)::int4 AS code"
-                f" FROM (SELECT DISTINCT {key} AS k FROM {source}) d",
-                params,
-            )
-            cursor.execute(f"SELECT key, code FROM {SUBJECTS}")
-            pairs = cursor.fetchall()
-            keys: list = [None] * len(pairs)
-            for text, code in pairs:
-                keys[code] = text
-            if any(k is None for k in keys):
+            # one code per user, then per anonymous visitor (after the users'), each a hash join
+            # on the column's own type; keys as subject_key spells them. Codes of subjects whose
+            # every event is of a product gone are never used (first_appearance drops them)
+            for name, column, which in ((USERS, col["user"], user), (VISITORS, visitor, anonymous)):
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {name} AS SELECT k, (row_number() OVER () - 1)::int4 AS code"
+                    f" FROM (SELECT DISTINCT e.{column} AS k FROM {table} e WHERE {where} AND {which}) d",
+                    params,
+                )
+            keys: list = []
+            for name, prefix in ((USERS, "u:"), (VISITORS, "v:")):
+                cursor.execute(f"SELECT k::text FROM {name} ORDER BY code")
+                keys.extend(None if k is None else prefix + k for (k,) in cursor.fetchall())
+            if None in keys:
                 raise ValueError("An event needs a user or a visitor id.")
+            n_users = len(keys) - cursor.execute(f"SELECT count(*) FROM {VISITORS}").fetchone()[0]
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {ORDERS} AS SELECT o AS order_id, (row_number() OVER () - 1)::int4 AS code"
-                f" FROM (SELECT DISTINCT e.{order_id} AS o FROM {source} AND e.{col['kind']} = 'purchase') d",
+                f" FROM (SELECT DISTINCT e.{order_id} AS o FROM {table} e WHERE {where}"
+                f" AND e.{col['kind']} = 'purchase') d",
                 params,
             )
             cursor.execute(f"SELECT count(*) FROM {ORDERS}")
             n_order_ids = int(cursor.fetchone()[0])
             kind_case = " ".join(f"WHEN %s THEN {n}" for n in range(len(kind_names)))
             query = (
-                f"SELECT s.code, i.idx, (CASE e.{col['kind']} {kind_case} END)::int2,"
-                f" (extract(epoch FROM e.{col['created_at']}) * 1000000)::int8, coalesce(o.code, -1), e.{qn(Event._meta.pk.column)}::int8"
+                f"SELECT coalesce(u.code, v.code + {n_users}), i.idx, (CASE e.{col['kind']} {kind_case} END)::int2,"
+                f" date_part('epoch', e.{col['created_at']}), coalesce(o.code, -1), e.{pk}::int8"
                 f" FROM {table} e JOIN {ITEMS} i ON i.pid = e.{col['product']}"
-                f" JOIN {SUBJECTS} s ON s.key = {key}"
+                f" LEFT JOIN {USERS} u ON u.k = e.{col['user']}"
+                f" LEFT JOIN {VISITORS} v ON {anonymous} AND v.k = e.{visitor}"
                 f" LEFT JOIN {ORDERS} o ON e.{col['kind']} = 'purchase' AND o.order_id = e.{order_id}"
                 f" WHERE {where}"
             )
             rows = _copy_rows(cursor, connection.ops.compose_sql(query, [*kind_names, *params]))
         finally:
-            cursor.execute(f"DROP TABLE IF EXISTS {ITEMS}, {SUBJECTS}, {ORDERS}")
+            cursor.execute(f"DROP TABLE IF EXISTS {TEMPORARY}")
     # in event id order, as the portable reader reads them (the join's order is the planner's);
     # a table written in id order is nearly sorted already, which the stable sort makes cheap
     rows = rows[np.argsort(rows["id"], kind="stable")]
@@ -139,7 +144,7 @@ def read_columns(item_index: IdIndex, kind_names: Sequence[str], since: datetime
         subject_keys=[keys[c] for c in old_subject.tolist()],
         items=rows["item"].astype(np.int64),
         kinds=rows["kind"].astype(np.int16),
-        timestamps=rows["micros"].astype(np.float64) / 1e6,
+        timestamps=rows["stamp"].astype(np.float64),
         orders=orders,
         n_orders=len(order_pairs),
     )
@@ -147,7 +152,7 @@ def read_columns(item_index: IdIndex, kind_names: Sequence[str], since: datetime
 
 def _temp_items(cursor, table: str, product_column: str, item_index: IdIndex) -> None:
     """``ITEMS``: product key (the event column's own type) -> item index."""
-    cursor.execute(f"DROP TABLE IF EXISTS {ITEMS}, {SUBJECTS}, {ORDERS}")
+    cursor.execute(f"DROP TABLE IF EXISTS {TEMPORARY}")
     cursor.execute(
         f"CREATE TEMPORARY TABLE {ITEMS} AS SELECT {product_column} AS pid, 0::int4 AS idx FROM {table} LIMIT 0"
     )
@@ -159,32 +164,60 @@ def _temp_items(cursor, table: str, product_column: str, item_index: IdIndex) ->
 
 def _copy_rows(cursor, query: str) -> np.ndarray:
     """Run ``COPY (query) TO STDOUT (FORMAT BINARY)`` and parse its rows (:data:`ROW`) as
-    :data:`COMPACT` values, a bounded piece of the raw data at a time."""
+    :data:`COMPACT` values, a bounded piece of the raw data at a time. PostgreSQL sends one
+    message per row: they are taken straight from libpq (psycopg's ``Copy`` iterator costs
+    microseconds a message, most of the read at ten million rows)."""
+    from psycopg import pq
+
+    conn = cursor.cursor.connection
     parts: list[np.ndarray] = []
     buffer = bytearray()
-    header = True
-    with cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
-        for data in copy:
+    with conn.lock:
+        pgconn = conn.pgconn
+        pgconn.send_query(f"COPY ({query}) TO STDOUT (FORMAT BINARY)".encode())
+        result = pgconn.get_result()
+        if result is None or result.status != pq.ExecStatus.COPY_OUT:
+            error = None if result is None else result.error_message.decode(errors="replace")
+            _drain(pgconn)
+            raise RuntimeError(f"COPY did not start: {error}")
+        get = pgconn.get_copy_data
+        while True:
+            size, data = get(0)
+            if size < 0:
+                break
             buffer += data
-            if header and len(buffer) >= 19:
-                if bytes(buffer[:11]) != SIGNATURE:
-                    raise ValueError("not PostgreSQL binary COPY data")
-                extension = int.from_bytes(buffer[15:19], "big")
-                del buffer[: 19 + extension]
-                header = False
-            if not header and len(buffer) >= PARSE_BYTES:
-                parts.append(_parse(buffer))
-    if header or bytes(buffer[-2:]) != TRAILER:
+            if len(buffer) >= PARSE_BYTES:
+                parts.append(_parse(buffer, first=not parts))
+        errors = _drain(pgconn)
+        if size == -2 or errors:
+            raise RuntimeError(f"COPY failed: {errors or pgconn.error_message.decode(errors='replace')}")
+    if bytes(buffer[-2:]) != TRAILER or (not parts and len(buffer) < 21):
         raise ValueError("truncated PostgreSQL binary COPY data")
     del buffer[-2:]
-    parts.append(_parse(buffer))
+    parts.append(_parse(buffer, first=not parts))
     if buffer:
         raise ValueError("PostgreSQL binary COPY rows of an unexpected width")
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
-def _parse(buffer: bytearray) -> np.ndarray:
-    """The whole rows at the start of ``buffer`` (removed from it), as :data:`COMPACT` values."""
+def _drain(pgconn) -> str:
+    """Read the command's remaining results; their error messages, if any."""
+    from psycopg import pq
+
+    errors = []
+    while (result := pgconn.get_result()) is not None:
+        if result.status == pq.ExecStatus.FATAL_ERROR:
+            errors.append(result.error_message.decode(errors="replace"))
+    return "; ".join(errors)
+
+
+def _parse(buffer: bytearray, first: bool = False) -> np.ndarray:
+    """The whole rows at the start of ``buffer`` (removed from it), as :data:`COMPACT` values;
+    ``first``: the buffer starts with the COPY header (also removed)."""
+    if first:
+        if bytes(buffer[:11]) != SIGNATURE:
+            raise ValueError("not PostgreSQL binary COPY data")
+        del buffer[: 19 + int.from_bytes(buffer[15:19], "big")]
     n = len(buffer) // ROW.itemsize
     rows = np.frombuffer(memoryview(buffer)[: n * ROW.itemsize], dtype=ROW)
     if n and not (rows["fields"] == 6).all():
