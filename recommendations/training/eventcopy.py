@@ -49,6 +49,8 @@ TRAILER = b"\xff\xff"
 #: bytes of COPY data parsed at a time (bounds the raw buffer next to the parsed columns)
 PARSE_BYTES = 1 << 25
 ITEMS, USERS, VISITORS, ORDERS = "rec_read_items", "rec_read_users", "rec_read_visitors", "rec_read_orders"
+#: PostgreSQL's memory per hash table or sort while the log is read
+WORK_MEM = "256MB"
 TEMPORARY = f"{ITEMS}, {USERS}, {VISITORS}, {ORDERS}"
 
 
@@ -93,6 +95,9 @@ def read_columns(item_index: IdIndex, kind_names: Sequence[str], since: datetime
     user, anonymous = f"e.{col['user']} IS NOT NULL", f"e.{col['user']} IS NULL"
     with connection.cursor() as cursor:
         try:
+            # the hash tables of a million subjects fit in memory instead of spilling in batches
+            # (at 10M events: 9 s instead of minutes for the visitors); reset after the read
+            cursor.execute(f"SET work_mem = '{WORK_MEM}'")
             _temp_items(cursor, table, col["product"], item_index)
             # one code per user, then per anonymous visitor (after the users'), each a hash join
             # on the column's own type; keys as subject_key spells them. Codes of subjects whose
@@ -131,6 +136,7 @@ def read_columns(item_index: IdIndex, kind_names: Sequence[str], since: datetime
             rows = _copy_rows(cursor, connection.ops.compose_sql(query, [*kind_names, *params]))
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {TEMPORARY}")
+            cursor.execute("RESET work_mem")
     # in event id order, as the portable reader reads them (the join's order is the planner's);
     # a table written in id order is nearly sorted already, which the stable sort makes cheap
     rows = rows[np.argsort(rows["id"], kind="stable")]
