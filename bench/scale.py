@@ -491,15 +491,33 @@ def run_one(name: str, seed: int, reuse: bool = False, seed_only: bool = False) 
     steps = Steps()
     rss_before = rss("VmRSS")
     rss_peak_reset()
+    load_before, cpu = os.getloadavg()[0], time.process_time()
     start = time.perf_counter()
-    version = rebuild(steps)
+    version, error = None, None
+    try:
+        version = rebuild(steps)
+    except Exception as exc:  # measured up to where it failed, and said so
+        error = f"{type(exc).__name__}: {exc}"
     result["rebuild"] = {
         "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,  # this process's threads (not PostgreSQL's)
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
         "rss_before": rss_before,
         "steps": steps.seconds,
         "peak": steps.peak,
         "peak_max": max(steps.peak.values()),
+        "error": error,
     }
+    if version is None:
+        result["failed"] = error
+        return result
+    metrics = ModelVersion.objects.get(pk=version).metrics
+    selection = metrics.get("selection") or {}
+    result["rebuild"]["selection"] = {
+        key: selection.get(key) for key in ("held_out_share", "sample", "reused_fits", "seconds", "evaluated")
+    }
+    result["rebuild"]["als_from"] = metrics.get("als_from")
     result["artifacts"] = dict(ModelPart.objects.filter(version_id=version).values_list("name", "size_bytes"))
     bundles.clear()
     start = time.perf_counter()
@@ -540,9 +558,20 @@ def report(results: list[dict], command: str) -> str:
     lines = [head + " | growth exponent (vs events) |", sep]
 
     def row(label, values, fmt, exponent_of=None):
-        exponent = slope(exponent_of[0], exponent_of[1]) if exponent_of else None
+        # a size whose rebuild failed has no value past the failure: "n/a", left out of the fit
+        exponent = None
+        if exponent_of:
+            known = [(x, y) for x, y in zip(*exponent_of, strict=True) if y is not None]
+            exponent = slope([x for x, _ in known], [y for _, y in known])
         shown = "" if exponent is None else f"{exponent:.2f}"
-        lines.append(f"| {label} | " + " | ".join(fmt(v) for v in values) + f" | {shown} |")
+        cells = ("n/a" if v is None else fmt(v) for v in values)
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {shown} |")
+
+    def done(r, key, *path):
+        value = r.get(key)
+        for step in path:
+            value = None if value is None else value.get(step)
+        return value
 
     ingest = [r["app_ingest_events_per_s"] for r in results]
     row(
@@ -573,36 +602,53 @@ def report(results: list[dict], command: str) -> str:
     row("event table heap", heap, mib, (events, heap))
     idx = [r["table"]["indexes"] for r in results]
     row("event table indexes (9)", idx, mib, (events, idx))
-    total = [r["rebuild"]["seconds"] for r in results]
+    total = [None if r.get("failed") else r["rebuild"]["seconds"] for r in results]
     row("**full rebuild**, s", total, lambda v: f"**{v:,.1f}**", (events, total))
+    row(
+        "&nbsp; rebuild failed after, s (error)",
+        [r["rebuild"]["seconds"] if r.get("failed") else None for r in results],
+        lambda v: f"{v:,.1f}",
+    )
+    cpu = [r["rebuild"].get("cpu_seconds") for r in results]
+    row("&nbsp; CPU s of the rebuild process (its threads; not PostgreSQL's)", cpu, lambda v: f"{v:,.1f}")
+    loads = [r["rebuild"].get("load_before") for r in results]
+    row("&nbsp; 1-min load average before the rebuild", loads, lambda v: f"{v:.1f}")
+    loads = [r["rebuild"].get("load_after") for r in results]
+    row("&nbsp; 1-min load average after the rebuild", loads, lambda v: f"{v:.1f}")
     names = list(dict.fromkeys(n for r in results for n in r["rebuild"]["steps"]))
     for name in names:
         values = [r["rebuild"]["steps"].get(name, 0.0) for r in results]
         row(f"&nbsp; {name}, s", values, lambda v: f"{v:,.2f}", (events, values))
+    rest = [r["rebuild"]["seconds"] - sum(r["rebuild"]["steps"].values()) for r in results]
+    row(
+        "&nbsp; between the steps above (shopper arrays of the users part, interaction counts, ...), s",
+        rest,
+        lambda v: f"{v:,.2f}",
+    )
     peak = [r["rebuild"]["peak_max"] for r in results]
     row("rebuild peak RSS (whole process)", peak, mib, (events, peak))
     for name in names:
         values = [r["rebuild"]["peak"].get(name, 0) for r in results]
         row(f"&nbsp; peak RSS during {name}", values, mib)
-    art = [sum(r["artifacts"].values()) for r in results]
+    art = [sum(r["artifacts"].values()) if "artifacts" in r else None for r in results]
     row("model artifacts, total", art, mib, (events, art))
-    for part in sorted({p for r in results for p in r["artifacts"]}):
-        values = [r["artifacts"].get(part, 0) for r in results]
+    for part in sorted({p for r in results for p in r.get("artifacts", {})}):
+        values = [r["artifacts"].get(part, 0) if "artifacts" in r else None for r in results]
         row(f"&nbsp; {part}", values, mib)
-    load = [r["load_seconds"] for r in results]
+    load = [r.get("load_seconds") for r in results]
     row("worker load of the model bundle, s", load, lambda v: f"{v:,.2f}", (events, load))
-    redis = [r["redis"]["used_memory_delta_per_visitor"] for r in results]
+    redis = [done(r, "redis", "used_memory_delta_per_visitor") for r in results]
     row(
         f"Redis bytes per live visitor ({LIVE_EVENTS} events; used_memory delta)",
         redis,
         lambda v: f"{v:,.0f}",
     )
-    keyb = [r["redis"]["visitor_key_bytes"] for r in results]
+    keyb = [done(r, "redis", "visitor_key_bytes") for r in results]
     row("Redis bytes of a visitor's own keys (MEMORY USAGE)", keyb, lambda v: f"{v:,.0f}")
     products = [r["products"] for r in results]
     for kind in ("live", "trained"):
-        p50 = [r[f"latency_{kind}"]["p50_ms"] for r in results]
-        p99 = [r[f"latency_{kind}"]["p99_ms"] for r in results]
+        p50 = [done(r, f"latency_{kind}", "p50_ms") for r in results]
+        p99 = [done(r, f"latency_{kind}", "p99_ms") for r in results]
         row(
             f"for-you p50 ms, {kind} visitors (exponent vs products)",
             p50,
@@ -615,25 +661,21 @@ def report(results: list[dict], command: str) -> str:
             lambda v: f"{v:.2f}",
             (products, p99),
         )
-    meta = results[-1].get("machine", "")
-    return "\n".join(
-        [
-            f"Command: `{command}`. {meta}",
-            "",
-            *lines,
-        ]
-    )
+    meta = " ".join(f"{r['size']}: {r.get('machine', '')}" for r in results)
+    failures = [f"{r['size']} failed: {r['failed']}" for r in results if r.get("failed")]
+    return "\n".join([f"Command: `{command}`. {meta}", "", *lines, "", *failures])
 
 
 def svg(results: list[dict]) -> str:
     """Log-log chart: rebuild time of each step and in total against events."""
     results = sorted(results, key=lambda r: r["events"])
-    events = [r["events"] for r in results]
+    events = [r["events"] for r in results if not r.get("failed")]
     names = ["total", *list(dict.fromkeys(n for r in results for n in r["rebuild"]["steps"]))]
     series = {
         name: [
             r["rebuild"]["seconds"] if name == "total" else r["rebuild"]["steps"].get(name, 0.0)
             for r in results
+            if not r.get("failed")
         ]
         for name in names
     }
@@ -774,7 +816,12 @@ def main() -> None:
     if args.seed_only:
         return
     results = [json.loads((OUT / f"scale-{n}.json").read_text()) for n in names]
-    section = report(results, f"nice .venv/bin/python bench/scale.py --sizes {args.sizes}")
+    env = " ".join(
+        f"{k}={os.environ[k]}" for k in ("SCALE_DATABASE_URL", "SCALE_REDIS_URL") if k in os.environ
+    )
+    section = report(
+        results, f"{env} nice -n {os.nice(0)} .venv/bin/python bench/scale.py --sizes {args.sizes}"
+    )
     print(section)
     if args.write_docs:
         (ROOT / "docs" / "scale.svg").write_text(svg(results))
