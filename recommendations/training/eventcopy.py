@@ -7,7 +7,7 @@ purchases' order ids of the events read get a code each in two more, and one ``C
 TO STDOUT (FORMAT BINARY)`` sends six fixed-width numeric columns per event (the time as
 ``date_part('epoch', ...)``: the float ``datetime.timestamp()`` gives), which numpy reads as
 one structured array. What it returns is what the portable reader returns on the same table, row
-for row (in event id order; subjects and orders numbered by first appearance).
+for row (in time order, then event id; subjects and orders numbered by first appearance).
 """
 
 from __future__ import annotations
@@ -137,9 +137,11 @@ def read_columns(item_index: IdIndex, kind_names: Sequence[str], since: datetime
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {TEMPORARY}")
             cursor.execute("RESET work_mem")
-    # in event id order, as the portable reader reads them (the join's order is the planner's);
-    # a table written in id order is nearly sorted already, which the stable sort makes cheap
-    rows = rows[np.argsort(rows["id"], kind="stable")]
+    # in time order, then event id, as the portable reader reads them (the join's order is the
+    # planner's); a table written in time order is nearly sorted already, which makes the stable
+    # sorts cheap
+    order = np.argsort(rows["id"], kind="stable")
+    rows = rows[order[np.argsort(rows["stamp"][order], kind="stable")]]
     subjects, old_subject = first_appearance(rows["subject"].astype(np.int64))
     bought = rows["order"] >= 0
     orders = np.full(len(rows), -1, np.int64)

@@ -61,12 +61,12 @@ def read_events(item_index: IdIndex, chunk_size: int = 20_000) -> TrainingLog:
 def _read_rows(
     item_index: IdIndex, kind_names: tuple[str, ...], since: datetime | None, chunk_size: int
 ) -> Columns:
-    """The portable reader: the ORM's rows in event id order, one Python step each."""
+    """The portable reader: the ORM's rows in time order (then event id), one Python step each."""
     kind_codes = {name: i for i, name in enumerate(kind_names)}
     qs = Event.objects.filter(product__isnull=False, kind__in=kind_names)
     if since is not None:
         qs = qs.filter(created_at__gte=since)
-    rows = qs.order_by("pk").values_list(
+    rows = qs.order_by("created_at", "pk").values_list(
         "user_id", "visitor_id", "product_id", "kind", "created_at", "order_id"
     )
     subjects: dict[str, int] = {}

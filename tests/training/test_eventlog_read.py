@@ -26,7 +26,8 @@ KINDS = ("view", "add_to_cart", "purchase", "remove_from_cart", "search", "click
 
 def old_read_events(item_index: IdIndex, order: tuple[str, ...] = ()) -> TrainingLog:
     """The reader as it was before the vectorised path (a per-row loop over the ORM's rows, in
-    the database's order); ``order=("pk",)``: the same in event id order, as the readers now read."""
+    the database's order); ``order=("created_at", "pk")``: the same in time order, then event id, as
+    the readers now read."""
     kind_names = tuple(sorted(app_settings.event_weights))
     kind_codes = {name: i for i, name in enumerate(kind_names)}
     qs = Event.objects.filter(product__isnull=False, kind__in=kind_names)
@@ -136,7 +137,7 @@ def events_of(data: TrainingLog) -> list[tuple]:
 
 
 def test_read_events_gives_the_old_readers_log(shop):
-    old = old_read_events(shop, ("pk",))
+    old = old_read_events(shop, ("created_at", "pk"))
     # the data exercises what the reader must get right
     assert len(old.log.items) > 500
     assert any(k.startswith("u:") for k in old.subjects.ids) and any(
