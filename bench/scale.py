@@ -179,13 +179,54 @@ def make_events(n_events: int, n_visitors: int, leaf_of: np.ndarray, rng: np.ran
         done += n
 
 
+PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags 0, no extension
+PGCOPY_TRAILER = b"\xff\xff"
+#: one staging row in PostgreSQL's binary COPY format: field count, then (length, value) per field
+STAGE_ROW = np.dtype(
+    [
+        ("fields", ">i2"), ("n_len", ">i4"), ("n", ">i8"), ("v_len", ">i4"), ("v", ">i4"),
+        ("p_len", ">i4"), ("p", ">i4"), ("k_len", ">i4"), ("k", ">i2"), ("age_len", ">i4"), ("age", ">f8"),
+    ]
+)  # fmt: skip
+
+
+def stage_rows(first: int, visitors, items, kinds, ages) -> bytes:
+    """The staging rows of one generated chunk as binary COPY data (no per-row Python)."""
+    rows = np.empty(len(items), dtype=STAGE_ROW)
+    rows["fields"] = 5
+    for name, size in (("n", 8), ("v", 4), ("p", 4), ("k", 2), ("age", 8)):
+        rows[f"{name}_len"] = size
+    rows["n"] = np.arange(first, first + len(items))
+    rows["v"], rows["p"], rows["k"], rows["age"] = visitors, items, kinds, ages.round(1)
+    return rows.tobytes()
+
+
+def secondary_indexes(cursor) -> tuple[list[str], list[tuple[str, str]]]:
+    """The event table's indexes besides its primary key: plain ones (CREATE INDEX statements)
+    and unique constraints (name, definition)."""
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = 'recommendations_event'::regclass AND contype = 'u'"
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT i.indexdef FROM pg_indexes i WHERE i.tablename = 'recommendations_event'"
+        " AND i.indexname NOT IN (SELECT conname FROM pg_constraint"
+        " WHERE conrelid = 'recommendations_event'::regclass)"
+    )
+    return [row[0] for row in cursor.fetchall()], constraints
+
+
 def bulk_load(
     n_events: int, n_visitors: int, leaf_of: np.ndarray, rng: np.random.Generator, seed: int
 ) -> dict:
-    """COPY the generated events into a staging table, then INSERT ... SELECT into the event table."""
+    """Seed the history: binary COPY of the generated events into an unlogged staging table, then
+    one ``INSERT ... SELECT`` into the event table while its secondary indexes and unique
+    constraint are dropped, then those rebuilt and the table vacuumed and analysed (what a
+    migration from another tool would do; the app's own write path is measured by app_ingest)."""
     from django.db import connection
 
-    timings = {"generate": 0.0, "copy": 0.0, "insert": 0.0}
+    timings = {"generate": 0.0, "copy": 0.0, "insert": 0.0, "indexes": 0.0, "vacuum": 0.0}
     with connection.cursor() as cursor:
         raw = cursor.cursor
         cursor.execute(
@@ -193,26 +234,27 @@ def bulk_load(
         )
         cursor.execute("TRUNCATE scale_stage")
         counter = 0
-        for visitors, items, kinds, ages in make_events(n_events, n_visitors, leaf_of, rng, 1_000_000):
-            t0 = time.perf_counter()
-            numbers = np.arange(counter, counter + len(items))
-            counter += len(items)
-            lines = "\n".join(
-                map(
-                    "\t".join,
-                    zip(
-                        *(a.astype(str) for a in (numbers, visitors, items, kinds, ages.round(1))),
-                        strict=True,
-                    ),
-                )
-            )
+        with raw.copy("COPY scale_stage (n, v, p, k, age) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(PGCOPY_HEADER)
+            for visitors, items, kinds, ages in make_events(n_events, n_visitors, leaf_of, rng, 1_000_000):
+                t0 = time.perf_counter()
+                data = stage_rows(counter, visitors, items, kinds, ages)
+                counter += len(items)
+                t1 = time.perf_counter()
+                copy.write(data)
+                timings["generate"] += t1 - t0
+                timings["copy"] += time.perf_counter() - t1
             t1 = time.perf_counter()
-            with raw.copy("COPY scale_stage (n, v, p, k, age) FROM STDIN") as copy:
-                copy.write(lines + "\n")
-            timings["generate"] += t1 - t0
-            timings["copy"] += time.perf_counter() - t1
-        kinds_sql = "(ARRAY[" + ",".join(f"'{k}'" for k in KINDS) + "])"
+            copy.write(PGCOPY_TRAILER)
+        timings["copy"] += time.perf_counter() - t1
+        indexes, constraints = secondary_indexes(cursor)
         t0 = time.perf_counter()
+        for name, _ in constraints:
+            cursor.execute(f'ALTER TABLE recommendations_event DROP CONSTRAINT "{name}"')
+        for statement in indexes:
+            name = statement.split(" INDEX ", 1)[1].split(" ON ", 1)[0]
+            cursor.execute(f"DROP INDEX {name}")
+        kinds_sql = "(ARRAY[" + ",".join(f"'{k}'" for k in KINDS) + "])"
         cursor.execute(
             f"""
             INSERT INTO recommendations_event
@@ -227,8 +269,18 @@ def bulk_load(
             """
         )
         timings["insert"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for statement in indexes:
+            cursor.execute(statement)
+        for name, definition in constraints:
+            cursor.execute(f'ALTER TABLE recommendations_event ADD CONSTRAINT "{name}" {definition}')
+        timings["indexes"] = time.perf_counter() - t0
+        timings["n_indexes"] = len(indexes) + len(constraints)
         cursor.execute("TRUNCATE scale_stage")
-        cursor.execute("ANALYZE recommendations_event")
+    t0 = time.perf_counter()
+    with connection.cursor() as cursor:  # outside a transaction block (autocommit)
+        cursor.execute("VACUUM (ANALYZE) recommendations_event")
+    timings["vacuum"] = time.perf_counter() - t0
     return timings
 
 
@@ -257,10 +309,50 @@ def app_ingest(ids: list[str], n_visitors: int, rng: np.random.Generator, seed: 
         )
         for _ in range(n)
     ]
+    last = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
     start = time.perf_counter()
     for at in range(0, n, 500):
         insert_rows(build_rows(events[at : at + 500], source=Event.Source.IMPORT))
-    return n / (time.perf_counter() - start)
+    rate = n / (time.perf_counter() - start)
+    Event.objects.filter(id__gt=last).delete()  # the table holds the seeded history only
+    return rate
+
+
+def seeded_as(name: str, seed: int) -> dict | None:
+    """What the run that seeded this database recorded, when it seeded this size and seed."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS scale_meta (size text, seed int, result jsonb)")
+        cursor.execute("SELECT result FROM scale_meta WHERE size = %s AND seed = %s", [name, seed])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return row[0] if isinstance(row[0], dict) else json.loads(row[0])
+
+
+def forget_seed() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS scale_meta")
+
+
+def remember_seed(name: str, seed: int, result: dict) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS scale_meta (size text, seed int, result jsonb)")
+        cursor.execute("TRUNCATE scale_meta")
+        cursor.execute("INSERT INTO scale_meta VALUES (%s, %s, %s)", [name, seed, json.dumps(result)])
+
+
+def catalogue_ids() -> tuple[list[str], None]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id::text FROM scale_item ORDER BY idx")
+        return [row[0] for row in cursor.fetchall()], None
 
 
 def table_sizes() -> dict:
@@ -352,7 +444,7 @@ def latency(subjects: list) -> dict:
     return {"p50_ms": float(np.percentile(samples, 50)), "p99_ms": float(np.percentile(samples, 99))}
 
 
-def run_one(name: str, seed: int) -> dict:
+def run_one(name: str, seed: int, reuse: bool = False, seed_only: bool = False) -> dict:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.scale_settings")
@@ -360,7 +452,7 @@ def run_one(name: str, seed: int) -> dict:
     from django.core.management import call_command
 
     from recommendations import runtime
-    from recommendations.models import ModelPart
+    from recommendations.models import ActiveModel, ModelPart, ModelQuality, ModelVersion
     from recommendations.serving import bundle as bundles
     from recommendations.subjects import Subject
 
@@ -368,28 +460,64 @@ def run_one(name: str, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     result: dict = {"size": name, "events": n_events, "products": n_products, "visitors": n_visitors}
     call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
     runtime.live_store().clear()
-    started = time.perf_counter()
-    ids, leaf_of = make_catalogue(n_products, rng)
-    result["catalogue_seconds"] = time.perf_counter() - started
-    load = bulk_load(n_events, n_visitors, leaf_of, rng, seed)
-    result["bulk"] = {**load, "events_per_s": n_events / max(load["copy"] + load["insert"], 1e-9)}
-    result["app_ingest_events_per_s"] = app_ingest(ids, n_visitors, rng, seed, INGEST_SAMPLE)
-    result["table"] = table_sizes()
-
+    seeded = seeded_as(name, seed) if reuse else None
+    if seeded is not None:  # the same shop, seeded by an earlier run: its seeding numbers stand
+        ids, _ = catalogue_ids()
+        for key in ("catalogue_seconds", "bulk", "app_ingest_events_per_s", "table"):
+            result[key] = seeded[key]
+        result["reused_seed"] = True
+        # a first rebuild, as on a fresh seed: no live version whose choice the search goes on from
+        ModelQuality.objects.all().delete()
+        ActiveModel.objects.all().delete()
+        ModelPart.objects.all().delete()
+        ModelVersion.objects.all().delete()
+        rng = np.random.default_rng([seed, 1])
+    else:
+        forget_seed()
+        call_command("flush", interactive=False, verbosity=0)
+        started = time.perf_counter()
+        ids, leaf_of = make_catalogue(n_products, rng)
+        result["catalogue_seconds"] = time.perf_counter() - started
+        started = time.perf_counter()
+        load = bulk_load(n_events, n_visitors, leaf_of, rng, seed)
+        seconds = time.perf_counter() - started
+        result["bulk"] = {**load, "seconds": seconds, "events_per_s": n_events / max(seconds, 1e-9)}
+        result["app_ingest_events_per_s"] = app_ingest(ids, n_visitors, rng, seed, INGEST_SAMPLE)
+        result["table"] = table_sizes()
+        remember_seed(name, seed, result)
+    if seed_only:
+        return result
     steps = Steps()
     rss_before = rss("VmRSS")
     rss_peak_reset()
+    load_before, cpu = os.getloadavg()[0], time.process_time()
     start = time.perf_counter()
-    version = rebuild(steps)
+    version, error = None, None
+    try:
+        version = rebuild(steps)
+    except Exception as exc:  # measured up to where it failed, and said so
+        error = f"{type(exc).__name__}: {exc}"
     result["rebuild"] = {
         "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,  # this process's threads (not PostgreSQL's)
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
         "rss_before": rss_before,
         "steps": steps.seconds,
         "peak": steps.peak,
         "peak_max": max(steps.peak.values()),
+        "error": error,
     }
+    if version is None:
+        result["failed"] = error
+        return result
+    metrics = ModelVersion.objects.get(pk=version).metrics
+    selection = metrics.get("selection") or {}
+    result["rebuild"]["selection"] = {
+        key: selection.get(key) for key in ("held_out_share", "sample", "reused_fits", "seconds", "evaluated")
+    }
+    result["rebuild"]["als_from"] = metrics.get("als_from")
     result["artifacts"] = dict(ModelPart.objects.filter(version_id=version).values_list("name", "size_bytes"))
     bundles.clear()
     start = time.perf_counter()
@@ -430,53 +558,97 @@ def report(results: list[dict], command: str) -> str:
     lines = [head + " | growth exponent (vs events) |", sep]
 
     def row(label, values, fmt, exponent_of=None):
-        exponent = slope(exponent_of[0], exponent_of[1]) if exponent_of else None
+        # a size whose rebuild failed has no value past the failure: "n/a", left out of the fit
+        exponent = None
+        if exponent_of:
+            known = [(x, y) for x, y in zip(*exponent_of, strict=True) if y is not None]
+            exponent = slope([x for x, _ in known], [y for _, y in known])
         shown = "" if exponent is None else f"{exponent:.2f}"
-        lines.append(f"| {label} | " + " | ".join(fmt(v) for v in values) + f" | {shown} |")
+        cells = ("n/a" if v is None else fmt(v) for v in values)
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {shown} |")
+
+    def done(r, key, *path):
+        value = r.get(key)
+        for step in path:
+            value = None if value is None else value.get(step)
+        return value
 
     ingest = [r["app_ingest_events_per_s"] for r in results]
     row(
-        "ingest, app path (build_rows + insert_rows), events/s",
+        "ingest, app path (build_rows + insert_rows, 500 a call) into the seeded table, events/s",
         ingest,
         lambda v: f"{v:,.0f}",
         (events, ingest),
     )
     bulk = [r["bulk"]["events_per_s"] for r in results]
-    row("bulk load (COPY + INSERT ... SELECT), events/s", bulk, lambda v: f"{v:,.0f}", (events, bulk))
+    row(
+        "seeding, events/s over all of it: binary COPY into a staging table, one INSERT ... SELECT"
+        " into the event table with its secondary indexes and unique constraint dropped, their"
+        " rebuild, VACUUM ANALYZE",
+        bulk,
+        lambda v: f"{v:,.0f}",
+        (events, bulk),
+    )
+    for key, label in (
+        ("generate", "generating the events (numpy)"),
+        ("copy", "COPY into the staging table"),
+        ("insert", "INSERT ... SELECT into the event table"),
+        ("indexes", "rebuilding the indexes and the unique constraint"),
+        ("vacuum", "VACUUM ANALYZE"),
+    ):
+        values = [r["bulk"].get(key, 0.0) for r in results]
+        row(f"&nbsp; {label}, s", values, lambda v: f"{v:,.1f}", (events, values))
     heap = [r["table"]["heap"] for r in results]
     row("event table heap", heap, mib, (events, heap))
     idx = [r["table"]["indexes"] for r in results]
     row("event table indexes (9)", idx, mib, (events, idx))
-    total = [r["rebuild"]["seconds"] for r in results]
+    total = [None if r.get("failed") else r["rebuild"]["seconds"] for r in results]
     row("**full rebuild**, s", total, lambda v: f"**{v:,.1f}**", (events, total))
+    row(
+        "&nbsp; rebuild failed after, s (error)",
+        [r["rebuild"]["seconds"] if r.get("failed") else None for r in results],
+        lambda v: f"{v:,.1f}",
+    )
+    cpu = [r["rebuild"].get("cpu_seconds") for r in results]
+    row("&nbsp; CPU s of the rebuild process (its threads; not PostgreSQL's)", cpu, lambda v: f"{v:,.1f}")
+    loads = [r["rebuild"].get("load_before") for r in results]
+    row("&nbsp; 1-min load average before the rebuild", loads, lambda v: f"{v:.1f}")
+    loads = [r["rebuild"].get("load_after") for r in results]
+    row("&nbsp; 1-min load average after the rebuild", loads, lambda v: f"{v:.1f}")
     names = list(dict.fromkeys(n for r in results for n in r["rebuild"]["steps"]))
     for name in names:
         values = [r["rebuild"]["steps"].get(name, 0.0) for r in results]
         row(f"&nbsp; {name}, s", values, lambda v: f"{v:,.2f}", (events, values))
+    rest = [r["rebuild"]["seconds"] - sum(r["rebuild"]["steps"].values()) for r in results]
+    row(
+        "&nbsp; between the steps above (shopper arrays of the users part, interaction counts, ...), s",
+        rest,
+        lambda v: f"{v:,.2f}",
+    )
     peak = [r["rebuild"]["peak_max"] for r in results]
     row("rebuild peak RSS (whole process)", peak, mib, (events, peak))
     for name in names:
         values = [r["rebuild"]["peak"].get(name, 0) for r in results]
         row(f"&nbsp; peak RSS during {name}", values, mib)
-    art = [sum(r["artifacts"].values()) for r in results]
+    art = [sum(r["artifacts"].values()) if "artifacts" in r else None for r in results]
     row("model artifacts, total", art, mib, (events, art))
-    for part in sorted({p for r in results for p in r["artifacts"]}):
-        values = [r["artifacts"].get(part, 0) for r in results]
+    for part in sorted({p for r in results for p in r.get("artifacts", {})}):
+        values = [r["artifacts"].get(part, 0) if "artifacts" in r else None for r in results]
         row(f"&nbsp; {part}", values, mib)
-    load = [r["load_seconds"] for r in results]
+    load = [r.get("load_seconds") for r in results]
     row("worker load of the model bundle, s", load, lambda v: f"{v:,.2f}", (events, load))
-    redis = [r["redis"]["used_memory_delta_per_visitor"] for r in results]
+    redis = [done(r, "redis", "used_memory_delta_per_visitor") for r in results]
     row(
         f"Redis bytes per live visitor ({LIVE_EVENTS} events; used_memory delta)",
         redis,
         lambda v: f"{v:,.0f}",
     )
-    keyb = [r["redis"]["visitor_key_bytes"] for r in results]
+    keyb = [done(r, "redis", "visitor_key_bytes") for r in results]
     row("Redis bytes of a visitor's own keys (MEMORY USAGE)", keyb, lambda v: f"{v:,.0f}")
     products = [r["products"] for r in results]
     for kind in ("live", "trained"):
-        p50 = [r[f"latency_{kind}"]["p50_ms"] for r in results]
-        p99 = [r[f"latency_{kind}"]["p99_ms"] for r in results]
+        p50 = [done(r, f"latency_{kind}", "p50_ms") for r in results]
+        p99 = [done(r, f"latency_{kind}", "p99_ms") for r in results]
         row(
             f"for-you p50 ms, {kind} visitors (exponent vs products)",
             p50,
@@ -489,25 +661,21 @@ def report(results: list[dict], command: str) -> str:
             lambda v: f"{v:.2f}",
             (products, p99),
         )
-    meta = results[-1].get("machine", "")
-    return "\n".join(
-        [
-            f"Command: `{command}`. {meta}",
-            "",
-            *lines,
-        ]
-    )
+    meta = " ".join(f"{r['size']}: {r.get('machine', '')}" for r in results)
+    failures = [f"{r['size']} failed: {r['failed']}" for r in results if r.get("failed")]
+    return "\n".join([f"Command: `{command}`. {meta}", "", *lines, "", *failures])
 
 
 def svg(results: list[dict]) -> str:
     """Log-log chart: rebuild time of each step and in total against events."""
     results = sorted(results, key=lambda r: r["events"])
-    events = [r["events"] for r in results]
+    events = [r["events"] for r in results if not r.get("failed")]
     names = ["total", *list(dict.fromkeys(n for r in results for n in r["rebuild"]["steps"]))]
     series = {
         name: [
             r["rebuild"]["seconds"] if name == "total" else r["rebuild"]["steps"].get(name, 0.0)
             for r in results
+            if not r.get("failed")
         ]
         for name in names
     }
@@ -584,18 +752,22 @@ def svg(results: list[dict]) -> str:
 
 
 def write_docs(section: str) -> None:
+    """Replace the generated part of docs/benchmarks.md's "## Scale": from its heading to its
+    first subsection (``### ...``, written by hand or by another benchmark) or the next section;
+    everything after that is kept as it is."""
     path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text()
+    path.write_text(replace_generated(path.read_text(), section))
+
+
+def replace_generated(text: str, section: str) -> str:
+    block = "## Scale\n\n" + section.rstrip("\n") + "\n"
     start = text.find("\n## Scale\n")
-    kept = ""  # bench/catalogue.py's subsection of "## Scale": that script rewrites it, not this one
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        at = text.find("\n### for-you against catalogue size\n", start, end if end >= 0 else len(text))
-        if at >= 0:
-            kept = "\n" + text[at : end if end >= 0 else len(text)].strip("\n") + "\n"
-        text = text[:start] + text[end if end >= 0 else len(text) :]
-    text = text.rstrip("\n") + "\n\n## Scale\n\n" + section.rstrip("\n") + "\n" + kept
-    path.write_text(text)
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + block
+    body = start + len("\n## Scale\n")
+    ends = [i for i in (text.find("\n### ", body), text.find("\n## ", body)) if i >= 0]
+    end = min(ends) if ends else len(text)
+    return text[: start + 1] + block + text[end:]
 
 
 def machine() -> str:
@@ -613,11 +785,20 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--report-only", action="store_true", help="re-read bench/out/scale-*.json")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument(
+        "--reuse-seed",
+        action="store_true",
+        help="rebuild on the shop an earlier run seeded (same size and seed) instead of seeding it again",
+    )
+    parser.add_argument("--seed-only", action="store_true", help="seed the shop, measure nothing else")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     if args.one:
-        result = run_one(args.one, args.seed)
+        result = run_one(args.one, args.seed, args.reuse_seed, args.seed_only)
         result["machine"] = machine()
+        if args.seed_only:
+            print(json.dumps(result, indent=1))
+            return
         (OUT / f"scale-{args.one}.json").write_text(json.dumps(result, indent=1))
         print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=1))
         return
@@ -626,10 +807,21 @@ def main() -> None:
         print(f"# size {name}: {SIZES[name]}", flush=True)
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.scale_settings", "OPENBLAS_NUM_THREADS": "1"}
         subprocess.run(
-            [sys.executable, __file__, "--one", name, "--seed", str(args.seed)], check=True, env=env
+            [sys.executable, __file__, "--one", name, "--seed", str(args.seed)]
+            + (["--reuse-seed"] if args.reuse_seed else [])
+            + (["--seed-only"] if args.seed_only else []),
+            check=True,
+            env=env,
         )
+    if args.seed_only:
+        return
     results = [json.loads((OUT / f"scale-{n}.json").read_text()) for n in names]
-    section = report(results, f"nice .venv/bin/python bench/scale.py --sizes {args.sizes}")
+    env = " ".join(
+        f"{k}={os.environ[k]}" for k in ("SCALE_DATABASE_URL", "SCALE_REDIS_URL") if k in os.environ
+    )
+    section = report(
+        results, f"{env} nice -n {os.nice(0)} .venv/bin/python bench/scale.py --sizes {args.sizes}"
+    )
     print(section)
     if args.write_docs:
         (ROOT / "docs" / "scale.svg").write_text(svg(results))

@@ -195,6 +195,11 @@ DEFAULTS: dict[str, Any] = {
     "SELF_EVALUATION_MAX_QUERIES": 300,
     "SELF_EVALUATION_MIN_QUERIES": 100,
     "SELF_EVALUATION_SEED": 0,
+    # The validation fits on at most this many events: above it, every event of a seeded random
+    # sample of the shoppers (recommendations.engine.sampling), so its cost stops growing with the
+    # shop; the chosen models are then fitted again on every event (iALS, and the built-in ALS,
+    # from the sample's item factors: a few alternations). None: always every event.
+    "SELF_EVALUATION_MAX_EVENTS": 1_000_000,
     # Keep this many old ready versions besides the active one; older ones are deleted.
     "KEEP_MODEL_VERSIONS": 2,
     # A version still "building" after this many seconds is marked failed (a dead worker).

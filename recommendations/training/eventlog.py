@@ -9,9 +9,10 @@ of inactivity of a subject.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from recommendations.conf import app_settings
@@ -19,6 +20,7 @@ from recommendations.engine.base import EventLog
 from recommendations.engine.interactions import IdIndex
 from recommendations.models import Event
 from recommendations.schema import subject_key
+from recommendations.training.eventcopy import Columns, read_columns
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,32 @@ def _sessions(users: np.ndarray, stamps: np.ndarray, gap: float) -> np.ndarray:
 
 
 def read_events(item_index: IdIndex, chunk_size: int = 20_000) -> TrainingLog:
-    """Every product event within ``TRAINING_WINDOW_DAYS`` as an :class:`TrainingLog`."""
+    """Every product event within ``TRAINING_WINDOW_DAYS`` as an :class:`TrainingLog`: numbered
+    and streamed by PostgreSQL itself there (:mod:`.eventcopy`), row by row elsewhere; the same
+    log either way."""
     kind_names = tuple(sorted(app_settings.event_weights))
+    since = None
+    if app_settings.TRAINING_WINDOW_DAYS is not None:
+        since = timezone.now() - timedelta(days=app_settings.TRAINING_WINDOW_DAYS)
+    using = Event.objects.db
+    if connections[using].vendor == "postgresql" and using == DEFAULT_DB_ALIAS:
+        columns = read_columns(item_index, kind_names, since)
+    else:
+        columns = _read_rows(item_index, kind_names, since, chunk_size)
+    return _training_log(columns, kind_names, len(item_index))
+
+
+def _read_rows(
+    item_index: IdIndex, kind_names: tuple[str, ...], since: datetime | None, chunk_size: int
+) -> Columns:
+    """The portable reader: the ORM's rows in time order (then event id), one Python step each."""
     kind_codes = {name: i for i, name in enumerate(kind_names)}
     qs = Event.objects.filter(product__isnull=False, kind__in=kind_names)
-    if app_settings.TRAINING_WINDOW_DAYS is not None:
-        qs = qs.filter(created_at__gte=timezone.now() - timedelta(days=app_settings.TRAINING_WINDOW_DAYS))
-    rows = qs.order_by().values_list("user_id", "visitor_id", "product_id", "kind", "created_at", "order_id")
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    rows = qs.order_by("created_at", "pk").values_list(
+        "user_id", "visitor_id", "product_id", "kind", "created_at", "order_id"
+    )
     subjects: dict[str, int] = {}
     orders: dict[str, int] = {}
     users, items, kinds, stamps, order_keys = [], [], [], [], []
@@ -64,25 +85,32 @@ def read_events(item_index: IdIndex, chunk_size: int = 20_000) -> TrainingLog:
         order_keys.append(
             orders.setdefault(f"{subject}|{order_id}", len(orders)) if kind == "purchase" else -1
         )
-    users_a = np.asarray(users, dtype=np.int64)
-    stamps_a = np.asarray(stamps, dtype=np.float64)
-    sessions = _sessions(users_a, stamps_a, float(app_settings.SESSION_GAP_SECONDS))
-    order_a = np.asarray(order_keys, dtype=np.int64)
-    kinds_a = np.asarray(kinds, dtype=np.int16)
-    baskets = order_a.copy()
-    if app_settings.BOUGHT_TOGETHER_USE_CARTS and "add_to_cart" in kind_codes:
-        carts = kinds_a == kind_codes["add_to_cart"]
-        baskets[carts] = len(orders) + sessions[carts]
-    # subject ids in insertion order: IdIndex keeps the given order
-    subject_index = IdIndex(list(subjects))
-    log = EventLog(
-        users=users_a,
+    return Columns(
+        subjects=np.asarray(users, dtype=np.int64),
+        subject_keys=list(subjects),
         items=np.asarray(items, dtype=np.int64),
-        kinds=kinds_a,
-        timestamps=stamps_a,
+        kinds=np.asarray(kinds, dtype=np.int16),
+        timestamps=np.asarray(stamps, dtype=np.float64),
+        orders=np.asarray(order_keys, dtype=np.int64),
+        n_orders=len(orders),
+    )
+
+
+def _training_log(columns: Columns, kind_names: tuple[str, ...], n_items: int) -> TrainingLog:
+    sessions = _sessions(columns.subjects, columns.timestamps, float(app_settings.SESSION_GAP_SECONDS))
+    baskets = columns.orders.copy()
+    if app_settings.BOUGHT_TOGETHER_USE_CARTS and "add_to_cart" in kind_names:
+        carts = columns.kinds == kind_names.index("add_to_cart")
+        baskets[carts] = columns.n_orders + sessions[carts]
+    log = EventLog(
+        users=columns.subjects,
+        items=columns.items,
+        kinds=columns.kinds,
+        timestamps=columns.timestamps,
         sessions=sessions,
         kind_names=kind_names,
-        n_users=len(subjects),
-        n_items=len(item_index),
+        n_users=len(columns.subject_keys),
+        n_items=n_items,
     )
-    return TrainingLog(log=log, subjects=subject_index, baskets=baskets)
+    # subject ids in first-appearance order: IdIndex keeps the given order
+    return TrainingLog(log=log, subjects=IdIndex(columns.subject_keys), baskets=baskets)

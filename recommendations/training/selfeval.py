@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from recommendations.conf import app_settings
 from recommendations.engine.candidates import Candidate, candidates
+from recommendations.engine.sampling import sample_users
 from recommendations.engine.selection import REUSE_HELD_OUT_SHARE, Settings, param_key, select
 from recommendations.engine.session import Sessions
 from recommendations.engine.similarity import csr_arrays, topk_dense, topk_per_row
@@ -38,6 +39,12 @@ PART_PREFIX = "choice."
 #: the iALS baseline (default, or the live choice) of the validation, while it held out little
 BUILTIN_ALS = "_builtin_als"
 BUILTIN_ALS_FROM = "ials"
+#: ... or, when the validation held out much (a sample of a big shop's shoppers), the iALS
+#: baseline's (params, validation fit) that :func:`chosen_parts` refits on every event from its
+#: item factors (:data:`WARM_ITERATIONS` alternations) as the built-in ALS, and as the chosen
+#: iALS of the same params
+WARM_ALS = "_warm_als"
+WARM_ITERATIONS = 3
 #: ... and the item-kNN baseline, which the rebuild serves (its top NEIGHBOURS per item) as the
 #: built-in item-kNN when it weighs items as the built-in does (:func:`builtin_itemknn`)
 BUILTIN_ITEMKNN = "_builtin_itemknn"
@@ -89,18 +96,33 @@ def evaluate(
     chosen models' validation fits go there by part name, for :func:`chosen_parts` to reuse, and the
     iALS baseline fit under :data:`BUILTIN_ALS` (for the built-in ALS source) while at most
     :data:`REUSE_HELD_OUT_SHARE` of the events were held out. The search goes on from the live
-    version's choice (:func:`previous_params`)."""
+    version's choice (:func:`previous_params`). A log of more than ``SELF_EVALUATION_MAX_EVENTS``
+    events is validated on a seeded sample of its shoppers (:func:`.sampling.sample_users`; the
+    record's ``sample``), whose fits are never served."""
     settings = settings or selection_settings()
     if keep is not None:
         settings = replace(settings, keep_fitted=True, keep_baseline=(BUILTIN_ALS_FROM, "itemknn"))
-    selection = select(data.log, build, settings, previous=previous_params())
+    log, cap = data.log, app_settings.SELF_EVALUATION_MAX_EVENTS
+    if cap is not None and len(log.items) > int(cap):
+        log = sample_users(log, int(cap), settings.seed)
+    selection = select(log, build, settings, previous=previous_params())
+    if log is not data.log:
+        # the validation fitted on a sample of the shoppers: what it held out of every event,
+        # so the chosen models (and the built-in ALS, item-kNN) are fitted again on all of them
+        trained = (1.0 - selection.held_out_share) * len(log.items)
+        share = round(1.0 - trained / len(data.log.items), 4)
+        selection = replace(selection, held_out_share=share)
     out = _jsonable(selection.as_dict())
-    little = selection.held_out_share <= REUSE_HELD_OUT_SHARE
+    if log is not data.log:
+        out["sample"] = {"events": len(log.items), "of": len(data.log.items), "users": log.n_users}
+    little, sampled = selection.held_out_share <= REUSE_HELD_OUT_SHARE, log is not data.log
     for model, name in ((BUILTIN_ALS_FROM, BUILTIN_ALS), ("itemknn", BUILTIN_ITEMKNN)):
         baseline = selection.baselines.get(model)
         fitted = None if baseline is None else selection.fitted.get((model, param_key(baseline)))
         if keep is not None and fitted is not None and little:
             keep[name] = fitted
+        elif keep is not None and fitted is not None and model == BUILTIN_ALS_FROM and sampled:
+            keep[WARM_ALS] = (baseline, fitted)  # where chosen_parts starts the all-events fit from
     for context, choice in selection.contexts.items():
         out["contexts"][context]["default_kept"] = not choice.params
         if keep is not None:
@@ -154,6 +176,14 @@ def chosen_parts(
     little (:data:`REUSE_HELD_OUT_SHARE`). Popularity is always counted on every event."""
     pool: dict[str, Candidate] = candidates(matrix, int(app_settings.EASE_MAX_ITEMS))
     reuse = fitted if fitted and selection.get("held_out_share", 1.0) <= REUSE_HELD_OUT_SHARE else {}
+    warm: dict[str, Any] = {}  # part name -> an iALS fitted on every event from a validation fit
+    warm_from = not reuse and bool(fitted) and WARM_ALS in fitted  # a sample's validation fits
+    if warm_from:
+        params, start = fitted[WARM_ALS]
+        warm[part_name("ials", params)] = _warm_ials(pool["ials"], params, start, matrix)
+        if isinstance(fitted, dict):  # the rebuild serves it as its built-in ALS (BUILTIN_ALS)
+            fitted[BUILTIN_ALS] = warm[part_name("ials", params)]
+            selection["warm_refits"] = [part_name("ials", params)]
     sessions: Sessions | None = None
     parts: dict[str, Arrays] = {}
     reused: list[str] = []
@@ -175,12 +205,24 @@ def chosen_parts(
                 parts[name] = _arrays(model, reuse[name])
                 reused.append(name)
                 continue
+            if model == "ials" and warm_from and name not in warm and name in fitted:
+                warm[name] = _warm_ials(pool["ials"], params, fitted[name], matrix)
+                selection.setdefault("warm_refits", []).append(name)
+            if name in warm:
+                parts[name] = _arrays(model, warm[name])
+                continue
             if pool[model].kind == "sequence":
                 sessions = sessions or Sessions.from_log(data.log)
             parts[name] = _arrays(model, pool[model].fit(params, matrix, sessions))
     if reuse:
         selection["reused_fits"] = sorted(reused)  # refitted: popularity; nothing to fit: user-kNN
     return parts
+
+
+def _warm_ials(ials: Candidate, params: Mapping[str, Any], start: Any, matrix: sp.csr_matrix) -> Any:
+    """The iALS of ``params`` fitted on every event of ``matrix``, from ``start``'s item factors
+    (its validation fit on a sample: the same items): :data:`WARM_ITERATIONS` alternations."""
+    return ials.make(**params).refit(matrix, start.item_factors, WARM_ITERATIONS)
 
 
 def _parameters(params: Mapping[str, Any]) -> Arrays:

@@ -170,3 +170,21 @@ def test_factors_drawn_in_row_blocks_equal_one_draw():
         for a, b in zip(got, expected, strict=True):
             assert a.dtype == b.dtype
             np.testing.assert_array_equal(a, b)
+
+
+def test_a_refit_from_a_sample_fit_recovers_the_structure_in_a_few_alternations():
+    m, likes, _, _ = planted(seed=2, n_users=600)
+    sample = ALS(factors=8, iterations=12, regularization=0.1, alpha=10.0, frequency_scaling=1.0).fit(m[:150])
+    model = ALS(factors=8, regularization=0.1, alpha=10.0, frequency_scaling=1.0)
+    warm = model.refit(m, sample.item_factors, 3)
+    assert warm is model and warm.user_factors.shape == (600, 8)
+    assert not np.allclose(warm.item_factors, sample.item_factors)  # the items moved to every row
+    scores = warm.score(m)
+    hits = sum(likes[u, top_k(scores[u], 10, exclude=m[u].indices)].sum() for u in range(m.shape[0]))
+    assert hits / (10 * m.shape[0]) > 0.97
+
+
+def test_a_refit_needs_factors_of_the_same_items():
+    m, _, _, _ = planted()
+    with pytest.raises(ValueError, match="item factors"):
+        ALS(factors=8).refit(m, np.zeros((m.shape[1] - 1, 8)), 2)

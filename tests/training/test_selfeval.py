@@ -282,3 +282,49 @@ def test_the_item_knn_baseline_gives_the_built_in_neighbours_the_chunks_would(se
     assert selfeval.builtin_itemknn({selfeval.BUILTIN_ITEMKNN: fit}, 5) is None
     settings.RECOMMENDATIONS_ITEMKNN_SHRINK = 0.0
     assert selfeval.builtin_itemknn({selfeval.BUILTIN_ITEMKNN: fit}, 101) is None
+
+
+@pytest.mark.django_db
+def test_a_shop_over_the_event_cap_is_validated_on_a_sample_and_served_fits_on_every_event(
+    settings, monkeypatch
+):
+    from recommendations import modelstore
+    from recommendations.engine import backends
+    from recommendations.engine.als import ALS
+    from recommendations.engine.candidates import Candidate
+    from recommendations.training import selfeval
+
+    fitted_on, refits, own = [], [], []
+    real_fit, real_refit, real_als = Candidate.fit, ALS.refit, backends.fit_als
+
+    def fit(self, params, matrix, sessions):
+        fitted_on.append((self.name, matrix.nnz))
+        return real_fit(self, params, matrix, sessions)
+
+    def refit(self, matrix, item_factors, iterations):
+        refits.append((matrix.nnz, item_factors.copy(), iterations))
+        return real_refit(self, matrix, item_factors, iterations)
+
+    monkeypatch.setattr(Candidate, "fit", fit)
+    monkeypatch.setattr(ALS, "refit", refit)
+    monkeypatch.setattr(backends, "fit_als", lambda model, m, *a: own.append(1) or real_als(model, m, *a))
+    events = chain_events(chain_items(), n_sessions=1200)
+    import_events(events)
+    settings.RECOMMENDATIONS_SELF_EVALUATION_MAX_EVENTS = 3_500
+    training.rebuild()
+    version = active_version()
+    selection = version.metrics["selection"]
+    assert selection["sample"]["of"] == len(events) and 3_000 < selection["sample"]["events"] <= 3_500
+    assert selection["held_out_share"] > 0.5  # of every event: nothing validated is served as it is
+    assert not selection.get("reused_fits")
+    session = selection["contexts"]["session"]
+    assert not session["default_kept"], session["reason"]
+    # the validation fitted on the sample; the built-in ALS is its iALS baseline fitted again on
+    # every event, from the sample fit's item factors, in a few alternations (no cold fit)
+    validation_ials = [nnz for name, nnz in fitted_on if name == "ials"]
+    assert len(validation_ials) == 1 and len(refits) == 1 and not own
+    nnz, start, iterations = refits[0]
+    assert nnz > 2 * validation_ials[0] and iterations == selfeval.WARM_ITERATIONS
+    assert version.metrics["als_from"] == "self_evaluation"
+    stored = modelstore.load_parts(version.pk, ["als"])["als"]["item_factors"]
+    assert stored.shape == start.shape and not np.allclose(stored, start)
