@@ -35,17 +35,6 @@ _lock = threading.Lock()
 _active: dict[str, tuple[float, int | None]] = {}  # kind -> (checked at, version id)
 
 
-def pack(arrays: Mapping[str, np.ndarray]) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **{name: np.asarray(value) for name, value in arrays.items()})
-    return buffer.getvalue()
-
-
-def unpack(data: bytes | memoryview) -> Arrays:
-    with np.load(io.BytesIO(bytes(data)), allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files}
-
-
 def create_version(kind: str = MAIN) -> ModelVersion:
     return ModelVersion.objects.create(kind=kind)
 

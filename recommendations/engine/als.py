@@ -15,6 +15,7 @@ sparse @ dense product, so no Python loop runs per user.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Self
 
@@ -158,47 +159,44 @@ class ALS:
         self.item_factors: np.ndarray | None = None
 
     def fit(self, interactions: sp.csr_matrix) -> Self:
-        user_items = as_csr(interactions, self.dtype)
-        user_items.data = (self.alpha * user_items.data).astype(self.dtype)
-        item_users = user_items.T.tocsr()
-        item_users.sort_indices()
         rng = np.random.default_rng(self.seed)
-        n_users, n_items = user_items.shape
-        x = _initial(rng, n_users, self.factors, self.dtype)
-        y = _initial(rng, n_items, self.factors, self.dtype)
-        user_reg = item_reg = None
-        if self.frequency_scaling:
-            user_reg = self._scaled(np.diff(user_items.indptr), n_items)
-            item_reg = self._scaled(np.diff(item_users.indptr), n_users)
-            self._user_norm = self.alpha * float(np.diff(user_items.indptr).mean()) + n_items
-        with single_threaded_blas():
-            for _ in range(self.iterations):
-                _cg_half_step(
-                    user_items, x, y, self.regularization, self.cg_steps, self.chunk_nnz, self.threads,
-                    user_reg,
-                )  # fmt: skip
-                _cg_half_step(
-                    item_users, y, x, self.regularization, self.cg_steps, self.chunk_nnz, self.threads,
-                    item_reg,
-                )  # fmt: skip
-        return self.adopt(x, y)
+
+        def random_start(n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+            x = _initial(rng, n_users, self.factors, self.dtype)
+            return x, _initial(rng, n_items, self.factors, self.dtype)
+
+        return self._alternate(interactions, random_start, self.iterations)
 
     def refit(self, interactions: sp.csr_matrix, item_factors: np.ndarray, iterations: int) -> Self:
         """Fit from ``item_factors`` (the same columns: a fit of these hyper-parameters on a sample
         of the rows, say) for ``iterations`` alternations instead of from random factors: the
         rows are solved for first, so a few alternations bring a good start close to a full fit
         for a fraction of its cost."""
+
+        def warm_start(n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+            if item_factors.shape != (n_items, self.factors):
+                raise ValueError(
+                    f"item factors of shape {item_factors.shape}; expected {(n_items, self.factors)}"
+                )
+            return np.zeros((n_users, self.factors), dtype=self.dtype), np.array(
+                item_factors, dtype=self.dtype
+            )
+
+        return self._alternate(interactions, warm_start, iterations)
+
+    def _alternate(
+        self,
+        interactions: sp.csr_matrix,
+        start: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
+        iterations: int,
+    ) -> Self:
+        """``iterations`` alternations (users, then items) from ``start(n_users, n_items)``."""
         user_items = as_csr(interactions, self.dtype)
         user_items.data = (self.alpha * user_items.data).astype(self.dtype)
         item_users = user_items.T.tocsr()
         item_users.sort_indices()
         n_users, n_items = user_items.shape
-        if item_factors.shape != (n_items, self.factors):
-            raise ValueError(
-                f"item factors of shape {item_factors.shape}; expected {(n_items, self.factors)}"
-            )
-        x = np.zeros((n_users, self.factors), dtype=self.dtype)
-        y = np.array(item_factors, dtype=self.dtype)
+        x, y = start(n_users, n_items)
         user_reg = item_reg = None
         if self.frequency_scaling:
             user_reg = self._scaled(np.diff(user_items.indptr), n_items)
@@ -208,15 +206,9 @@ class ALS:
             for _ in range(iterations):
                 for rows, mine, other, reg in ((user_items, x, y, user_reg), (item_users, y, x, item_reg)):
                     _cg_half_step(
-                        rows,
-                        mine,
-                        other,
-                        self.regularization,
-                        self.cg_steps,
-                        self.chunk_nnz,
-                        self.threads,
+                        rows, mine, other, self.regularization, self.cg_steps, self.chunk_nnz, self.threads,
                         reg,
-                    )
+                    )  # fmt: skip
         return self.adopt(x, y)
 
     def adopt(self, user_factors: np.ndarray, item_factors: np.ndarray) -> Self:
